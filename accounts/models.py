@@ -1,0 +1,157 @@
+from datetime import date
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Verification(models.IntegerChoices):
+    """How sure we are of who the citizen is. Ordered, so polls can demand a minimum."""
+
+    UNVERIFIED = 0, _("unverified")
+    PHONE = 10, _("phone verified")
+    RESIDENT = 20, _("resident verified")
+
+    @property
+    def api_name(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_api_name(cls, name: str) -> "Verification":
+        return cls[name.upper()]
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("female")
+    MALE = "male", _("male")
+    OTHER = "other", _("other")
+    UNDISCLOSED = "undisclosed", _("undisclosed")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, *, password: str | None, **fields) -> "User":
+        if fields.get("email"):
+            fields["email"] = self.normalize_email(fields["email"])
+        user = self.model(**fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(
+        self,
+        username: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        **fields,
+    ) -> "User":
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(username=username, email=email or None, password=password, **fields)
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **fields
+    ) -> "User":
+        fields["is_staff"] = True
+        fields["is_superuser"] = True
+        return self._create(username=username, email=email or None, password=password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(username=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A citizen (identified by a verified phone) or an official (username/email + password).
+
+    One verified phone = one citizen: the phone number is unique, which is what keeps one person
+    to one vote per poll. The residence and age fields are what eligibility is decided on.
+    """
+
+    username = models.CharField(
+        _("username"),
+        max_length=150,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Officials log in with it. Citizens have none; they use their phone."),
+    )
+    email = models.EmailField(_("email address"), null=True, blank=True)
+    phone = models.CharField(
+        _("phone number"), max_length=16, unique=True, null=True, blank=True, help_text="E.164"
+    )
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
+    display_name = models.CharField(_("name"), max_length=100, blank=True)
+
+    district = models.ForeignKey(
+        "districts.District",
+        verbose_name=_("residence"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="residents",
+    )
+    district_changed_at = models.DateTimeField(_("residence changed at"), null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    gender = models.CharField(
+        _("gender"), max_length=11, choices=Gender.choices, default=Gender.UNDISCLOSED
+    )
+    verification = models.PositiveSmallIntegerField(
+        _("verification level"), choices=Verification.choices, default=Verification.UNVERIFIED
+    )
+
+    is_staff = models.BooleanField(
+        _("staff status"),
+        default=False,
+        help_text=_("Officials are staff: they may log in to the admin."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="unique_user_email_ci"),
+            models.CheckConstraint(
+                condition=models.Q(birth_year__isnull=True)
+                | models.Q(birth_year__gte=1900, birth_year__lte=2100),
+                name="user_birth_year_plausible",
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "verification"])]
+
+    def __str__(self) -> str:
+        if self.username:
+            return self.username
+        return f"citizen #{self.pk}"
+
+    def get_full_name(self) -> str:
+        return self.display_name or str(self)
+
+    def get_short_name(self) -> str:
+        return self.get_full_name()
+
+    @property
+    def verification_level(self) -> Verification:
+        return Verification(self.verification)
+
+    def age_on(self, day: date) -> int | None:
+        """Age in years reached during the year of ``day`` (Korea's 만 나이 by birth year only)."""
+        if self.birth_year is None:
+            return None
+        return day.year - self.birth_year

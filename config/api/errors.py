@@ -1,0 +1,159 @@
+"""One error format for the whole API: ``{"code": ..., "detail": ..., "fields": {...}}``.
+
+``code`` is a stable snake_case string clients can switch on; ``detail`` is human text in the
+request's language (ko/en); ``fields`` is present only for validation errors.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """Base for the product's own errors: subclass with a status, a code and a default text."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = _("The request could not be processed.")
+
+    def __init__(self, detail: Any = None, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code)
+        # Extra keys travel in the body beside code/detail (e.g. "reason", "next_change_at").
+        self.extra = extra
+
+
+class Conflict(ApiError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = _("The request conflicts with the current state.")
+
+
+class Forbidden(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "permission_denied"
+    default_detail = _("You do not have permission to perform this action.")
+
+
+# DRF's own codes renamed where the product's vocabulary differs.
+_CODE_ALIASES = {
+    "not_authenticated": "authentication_required",
+    "invalid": "invalid_input",
+}
+
+
+def _first_code(codes: Any) -> str | None:
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, list) and len(codes) == 1 and isinstance(codes[0], str):
+        return codes[0]
+    return None
+
+
+def _as_text(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _as_text(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _as_text(next(iter(detail.values())))
+    return str(detail)
+
+
+def error_body(code: str, detail: Any, fields: dict | None = None, **extra: Any) -> dict:
+    body: dict[str, Any] = {"code": code, "detail": str(detail)}
+    if fields is not None:
+        body["fields"] = fields
+    body.update(extra)
+    return body
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response  # an unexpected error: Django's 500 handler (JSON under /api/) takes it
+
+    codes = exc.get_codes()
+    if isinstance(exc, exceptions.ValidationError):
+        single = None
+        if isinstance(codes, dict):
+            # A non-field error with its own code, e.g. {"non_field_errors": ["residence_locked"]}
+            non_field = codes.get("non_field_errors")
+            if len(codes) == 1 and non_field is not None:
+                single = _first_code(non_field)
+        else:
+            single = _first_code(codes)
+        if single and single != "invalid":
+            body = error_body(single, _as_text(exc.detail))
+        else:
+            fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            body = error_body(
+                "invalid_input", _("Some fields are invalid."), fields=_plain(fields)
+            )
+    else:
+        code = _first_code(codes) or exc.default_code
+        body = error_body(_CODE_ALIASES.get(code, code), _as_text(exc.detail))
+    body.update(getattr(exc, "extra", {}))
+    response.data = body
+    return response
+
+
+def _plain(detail: Any) -> Any:
+    """ErrorDetail → str, recursively, so the body is plain JSON."""
+    if isinstance(detail, dict):
+        return {key: _plain(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(value) for value in detail]
+    return str(detail)
+
+
+# --- Django-level handlers: the API answers JSON even outside DRF views ---------------------------
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/healthz", "/_allauth/"))
+
+
+def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
+    return JsonResponse(
+        error_body(code, detail), status=status_code, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None):
+    if _wants_json(request):
+        return json_error("bad_request", _("The request could not be processed."), 400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None):
+    if _wants_json(request):
+        return json_error("permission_denied", _("You do not have permission."), 403)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None):
+    if _wants_json(request):
+        return json_error("not_found", _("Not found."), 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest):
+    if _wants_json(request):
+        return json_error("server_error", _("Something went wrong on our side."), 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,154 @@
+import re
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+code_validator = RegexValidator(r"^\d{10}$", _("An administrative code has exactly 10 digits."))
+
+_JE_BEFORE_DIGIT = re.compile(r"제(?=\d)")
+_SEPARATORS = re.compile(r"[.·‧ㆍ・\s\-()]+")
+
+
+def name_key(text: str) -> str:
+    """Normalise a district name for matching what people type.
+
+    The official list writes 창신제1동 and 종로1.2.3.4가동; people type 창신1동 and 종로1·2·3·4가동.
+    So: drop 제 before a digit, treat . and · (and spaces, hyphens) alike, ignore case.
+    """
+    return _SEPARATORS.sub("", _JE_BEFORE_DIGIT.sub("", text)).casefold()
+
+
+class District(models.Model):
+    """An administrative area: the city, a gu (자치구) or an administrative dong (행정동)."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("city")
+        GU = "gu", _("gu")
+        DONG = "dong", _("dong")
+
+    code = models.CharField(
+        _("administrative code"), max_length=10, primary_key=True, validators=[code_validator]
+    )
+    level = models.CharField(_("level"), max_length=4, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    name_ko = models.CharField(_("Korean name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=100)
+    # Normalised Korean + English names, for search and the admin's autocomplete.
+    search_key = models.CharField(max_length=200, editable=False, db_index=True)
+    # Retired codes stay (polls and ballots may reference them) but are no longer offered.
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["parent", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level="city", parent__isnull=True)
+                | models.Q(level__in=["gu", "dong"], parent__isnull=False),
+                name="district_parent_matches_level",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_ko} ({self.code})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_key = f"{name_key(self.name_ko)} {name_key(self.name_en)}"
+        super().save(*args, **kwargs)
+
+    @property
+    def gu_code(self) -> str | None:
+        """The gu this district lies in (itself for a gu; none for the city)."""
+        if self.level == self.Level.GU:
+            return self.code
+        if self.level == self.Level.DONG:
+            return self.parent_id
+        return None
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "ko").startswith("en") else self.name_ko
+
+
+class Group(models.Model):
+    """A set of citizens a poll can be targeted at ("청년 19–34", "학부모", "버스 이용자", ...)."""
+
+    class Kind(models.TextChoices):
+        SELF_DECLARED = "self", _("self-declared")
+        MANAGED = "managed", _("managed by officials")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="GroupMembership",
+        related_name="citizen_groups",
+        verbose_name=_("members"),
+    )
+
+    class Meta:
+        verbose_name = _("citizen group")
+        verbose_name_plural = _("citizen groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_self_declared(self) -> bool:
+        return self.kind == self.Kind.SELF_DECLARED
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_memberships"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="unique_group_membership")
+        ]
+        indexes = [models.Index(fields=["user", "group"])]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:{self.user_id}"
+
+
+class PendingGroupMember(models.Model):
+    """A phone number put on a managed group before it had an account; it joins on sign-up."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="pending_members")
+    phone = models.CharField(_("phone number"), max_length=16)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending group member")
+        verbose_name_plural = _("pending group members")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "phone"], name="unique_pending_group_member")
+        ]
+        indexes = [models.Index(fields=["phone"])]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:pending"

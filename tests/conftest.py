@@ -1,0 +1,82 @@
+import os
+from collections.abc import Callable
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from rest_framework.test import APIClient
+
+from tests.factories import CitizenFactory, OfficialFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that need the real services say so with a marker; without them they skip, saying why.
+    on_postgres = settings.DATABASE_IS_POSTGRES
+    has_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+            )
+        if "redis" in item.keywords and not has_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
+
+
+@pytest.fixture(autouse=True)
+def _isolate_cache_and_sms(settings):
+    """Every test starts with empty rate-limit counters and an empty SMS outbox."""
+    from django.core.cache import cache
+
+    settings.SMS_BACKEND = "accounts.sms.InMemorySMSBackend"
+    cache.clear()
+    try:
+        from accounts import sms
+
+        sms.outbox.clear()
+    except (ImportError, AttributeError):
+        pass
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def make_session_token(user) -> str:
+    """A real allauth app session token for ``user``, as the login flow would return it."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "allauth.account.auth_backends.AuthenticationBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+@pytest.fixture
+def citizen(db):
+    return CitizenFactory()
+
+
+@pytest.fixture
+def official(db):
+    return OfficialFactory()
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """An API client that sends ``user``'s session token, as the app does."""
+
+    def build(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_X_SESSION_TOKEN=make_session_token(user))
+        return client
+
+    return build
+
+
+@pytest.fixture
+def citizen_api(citizen, client_for) -> APIClient:
+    return client_for(citizen)
