@@ -125,6 +125,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        permissions = [("view_phone_number", _("Can see citizens' full phone numbers"))]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="unique_user_email_ci"),
             models.CheckConstraint(
@@ -151,7 +152,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return Verification(self.verification)
 
     def age_on(self, day: date) -> int | None:
-        """Age in years reached during the year of ``day`` (Korea's 만 나이 by birth year only)."""
+        """Age reached during the year of ``day`` (연 나이): we keep the birth year, not the date."""
         if self.birth_year is None:
             return None
         return day.year - self.birth_year
