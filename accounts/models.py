@@ -84,7 +84,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[UnicodeUsernameValidator()],
         help_text=_("Officials log in with it. Citizens have none; they use their phone."),
     )
-    email = models.EmailField(_("email address"), null=True, blank=True)
+    # NULL, not "": the case-insensitive unique constraint must let many users have no email.
+    email = models.EmailField(_("email address"), null=True, blank=True)  # noqa: DJ001
     phone = models.CharField(
         _("phone number"), max_length=16, unique=True, null=True, blank=True, help_text="E.164"
     )
@@ -152,7 +153,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return Verification(self.verification)
 
     def age_on(self, day: date) -> int | None:
-        """Age reached during the year of ``day`` (연 나이): we keep the birth year, not the date."""
+        """Age reached during the year of ``day`` (연 나이): only the birth year is kept."""
         if self.birth_year is None:
             return None
         return day.year - self.birth_year

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ConfigConfig(AppConfig):
     name = "config"
     verbose_name = "mVoting"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI extension for the X-Session-Token scheme.
+        from config.api import schema  # noqa: F401

@@ -1,8 +1,8 @@
 """Settings, all read from the environment.
 
-With no environment at all the project runs on an embedded default: SQLite and the in-memory channel
-layer, DEBUG on, a development secret. Set ``DATABASE_URL`` / ``REDIS_URL`` for PostgreSQL and Redis,
-the production setup (see README, "Environment").
+With no environment at all the project runs on an embedded default: SQLite and the in-memory
+channel layer, DEBUG on, a development secret. Set ``DATABASE_URL`` / ``REDIS_URL`` for PostgreSQL
+and Redis, the production setup (see README, "Environment").
 """
 
 import sys
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # daphne serves no static files of its own: the admin, API docs and dashboards need them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -89,7 +91,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # concurrent ballots queue on the busy timeout instead of failing with "database is locked"
     # when a deferred transaction tries to upgrade its lock.
     _db["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
@@ -158,6 +162,17 @@ USE_TZ = True
 # --- Static and media --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# In development files are found where they lie; in production `collectstatic` runs at build.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
@@ -187,6 +202,11 @@ ACCOUNT_LOGIN_METHODS = {"phone"}
 ACCOUNT_SIGNUP_FIELDS = ["phone*"]
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+# Six digits, like every Korean service's SMS code: phones offer to autofill them. Guessing is
+# bounded by the attempts per code and the rate limits below.
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+# The same SMS text carries sign-up and login codes, so both live as long (5 minutes).
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 300
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 300
@@ -202,6 +222,8 @@ ACCOUNT_RATE_LIMITS = {
 HEADLESS_ONLY = True
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_SERVE_SPECIFICATION = True
+# allauth's page loads Redoc from a CDN; this one uses drf-spectacular-sidecar's copy (offline).
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "accounts/openapi_redoc.html"
 HEADLESS_FRONTEND_URLS = {
     "account_signup": env.str("FRONTEND_SIGNUP_URL", default="/"),
 }
@@ -231,7 +253,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "mVoting API",

@@ -93,10 +93,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if single and single != "invalid":
             body = error_body(single, _as_text(exc.detail))
         else:
-            fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-            body = error_body(
-                "invalid_input", _("Some fields are invalid."), fields=_plain(fields)
+            fields = (
+                exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             )
+            body = error_body("invalid_input", _("Some fields are invalid."), fields=_plain(fields))
     else:
         code = _first_code(codes) or exc.default_code
         body = error_body(_CODE_ALIASES.get(code, code), _as_text(exc.detail))

@@ -1,0 +1,241 @@
+"""``/api/v1/me/``: the citizen's own profile, groups and identity verification."""
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.identity import get_verifier
+from accounts.models import Gender, User, Verification
+from config.api.errors import ApiError
+from config.api.schema import ERROR_RESPONSES
+from districts.models import District, Group, code_validator
+
+
+class ReadOnlyField(ApiError):
+    default_code = "read_only_field"
+    default_detail = _("Only district, birth_year and gender can be changed here.")
+
+
+class IdentityVerificationUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "identity_verification_unavailable"
+    default_detail = _("Identity verification is not available right now.")
+
+
+class IdentityVerificationFailed(ApiError):
+    default_code = "identity_verification_failed"
+    default_detail = _("The identity provider could not confirm your identity.")
+
+
+# --- Serializers -------------------------------------------------------------------------------
+
+
+class DistrictRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ResidenceSerializer(DistrictRefSerializer):
+    level = serializers.CharField()
+    gu = serializers.SerializerMethodField()
+
+    def get_gu(self, district: District) -> dict | None:
+        if district.level == District.Level.GU:
+            return DistrictRefSerializer(district).data
+        if district.level == District.Level.DONG:
+            return DistrictRefSerializer(district.parent).data
+        return None
+
+
+class GroupRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    district = ResidenceSerializer(allow_null=True)
+    groups = GroupRefSerializer(source="active_groups", many=True)
+    verification = serializers.SerializerMethodField()
+    next_residence_change_at = serializers.SerializerMethodField(
+        help_text="When the residence may change again; null when it may change now."
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "phone",
+            "email",
+            "district",
+            "birth_year",
+            "gender",
+            "groups",
+            "verification",
+            "next_residence_change_at",
+        ]
+
+    def get_verification(self, user: User) -> str:
+        return Verification(user.verification).api_name
+
+    def get_next_residence_change_at(self, user: User) -> str | None:
+        at = services.next_residence_change_at(user)
+        return serializers.DateTimeField().to_representation(at) if at else None
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    district = serializers.CharField(
+        required=False, validators=[code_validator], help_text="10-digit code of a gu or dong"
+    )
+    birth_year = serializers.IntegerField(required=False, min_value=1900)
+    gender = serializers.ChoiceField(required=False, choices=Gender.choices)
+
+    def validate_district(self, code: str) -> District:
+        district = District.objects.filter(code=code).first()
+        if district is None:
+            raise serializers.ValidationError(_("No district has this code."))
+        return district
+
+    def validate_birth_year(self, year: int) -> int:
+        if year > timezone.localdate().year:
+            raise serializers.ValidationError(_("The birth year cannot be in the future."))
+        return year
+
+
+def _me(user_id: int) -> User:
+    user = (
+        User.objects.select_related("district__parent")
+        .prefetch_related(
+            Prefetch(
+                "citizen_groups",
+                queryset=Group.objects.filter(is_active=True).order_by("name"),
+                to_attr="active_groups",
+            )
+        )
+        .get(pk=user_id)
+    )
+    return user
+
+
+# --- Views -------------------------------------------------------------------------------------
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, operation_id="me_retrieve")
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(_me(request.user.pk)).data)
+
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses={200: MeSerializer, **ERROR_RESPONSES},
+        description=(
+            "Change district, birth_year or gender. The residence may change once per "
+            "cooldown period (409 `residence_change_too_soon` with `next_change_at`). Any other "
+            "field is refused with 400 `read_only_field`: nothing else is writable here."
+        ),
+        operation_id="me_update",
+    )
+    def patch(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError(_("Send a JSON object."), code="invalid_body")
+        forbidden = sorted(set(request.data) - set(MeUpdateSerializer().fields))
+        if forbidden:
+            raise ReadOnlyField(
+                fields={name: [str(ReadOnlyField.default_detail)] for name in forbidden}
+            )
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.update_profile(
+            user=request.user, changes=services.ProfileChanges(**serializer.validated_data)
+        )
+        return Response(MeSerializer(_me(request.user.pk)).data)
+
+    @extend_schema(
+        responses={204: None, **ERROR_RESPONSES},
+        description=(
+            "Delete the account and its personal data. Ballots already cast stay counted (they "
+            "were never linked to the account). The phone number can sign up again."
+        ),
+        operation_id="me_destroy",
+    )
+    def delete(self, request: Request) -> Response:
+        services.delete_account(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyGroupsView(APIView):
+    @extend_schema(
+        request=inline_serializer("JoinGroup", {"group": serializers.IntegerField()}),
+        responses={
+            201: GroupRefSerializer,
+            200: OpenApiResponse(GroupRefSerializer, description="Already a member"),
+            **ERROR_RESPONSES,
+        },
+        description="Join a self-declared group. Managed groups answer 403 `group_managed`.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = inline_serializer("JoinGroup", {"group": serializers.IntegerField()})(
+            data=request.data
+        )
+        serializer.is_valid(raise_exception=True)
+        already = request.user.group_memberships.filter(
+            group_id=serializer.validated_data["group"]
+        ).exists()
+        group = services.join_group(user=request.user, group_id=serializer.validated_data["group"])
+        return Response(
+            GroupRefSerializer(group).data,
+            status=status.HTTP_200_OK if already else status.HTTP_201_CREATED,
+        )
+
+
+class MyGroupView(APIView):
+    @extend_schema(responses={204: None, **ERROR_RESPONSES}, description="Leave a group.")
+    def delete(self, request: Request, group_id: int) -> Response:
+        if not services.leave_group(user=request.user, group_id=group_id):
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound(_("You are not a member of this group."))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IdentityVerificationView(APIView):
+    @extend_schema(
+        request=inline_serializer("IdentityEvidence", {"evidence": serializers.DictField()}),
+        responses={200: MeSerializer, **ERROR_RESPONSES},
+        description=(
+            "Hand the identity provider's evidence (from its app SDK) to the configured "
+            "verifier; on success the citizen becomes `resident`-verified. 503 when no "
+            "provider is configured."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        verifier = get_verifier()
+        if verifier is None:
+            raise IdentityVerificationUnavailable()
+        serializer = inline_serializer("IdentityEvidence", {"evidence": serializers.DictField()})(
+            data=request.data
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = verifier.verify(
+                user=request.user, evidence=serializer.validated_data["evidence"]
+            )
+        except Exception as exc:
+            raise IdentityVerificationUnavailable() from exc
+        if not result.verified:
+            raise IdentityVerificationFailed(reason=result.reason or "refused")
+        residence = None
+        if result.district_code:
+            residence = District.objects.filter(code=result.district_code, is_active=True).first()
+        services.set_verification(
+            user=request.user,
+            level=Verification.RESIDENT,
+            residence=residence,
+            birth_year=result.birth_year,
+        )
+        return Response(MeSerializer(_me(request.user.pk)).data)

@@ -1,0 +1,32 @@
+"""The ready-made "official" role: a Django auth group with the permissions officials need."""
+
+from django.contrib.auth.models import Group as AuthGroup
+from django.contrib.auth.models import Permission
+
+OFFICIAL_GROUP = "official"
+
+# app_label → codenames. Apps add theirs as they grow (polls, results, audit log...).
+OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
+    "accounts": ["view_user", "change_user"],
+    "districts": [
+        "view_district",
+        "view_group",
+        "add_group",
+        "change_group",
+        "view_pendinggroupmember",
+        "add_pendinggroupmember",
+        "delete_pendinggroupmember",
+    ],
+}
+
+
+def ensure_official_group(**_kwargs) -> AuthGroup:
+    """Create or complete the group; runs after every migrate, so it follows new permissions."""
+    group, _created = AuthGroup.objects.get_or_create(name=OFFICIAL_GROUP)
+    wanted = Permission.objects.none()
+    for app_label, codenames in OFFICIAL_PERMISSIONS.items():
+        wanted |= Permission.objects.filter(
+            content_type__app_label=app_label, codename__in=codenames
+        )
+    group.permissions.add(*wanted)
+    return group

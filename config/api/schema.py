@@ -1,0 +1,42 @@
+"""OpenAPI pieces shared by every endpoint: the error body and the session-token scheme."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable snake_case error code")
+    detail = serializers.CharField(help_text="Human-readable text in the request's language")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field messages, for validation errors only",
+    )
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+ERROR_RESPONSES = {
+    400: _error("Invalid input"),
+    401: _error("authentication_required / invalid_session_token"),
+    403: _error("Not allowed"),
+    404: _error("not_found"),
+    409: _error("Conflicts with the current state"),
+    429: _error("Rate limited (see Retry-After)"),
+}
+
+
+class SessionTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionTokenAuthentication"
+    name = "sessionToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Session-Token",
+            "description": "Session token from django-allauth headless (app client) login.",
+        }
