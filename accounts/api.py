@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -107,6 +107,14 @@ class MeUpdateSerializer(serializers.Serializer):
         return year
 
 
+class JoinGroupSerializer(serializers.Serializer):
+    group = serializers.IntegerField()
+
+
+class IdentityEvidenceSerializer(serializers.Serializer):
+    evidence = serializers.DictField(help_text="What the identity provider's app SDK returned")
+
+
 def _me(user_id: int) -> User:
     user = (
         User.objects.select_related("district__parent")
@@ -170,7 +178,7 @@ class MeView(APIView):
 
 class MyGroupsView(APIView):
     @extend_schema(
-        request=inline_serializer("JoinGroup", {"group": serializers.IntegerField()}),
+        request=JoinGroupSerializer,
         responses={
             201: GroupRefSerializer,
             200: OpenApiResponse(GroupRefSerializer, description="Already a member"),
@@ -179,9 +187,7 @@ class MyGroupsView(APIView):
         description="Join a self-declared group. Managed groups answer 403 `group_managed`.",
     )
     def post(self, request: Request) -> Response:
-        serializer = inline_serializer("JoinGroup", {"group": serializers.IntegerField()})(
-            data=request.data
-        )
+        serializer = JoinGroupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         already = request.user.group_memberships.filter(
             group_id=serializer.validated_data["group"]
@@ -205,7 +211,7 @@ class MyGroupView(APIView):
 
 class IdentityVerificationView(APIView):
     @extend_schema(
-        request=inline_serializer("IdentityEvidence", {"evidence": serializers.DictField()}),
+        request=IdentityEvidenceSerializer,
         responses={200: MeSerializer, **ERROR_RESPONSES},
         description=(
             "Hand the identity provider's evidence (from its app SDK) to the configured "
@@ -217,9 +223,7 @@ class IdentityVerificationView(APIView):
         verifier = get_verifier()
         if verifier is None:
             raise IdentityVerificationUnavailable()
-        serializer = inline_serializer("IdentityEvidence", {"evidence": serializers.DictField()})(
-            data=request.data
-        )
+        serializer = IdentityEvidenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             result = verifier.verify(

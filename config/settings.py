@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.usersessions",
     "config",
     "districts",
     "accounts",
@@ -299,3 +300,17 @@ LOGGING = {
         "accounts.sms.console": {"handlers": ["sms_console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Voting ------------------------------------------------------------------------------------
+POLL_IMAGE_MAX_BYTES = env.int("POLL_IMAGE_MAX_BYTES", default=5_000_000)
+# Each counter is spread over this many rows, so concurrent ballots on one poll rarely wait for
+# the same row lock. Reading sums them: cost grows with slots, never with ballots.
+TALLY_SLOTS = env.int("TALLY_SLOTS", default=16)
+# Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
+RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
+# number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
+VOTER_KEY_SECRET = env.str("VOTER_KEY_SECRET", default=SECRET_KEY)
+BALLOT_THROTTLE_USER = env.str("BALLOT_THROTTLE_USER", default="30/min")
+BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")
