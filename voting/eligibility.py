@@ -1,0 +1,154 @@
+"""Who may vote in which poll: the audience rules, as database expressions.
+
+Every rule is written once, as a condition on the poll row for a given citizen, and used three
+ways: to filter the polls open to a citizen (one query), to annotate one poll with each rule's
+verdict (so the refusal can say why), and, run the other way, to count a poll's audience.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from accounts.models import User
+from districts.models import District, GroupMembership
+from voting.models import Poll
+
+
+class Reason:
+    """Why a citizen may not vote, in the order they are reported."""
+
+    NOT_OPEN = "not_open"
+    VERIFICATION = "verification"
+    PROFILE_INCOMPLETE = "profile_incomplete"
+    DISTRICT = "district"
+    GROUP = "group"
+    AGE = "age"
+
+
+@dataclass(frozen=True)
+class Voter:
+    """The facts about a citizen the audience rules look at."""
+
+    user_id: int | None
+    verification: int
+    # The residence and every district containing it (dong → gu → city); empty when unknown.
+    district_codes: tuple[str, ...]
+    birth_year: int | None
+
+    @classmethod
+    def of(cls, user: User) -> "Voter":
+        codes: tuple[str, ...] = ()
+        if user.district_id:
+            row = (
+                District.objects.filter(code=user.district_id)
+                .values_list("code", "parent_id", "parent__parent_id")
+                .first()
+            )
+            codes = tuple(code for code in row or () if code)
+        return cls(
+            user_id=user.pk,
+            verification=user.verification,
+            district_codes=codes,
+            birth_year=user.birth_year,
+        )
+
+    def age(self, today: date | None = None) -> int | None:
+        if self.birth_year is None:
+            return None
+        return (today or timezone.localdate()).year - self.birth_year
+
+
+def _targets_districts() -> Exists:
+    return Exists(Poll.districts.through.objects.filter(poll_id=OuterRef("pk")))
+
+
+def _targets_groups() -> Exists:
+    return Exists(Poll.groups.through.objects.filter(poll_id=OuterRef("pk")))
+
+
+def _has_age_limit() -> Q:
+    return Q(min_age__isnull=False) | Q(max_age__isnull=False)
+
+
+def conditions(voter: Voter) -> dict[str, Q]:
+    """Each audience rule as a condition on the poll row; a poll passes when all hold."""
+    district_match = Exists(
+        Poll.districts.through.objects.filter(
+            poll_id=OuterRef("pk"), district_id__in=voter.district_codes
+        )
+    )
+    group_match = Exists(
+        Poll.groups.through.objects.filter(
+            poll_id=OuterRef("pk"),
+            group_id__in=GroupMembership.objects.filter(
+                user_id=voter.user_id, group__is_active=True
+            ).values("group_id"),
+        )
+    )
+    age = voter.age()
+    if age is None:
+        age_ok = ~_has_age_limit()
+    else:
+        age_ok = (Q(min_age__isnull=True) | Q(min_age__lte=age)) & (
+            Q(max_age__isnull=True) | Q(max_age__gte=age)
+        )
+    # The profile is complete for a poll unless it needs a residence or an age we do not have.
+    profile_complete = Q(pk__isnull=False)
+    if not voter.district_codes:
+        profile_complete &= ~Q(_targets_districts())
+    if voter.birth_year is None:
+        profile_complete &= ~_has_age_limit()
+    return {
+        Reason.NOT_OPEN: Q(published=True, opens_at__lte=Now(), closes_at__gt=Now()),
+        Reason.VERIFICATION: Q(min_verification__lte=voter.verification),
+        Reason.PROFILE_INCOMPLETE: profile_complete,
+        Reason.DISTRICT: ~Q(_targets_districts()) | Q(district_match),
+        Reason.GROUP: ~Q(_targets_groups()) | Q(group_match),
+        Reason.AGE: age_ok,
+    }
+
+
+def open_to(voter: Voter, queryset: QuerySet[Poll] | None = None) -> QuerySet[Poll]:
+    """The polls ``voter`` may vote in right now: one query."""
+    queryset = Poll.objects.all() if queryset is None else queryset
+    for condition in conditions(voter).values():
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def eligible_expression(voter: Voter) -> ExpressionWrapper:
+    """True where ``voter`` is in the poll's audience (whether or not it is open now)."""
+    rules = conditions(voter)
+    del rules[Reason.NOT_OPEN]
+    combined = Q()
+    for condition in rules.values():
+        combined &= condition
+    return ExpressionWrapper(combined, output_field=BooleanField())
+
+
+def annotate_verdicts(queryset: QuerySet[Poll], voter: Voter) -> QuerySet[Poll]:
+    """Annotate each poll with every rule's verdict, as ``rule_<reason>`` booleans."""
+    return queryset.annotate(
+        **{
+            f"rule_{reason}": ExpressionWrapper(condition, output_field=BooleanField())
+            for reason, condition in conditions(voter).items()
+        }
+    )
+
+
+def refusal(poll: Poll) -> str | None:
+    """The first rule an annotated poll fails, or ``None`` when the citizen may vote."""
+    for reason in (
+        Reason.NOT_OPEN,
+        Reason.VERIFICATION,
+        Reason.PROFILE_INCOMPLETE,
+        Reason.DISTRICT,
+        Reason.GROUP,
+        Reason.AGE,
+    ):
+        if not getattr(poll, f"rule_{reason}"):
+            return reason
+    return None

@@ -1,0 +1,75 @@
+"""Replaying a ballot's answer to a phone that retries, without storing what links it to anyone.
+
+The stored record is found by a hash of (citizen, key) and its body is sealed with AES-GCM under a
+key derived from the client's ``Idempotency-Key``, which is never stored. Whoever reads the table
+sees opaque bytes: they cannot tell whose receipt or which choice a record holds.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.utils import timezone
+
+from voting.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: dict
+
+
+def lookup_for(*, user_id: int, key: str) -> str:
+    return hashlib.sha256(f"{user_id}:{key}".encode()).hexdigest()
+
+
+def fingerprint(*, key: str, request: dict) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _cipher(key: str, lookup: str) -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=lookup.encode(), info=b"mvoting-idempotency"
+    ).derive(key.encode())
+    return AESGCM(derived)
+
+
+def seal(*, key: str, lookup: str, body: dict) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + _cipher(key, lookup).encrypt(nonce, json.dumps(body).encode(), None)
+
+
+def unseal(*, key: str, lookup: str, sealed: bytes) -> dict:
+    sealed = bytes(sealed)
+    return json.loads(_cipher(key, lookup).decrypt(sealed[:12], sealed[12:], None))
+
+
+def find(*, lookup: str) -> IdempotencyRecord | None:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    return IdempotencyRecord.objects.filter(lookup=lookup, created_at__gte=cutoff).first()
+
+
+def store(*, key: str, lookup: str, request_fingerprint: str, status_code: int, body: dict) -> None:
+    IdempotencyRecord.objects.create(
+        lookup=lookup,
+        fingerprint=request_fingerprint,
+        status_code=status_code,
+        sealed_body=seal(key=key, lookup=lookup, body=body),
+    )
+
+
+def purge_expired() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _rows = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

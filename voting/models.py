@@ -1,0 +1,352 @@
+"""Polls, the audience they target, and the two halves of a vote that nothing joins.
+
+``Participation`` says *who* voted in a poll; ``Ballot`` says *what* was chosen. They share no key,
+no sequence and no timestamp (see README, "Privacy"). ``TallyCell`` holds the counters that make
+results O(1) to read.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Verification
+from voting.images import validate_image
+
+
+class Category(models.Model):
+    slug = models.SlugField(_("slug"), unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=50, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PollQuerySet(models.QuerySet):
+    def published(self) -> "PollQuerySet":
+        return self.filter(published=True)
+
+    def open_at(self, when) -> "PollQuerySet":
+        return self.filter(published=True, opens_at__lte=when, closes_at__gt=when)
+
+
+class Poll(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("single choice")
+        MULTIPLE = "multiple", _("multiple choice")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        UPCOMING = "upcoming", _("upcoming")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    class ResultsVisibility(models.TextChoices):
+        LIVE = "live", _("live, while open")
+        AFTER_CLOSE = "after_close", _("after closing")
+        OFFICIALS = "officials", _("when officials publish them")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown"))
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="polls",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_polls",
+    )
+    department = models.CharField(_("department"), max_length=100, blank=True)
+
+    kind = models.CharField(_("question kind"), max_length=8, choices=Kind.choices)
+    min_choices = models.PositiveSmallIntegerField(_("minimum choices"), default=1)
+    max_choices = models.PositiveSmallIntegerField(_("maximum choices"), default=1)
+
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"))
+    published = models.BooleanField(_("published"), default=False)
+    closed_early_at = models.DateTimeField(_("closed early at"), null=True, blank=True)
+
+    results_visibility = models.CharField(
+        _("results visibility"),
+        max_length=11,
+        choices=ResultsVisibility.choices,
+        default=ResultsVisibility.AFTER_CLOSE,
+    )
+    results_published_at = models.DateTimeField(_("results published at"), null=True, blank=True)
+
+    # The audience. Empty districts = all of Seoul; empty groups = everybody.
+    districts = models.ManyToManyField(
+        "districts.District",
+        verbose_name=_("districts"),
+        blank=True,
+        related_name="polls",
+        help_text=_("A gu includes its dongs; the city includes everything."),
+    )
+    groups = models.ManyToManyField(
+        "districts.Group",
+        verbose_name=_("groups"),
+        blank=True,
+        related_name="polls",
+        help_text=_("Citizens must belong to at least one of them."),
+    )
+    min_age = models.PositiveSmallIntegerField(
+        _("minimum age"), null=True, blank=True, validators=[MaxValueValidator(150)]
+    )
+    max_age = models.PositiveSmallIntegerField(
+        _("maximum age"), null=True, blank=True, validators=[MaxValueValidator(150)]
+    )
+    min_verification = models.PositiveSmallIntegerField(
+        _("minimum verification"),
+        choices=Verification.choices,
+        default=Verification.PHONE,
+        help_text=_("'Resident verified' for binding decisions."),
+    )
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PollQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
+        ordering = ["closes_at", "id"]
+        indexes = [models.Index(fields=["published", "closes_at", "opens_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")),
+                name="poll_closes_after_opening",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_choices__gte=1, max_choices__gte=models.F("min_choices")),
+                name="poll_choice_limits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_age__isnull=True)
+                | models.Q(max_age__isnull=True)
+                | models.Q(max_age__gte=models.F("min_age")),
+                name="poll_age_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            errors["closes_at"] = _("A poll must close after it opens.")
+        if self.kind == self.Kind.SINGLE:
+            self.min_choices = self.max_choices = 1
+        elif self.min_choices and self.max_choices and self.max_choices < self.min_choices:
+            errors["max_choices"] = _("The maximum must be at least the minimum.")
+        if self.min_age is not None and self.max_age is not None and self.max_age < self.min_age:
+            errors["max_age"] = _("The maximum age must be at least the minimum age.")
+        if errors:
+            raise ValidationError(errors)
+
+    def status_at(self, when) -> "Poll.Status":
+        if not self.published:
+            return self.Status.DRAFT
+        if when < self.opens_at:
+            return self.Status.UPCOMING
+        if when < self.closes_at:
+            return self.Status.OPEN
+        return self.Status.CLOSED
+
+    @property
+    def status(self) -> "Poll.Status":
+        return self.status_at(timezone.now())
+
+    def results_visible_to_citizens(self, when=None) -> bool:
+        status = self.status_at(when or timezone.now())
+        if status in (self.Status.DRAFT, self.Status.UPCOMING):
+            return False
+        if self.results_visibility == self.ResultsVisibility.LIVE:
+            return True
+        if self.results_visibility == self.ResultsVisibility.AFTER_CLOSE:
+            return status == self.Status.CLOSED
+        return status == self.Status.CLOSED and self.results_published_at is not None
+
+
+class Option(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    label = models.CharField(_("label"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(
+        _("image"), upload_to="options/%Y/%m/", blank=True, validators=[validate_image]
+    )
+    image_alt = models.CharField(_("image alt text"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PollImage(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("image"), upload_to="polls/%Y/%m/", validators=[validate_image])
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    alt = models.CharField(
+        _("alt text"), max_length=200, help_text=_("What the image shows, for screen readers.")
+    )
+    is_cover = models.BooleanField(_("cover image"), default=False)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        ordering = ["-is_cover", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll"], condition=models.Q(is_cover=True), name="one_cover_per_poll"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.caption or self.alt
+
+
+class Participation(models.Model):
+    """That a citizen took part in a poll — and nothing about what they chose.
+
+    Two unique constraints, so the database (not an ``exists()`` check) decides "exactly once":
+    one per (poll, account), and one per (poll, keyed hash of the phone), so deleting the
+    account and signing up again with the same number cannot vote twice in the same poll.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="participations")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="participations",
+    )
+    voter_key = models.CharField(max_length=64, editable=False)
+    # The day only: enough for turnout by day, too coarse to line up with a ballot.
+    voted_on = models.DateField(default=timezone.localdate, editable=False)
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter"], name="one_participation_per_voter"),
+            models.UniqueConstraint(
+                fields=["poll", "voter_key"], name="one_participation_per_phone"
+            ),
+        ]
+        indexes = [models.Index(fields=["voter", "poll"])]
+
+    def __str__(self) -> str:
+        return f"participation in poll {self.poll_id}"
+
+
+class Ballot(models.Model):
+    """What was chosen, anonymously: only what breakdowns need travels with it.
+
+    The id is random (not an insertion sequence); there is no timestamp and no reference to the
+    voter or to the participation.
+    """
+
+    class Channel(models.TextChoices):
+        APP = "app", _("app")
+        WEB = "web", _("web")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="ballots")
+    options = models.ManyToManyField(Option, through="BallotChoice", related_name="ballots")
+    gu_code = models.CharField(max_length=10, blank=True)
+    dong_code = models.CharField(max_length=10, blank=True)
+    age_band = models.PositiveSmallIntegerField(
+        null=True, validators=[MinValueValidator(0), MaxValueValidator(80)]
+    )
+    gender = models.CharField(max_length=11, blank=True)
+    channel = models.CharField(max_length=3, choices=Channel.choices)
+    receipt_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
+        indexes = [models.Index(fields=["poll"])]
+
+    def __str__(self) -> str:
+        return f"ballot in poll {self.poll_id}"
+
+
+class BallotChoice(models.Model):
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="choices")
+    option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="choices")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "option"], name="one_choice_per_option")
+        ]
+        indexes = [models.Index(fields=["option"])]
+
+
+class TallyCell(models.Model):
+    """One slot of one counter: ballots or votes for an option, overall or in one breakdown cell.
+
+    A ballot adds 1 to the counters of its (randomly drawn) slot; reading sums the slots. Spreading
+    each counter over several rows keeps a hot poll's ballots from queueing on one row lock, and
+    reading costs the number of cells, never the number of ballots.
+
+    ``dimension``/``value``: ("", "") overall, ("gu", code), ("age", "20"), ("gender", "female").
+    ``option_id`` 0 counts ballots (participants); any other value counts votes for that option.
+    """
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tally_cells")
+    slot = models.PositiveSmallIntegerField()
+    dimension = models.CharField(max_length=6, blank=True)
+    value = models.CharField(max_length=11, blank=True)
+    option_id = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll", "dimension", "value", "option_id", "slot"],
+                name="unique_tally_cell",
+            )
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """A ballot answer kept for replay to a retrying phone, readable only by that phone.
+
+    ``lookup`` is a hash of (user, key); the stored answer is encrypted with a key derived from the
+    client's Idempotency-Key, which the server never stores. So the table cannot be read to link a
+    citizen to a receipt or a choice.
+    """
+
+    lookup = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    sealed_body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
