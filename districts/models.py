@@ -20,6 +20,39 @@ def name_key(text: str) -> str:
     return _SEPARATORS.sub("", _JE_BEFORE_DIGIT.sub("", text)).casefold()
 
 
+def district_search_key(name_ko: str, name_en: str) -> str:
+    """The stored ``District.search_key``.
+
+    A module function, not a method, so bulk loaders and data migrations (whose historical models
+    have no custom methods) compute exactly what ``save()`` does.
+    """
+    return f"{name_key(name_ko)} {name_key(name_en)}"
+
+
+class DistrictQuerySet(models.QuerySet):
+    def active(self) -> "DistrictQuerySet":
+        return self.filter(is_active=True)
+
+    def descendants_of(self, code: str) -> "DistrictQuerySet":
+        """Children and grandchildren (the tree is at most city → gu → dong)."""
+        return self.filter(models.Q(parent_id=code) | models.Q(parent__parent_id=code))
+
+    def search(self, text: str) -> "DistrictQuerySet":
+        """By code prefix (digits only) or by normalised Korean/English name.
+
+        "창신1동" finds 창신제1동, "종로1·2·3·4가동" finds 종로1.2.3.4가동,
+        "jongno" finds Jongno-gu.
+        """
+        text = text.strip()
+        if text.isascii() and text.isdigit():
+            return self.filter(code__startswith=text)
+        key = name_key(text)
+        if not key:
+            # Only separators typed: matching everything would not be a search result.
+            return self.none()
+        return self.filter(search_key__contains=key)
+
+
 class District(models.Model):
     """An administrative area: the city, a gu (자치구) or an administrative dong (행정동)."""
 
@@ -47,6 +80,8 @@ class District(models.Model):
     # Retired codes stay (polls and ballots may reference them) but are no longer offered.
     is_active = models.BooleanField(_("active"), default=True)
 
+    objects = DistrictQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("district")
         verbose_name_plural = _("districts")
@@ -64,7 +99,7 @@ class District(models.Model):
         return f"{self.name_ko} ({self.code})"
 
     def save(self, *args, **kwargs) -> None:
-        self.search_key = f"{name_key(self.name_ko)} {name_key(self.name_en)}"
+        self.search_key = district_search_key(self.name_ko, self.name_en)
         super().save(*args, **kwargs)
 
     @property

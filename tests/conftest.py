@@ -80,3 +80,15 @@ def client_for() -> Callable[..., APIClient]:
 @pytest.fixture
 def citizen_api(citizen, client_for) -> APIClient:
     return client_for(citizen)
+
+
+@pytest.fixture(autouse=True)
+def _districts_survive_flush(request):
+    """Transactional tests end with a flush that empties every table, Seoul's districts too
+    (they come from a data migration). Put them back, so test order never matters."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        from districts.loaders import load_seoul
+
+        load_seoul()
