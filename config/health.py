@@ -41,7 +41,7 @@ async def _status(name: str, check) -> str:
 @require_GET
 async def healthz(request: HttpRequest) -> JsonResponse:
     database, channel_layer = await asyncio.gather(
-        _status("database", sync_to_async(_check_database, thread_sensitive=False)),
+        _status("database", sync_to_async(_check_database)),
         _status("channel_layer", _check_channel_layer),
     )
     body = {"database": database, "channel_layer": channel_layer}

@@ -23,6 +23,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://..."))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup, django_db_blocker):
+    """Close PostgreSQL pools before the test database is dropped: pooled connections left
+    open by worker threads would otherwise keep it "in use by other sessions"."""
+    yield
+    from django.db import connections
+
+    for conn in connections.all():
+        if getattr(conn, "pool", None) is not None:
+            conn.close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _isolate_cache_and_sms(settings):
     """Every test starts with empty rate-limit counters and an empty SMS outbox."""

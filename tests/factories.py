@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import Gender, Verification
 from districts.models import Group
@@ -36,3 +39,48 @@ class GroupFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"그룹 {n}")
     name_en = factory.Sequence(lambda n: f"Group {n}")
     kind = Group.Kind.SELF_DECLARED
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "voting.Category"
+        django_get_or_create = ("slug",)
+
+    slug = "transport"
+    name = "교통"
+    name_en = "Transport"
+
+
+class PollFactory(factory.django.DjangoModelFactory):
+    """A published single-choice poll, open now, for all of Seoul, with two options."""
+
+    class Meta:
+        model = "voting.Poll"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"정책 투표 {n}")
+    description = "서울시 정책에 대한 의견을 묻습니다."
+    kind = "single"
+    min_choices = 1
+    max_choices = 1
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    closes_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    published = True
+
+    @factory.post_generation
+    def options(self, create, extracted, **kwargs):
+        if not create:
+            return
+        labels = extracted if extracted is not None else ["찬성", "반대"]
+        for position, label in enumerate(labels):
+            self.options.create(label=label, position=position)
+
+    @factory.post_generation
+    def districts(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.districts.set(extracted)
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(extracted)

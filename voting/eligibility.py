@@ -38,21 +38,34 @@ class Voter:
     district_codes: tuple[str, ...]
     birth_year: int | None
 
+    # The gu and dong of the residence, as ballots record them ("" when unknown).
+    gu_code: str = ""
+    dong_code: str = ""
+
     @classmethod
     def of(cls, user: User) -> "Voter":
         codes: tuple[str, ...] = ()
+        gu_code = dong_code = ""
         if user.district_id:
             row = (
                 District.objects.filter(code=user.district_id)
-                .values_list("code", "parent_id", "parent__parent_id")
+                .values_list("level", "code", "parent_id", "parent__parent_id")
                 .first()
             )
-            codes = tuple(code for code in row or () if code)
+            if row:
+                level, *chain = row
+                codes = tuple(code for code in chain if code)
+                if level == District.Level.DONG:
+                    dong_code, gu_code = row[1], row[2]
+                elif level == District.Level.GU:
+                    gu_code = row[1]
         return cls(
             user_id=user.pk,
             verification=user.verification,
             district_codes=codes,
             birth_year=user.birth_year,
+            gu_code=gu_code,
+            dong_code=dong_code,
         )
 
     def age(self, today: date | None = None) -> int | None:

@@ -309,6 +309,9 @@ class BallotChoice(models.Model):
         ]
         indexes = [models.Index(fields=["option"])]
 
+    def __str__(self) -> str:
+        return f"choice of option {self.option_id}"
+
 
 class TallyCell(models.Model):
     """One slot of one counter: ballots or votes for an option, overall or in one breakdown cell.
@@ -336,6 +339,9 @@ class TallyCell(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.poll_id}/{self.dimension}:{self.value}/{self.option_id}#{self.slot}"
+
 
 class IdempotencyRecord(models.Model):
     """A ballot answer kept for replay to a retrying phone, readable only by that phone.
@@ -350,3 +356,6 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField()
     sealed_body = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"idempotency record {self.lookup[:8]}"

@@ -1,4 +1,12 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from voting import api
 
 app_name = "voting"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("polls/", api.PollListView.as_view(), name="poll-list"),
+    path("polls/<id:poll_id>/", api.PollDetailView.as_view(), name="poll-detail"),
+    path("polls/<id:poll_id>/ballots/", api.BallotView.as_view(), name="ballots"),
+    path("polls/<id:poll_id>/results/", api.ResultsView.as_view(), name="results"),
+    path("receipts/<str:code>/", api.ReceiptView.as_view(), name="receipt"),
+]

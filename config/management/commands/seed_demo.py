@@ -45,7 +45,11 @@ class Command(BaseCommand):
 
         official, created = User.objects.get_or_create(
             username=DEMO_OFFICIAL["username"],
-            defaults={"email": DEMO_OFFICIAL["email"], "is_staff": True, "display_name": "김주무관"},
+            defaults={
+                "email": DEMO_OFFICIAL["email"],
+                "is_staff": True,
+                "display_name": "김주무관",
+            },
         )
         if created:
             official.set_password(DEMO_OFFICIAL["password"])

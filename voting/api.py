@@ -1,0 +1,201 @@
+"""The citizens' voting API. Views parse, authenticate and call one service or selector."""
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from accounts.authentication import SessionTokenAuthentication
+from config.api.errors import ApiError, Forbidden
+from config.api.schema import ERROR_RESPONSES
+from voting import receipts, results, selectors, services, tallies
+from voting.models import Ballot, BallotChoice
+from voting.serializers import (
+    BallotRequestSerializer,
+    BallotResponseSerializer,
+    PollDetailSerializer,
+    PollListItemSerializer,
+    ReceiptSerializer,
+)
+
+
+class ResultsHidden(Forbidden):
+    default_code = "results_hidden"
+    default_detail = _("The results of this poll are not published yet.")
+
+
+class InvalidIdempotencyKey(ApiError):
+    default_code = "invalid_idempotency_key"
+    default_detail = _("The Idempotency-Key header must be 1 to 255 printable characters.")
+
+
+class BallotUserThrottle(SimpleRateThrottle):
+    scope = "ballot_user"
+
+    def get_rate(self) -> str:
+        return settings.BALLOT_THROTTLE_USER
+
+    def get_cache_key(self, request, view) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class BallotIPThrottle(SimpleRateThrottle):
+    scope = "ballot_ip"
+
+    def get_rate(self) -> str:
+        return settings.BALLOT_THROTTLE_IP
+
+    def get_cache_key(self, request, view) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+STATUS_PARAM = OpenApiParameter(
+    "status", str, enum=list(selectors.Status.CHOICES), description="Default: open"
+)
+SCOPE_PARAM = OpenApiParameter(
+    "scope", str, enum=["all"], description="all: every published poll, not only mine"
+)
+CATEGORY_PARAM = OpenApiParameter("category", str, description="Category slug")
+
+
+class PollListView(ListAPIView):
+    serializer_class = PollListItemSerializer
+
+    def get_queryset(self):
+        status_ = self.request.query_params.get("status", selectors.Status.OPEN)
+        if status_ not in selectors.Status.CHOICES:
+            raise serializers.ValidationError({"status": [_("Choose open, upcoming or closed.")]})
+        return selectors.poll_list(
+            user=self.request.user,
+            status=status_,
+            scope=self.request.query_params.get("scope", "mine"),
+            category=self.request.query_params.get("category") or None,
+        )
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def get_serializer(self, *args, **kwargs):
+        # Participants of the whole page in one query, not one per poll.
+        if args and isinstance(args[0], list):
+            kwargs.setdefault("context", self.get_serializer_context())
+            kwargs["context"]["participants"] = tallies.read_totals(p.pk for p in args[0])
+        return super().get_serializer(*args, **kwargs)
+
+    @extend_schema(
+        parameters=[STATUS_PARAM, SCOPE_PARAM, CATEGORY_PARAM],
+        responses={200: PollListItemSerializer(many=True), **ERROR_RESPONSES},
+        description="Polls, soonest closing first (closed: most recently closed first).",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PollDetailView(APIView):
+    @extend_schema(responses={200: PollDetailSerializer, **ERROR_RESPONSES})
+    def get(self, request: Request, poll_id: int) -> Response:
+        poll = selectors.poll_detail(user=request.user, poll_id=poll_id)
+        context = {
+            "request": request,
+            "participants": tallies.read_totals([poll.pk]).get(poll.pk, 0),
+            "results_available": selectors.results_visible_to(poll=poll, user=request.user),
+        }
+        return Response(PollDetailSerializer(poll, context=context).data)
+
+
+class BallotView(APIView):
+    throttle_classes = [BallotUserThrottle, BallotIPThrottle]
+
+    @extend_schema(
+        request=BallotRequestSerializer,
+        responses={
+            201: BallotResponseSerializer,
+            409: OpenApiResponse(description="already_voted / poll_not_open"),
+            422: OpenApiResponse(description="idempotency_mismatch"),
+            **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
+        },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retry safely: the same key and body replay the first answer.",
+            )
+        ],
+        description=(
+            "Cast a ballot, exactly once. The answer holds a receipt code, shown only here. "
+            "Errors: already_voted (409), poll_not_open (409), not_eligible (403, with reason), "
+            "invalid_choice (400), idempotency_mismatch (422)."
+        ),
+    )
+    def post(self, request: Request, poll_id: int) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+            raise InvalidIdempotencyKey()
+        serializer = BallotRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        poll = selectors.poll_for_ballot(poll_id=poll_id)
+        channel = (
+            Ballot.Channel.APP
+            if isinstance(request.successful_authenticator, SessionTokenAuthentication)
+            else Ballot.Channel.WEB
+        )
+        result = services.cast_ballot(
+            poll=poll,
+            voter=request.user,
+            option_ids=serializer.validated_data["options"],
+            channel=channel,
+            idempotency_key=key,
+        )
+        response = Response(result.body, status=result.status_code)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class ResultsView(APIView):
+    @extend_schema(responses={200: OpenApiResponse(description="Results"), **ERROR_RESPONSES})
+    def get(self, request: Request, poll_id: int) -> Response:
+        poll = selectors.published_poll(poll_id=poll_id)
+        if not selectors.results_visible_to(poll=poll, user=request.user):
+            raise ResultsHidden()
+        return Response(results.build(poll, tallies.read(poll.pk)))
+
+
+class ReceiptView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ReceiptSerializer, **ERROR_RESPONSES})
+    def get(self, request: Request, code: str) -> Response:
+        from django.http import Http404
+
+        if not receipts.looks_valid(code):
+            raise Http404
+        ballot = (
+            Ballot.objects.filter(receipt_hash=receipts.hash_code(code))
+            .select_related("poll")
+            .first()
+        )
+        if ballot is None:
+            raise Http404
+        chosen = (
+            BallotChoice.objects.filter(ballot=ballot)
+            .select_related("option")
+            .order_by("option__position", "option_id")
+        )
+        return Response(
+            {
+                "poll": ballot.poll_id,
+                "poll_title": ballot.poll.title,
+                "options": [{"id": c.option_id, "label": c.option.label} for c in chosen],
+                "counted": True,
+            },
+            status=status.HTTP_200_OK,
+        )

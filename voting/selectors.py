@@ -1,0 +1,117 @@
+"""Reads in the voting domain: what a citizen sees of polls, in a fixed number of queries."""
+
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from voting import eligibility
+from voting.models import Option, Participation, Poll, PollImage
+
+
+class Status:
+    OPEN = "open"
+    UPCOMING = "upcoming"
+    CLOSED = "closed"
+    CHOICES = (OPEN, UPCOMING, CLOSED)
+
+
+def _with_status(queryset: QuerySet[Poll], status: str) -> QuerySet[Poll]:
+    now = timezone.now()
+    queryset = queryset.filter(published=True)
+    if status == Status.UPCOMING:
+        return queryset.filter(opens_at__gt=now).order_by("opens_at", "closes_at", "id")
+    if status == Status.CLOSED:
+        # Most recently closed first: the results people are waiting for.
+        return queryset.filter(closes_at__lte=now).order_by("-closes_at", "-id")
+    return queryset.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at", "id")
+
+
+def _has_voted(user: User) -> Exists:
+    return Exists(Participation.objects.filter(poll_id=OuterRef("pk"), voter_id=user.pk))
+
+
+def _cover_images() -> Prefetch:
+    return Prefetch(
+        "images", queryset=PollImage.objects.filter(is_cover=True), to_attr="cover_images"
+    )
+
+
+def poll_list(
+    *,
+    user: User,
+    status: str = Status.OPEN,
+    scope: str = "mine",
+    category: str | None = None,
+) -> QuerySet[Poll]:
+    """Polls for the app's list, annotated with ``eligible`` and ``has_voted``.
+
+    By default only polls whose audience includes ``user``; ``scope="all"`` lists every published
+    poll of the status, each saying whether the citizen may vote in it.
+    """
+    voter = eligibility.Voter.of(user)
+    in_audience = eligibility.eligible_expression(voter)
+    queryset = _with_status(Poll.objects.all(), status)
+    if category:
+        queryset = queryset.filter(category__slug=category)
+    if scope != "all":
+        queryset = queryset.filter(in_audience.expression)
+    is_open = Value(status == Status.OPEN, output_field=BooleanField())
+    return (
+        queryset.annotate(in_audience=in_audience, has_voted=_has_voted(user), is_open_now=is_open)
+        .select_related("category")
+        .prefetch_related(_cover_images())
+    )
+
+
+def poll_detail(*, user: User, poll_id: int) -> Poll:
+    """One published poll with every rule's verdict for ``user``; drafts do not exist (404)."""
+    voter = eligibility.Voter.of(user)
+    queryset = eligibility.annotate_verdicts(
+        Poll.objects.filter(pk=poll_id, published=True), voter
+    ).annotate(has_voted=_has_voted(user))
+    poll = (
+        queryset.select_related("category")
+        .prefetch_related(
+            Prefetch("options", queryset=Option.objects.order_by("position", "id")),
+            Prefetch("images", queryset=PollImage.objects.order_by("-is_cover", "position", "id")),
+            "districts",
+            "groups",
+        )
+        .first()
+    )
+    if poll is None:
+        raise Http404
+    poll.ineligible_reason = eligibility.refusal(poll)
+    return poll
+
+
+def poll_for_ballot(*, poll_id: int) -> Poll:
+    """The poll a ballot is cast in, with its options (a draft is not found)."""
+    poll = (
+        Poll.objects.filter(pk=poll_id, published=True)
+        .prefetch_related(Prefetch("options", queryset=Option.objects.only("id", "poll_id")))
+        .first()
+    )
+    if poll is None:
+        raise Http404
+    return poll
+
+
+def results_visible_to(*, poll: Poll, user: User) -> bool:
+    """Officials always see results; citizens as the poll's visibility says."""
+    if user.is_staff:
+        return True
+    return poll.results_visible_to_citizens()
+
+
+def published_poll(*, poll_id: int) -> Poll:
+    poll = Poll.objects.filter(pk=poll_id, published=True).first()
+    if poll is None:
+        raise Http404
+    return poll
+
+
+def polls_open_to(user: User) -> QuerySet[Poll]:
+    """The polls ``user`` may vote in right now (one query)."""
+    return eligibility.open_to(eligibility.Voter.of(user))

@@ -1,0 +1,155 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts.models import Verification
+from voting.models import Option, Poll, PollImage
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    url = serializers.ImageField(source="image", use_url=True)
+
+    class Meta:
+        model = PollImage
+        fields = ["url", "caption", "alt"]
+
+
+class CategorySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PollListItemSerializer(serializers.ModelSerializer):
+    category = CategorySerializer(allow_null=True)
+    cover_image = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    eligible = serializers.SerializerMethodField()
+    has_voted = serializers.BooleanField()
+    participants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = [
+            "id",
+            "title",
+            "category",
+            "cover_image",
+            "status",
+            "opens_at",
+            "closes_at",
+            "eligible",
+            "has_voted",
+            "participants",
+        ]
+
+    def get_cover_image(self, poll: Poll) -> dict | None:
+        covers = getattr(poll, "cover_images", [])
+        return ImageSerializer(covers[0], context=self.context).data if covers else None
+
+    def get_status(self, poll: Poll) -> str:
+        return poll.status_at(self.context.get("now") or timezone.now())
+
+    def get_eligible(self, poll: Poll) -> bool:
+        return bool(poll.in_audience and poll.is_open_now)
+
+    def get_participants(self, poll: Poll) -> int:
+        return self.context.get("participants", {}).get(poll.pk, 0)
+
+
+class OptionSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Option
+        fields = ["id", "label", "description", "image"]
+
+    def get_image(self, option: Option) -> dict | None:
+        if not option.image:
+            return None
+        request = self.context.get("request")
+        url = option.image.url
+        return {
+            "url": request.build_absolute_uri(url) if request else url,
+            "alt": option.image_alt,
+        }
+
+
+class PollDetailSerializer(serializers.ModelSerializer):
+    category = CategorySerializer(allow_null=True)
+    images = ImageSerializer(many=True)
+    options = OptionSerializer(many=True)
+    status = serializers.SerializerMethodField()
+    audience = serializers.SerializerMethodField()
+    eligible = serializers.SerializerMethodField()
+    ineligible_reason = serializers.CharField(allow_null=True)
+    has_voted = serializers.BooleanField()
+    results_available = serializers.SerializerMethodField()
+    participants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = [
+            "id",
+            "title",
+            "description",
+            "category",
+            "images",
+            "options",
+            "kind",
+            "min_choices",
+            "max_choices",
+            "opens_at",
+            "closes_at",
+            "status",
+            "audience",
+            "eligible",
+            "ineligible_reason",
+            "has_voted",
+            "results_visibility",
+            "results_available",
+            "participants",
+        ]
+
+    def get_status(self, poll: Poll) -> str:
+        return poll.status
+
+    def get_audience(self, poll: Poll) -> dict:
+        return {
+            "districts": [{"code": d.code, "name": d.name} for d in poll.districts.all()],
+            "groups": [{"id": g.pk, "name": g.name} for g in poll.groups.all()],
+            "min_age": poll.min_age,
+            "max_age": poll.max_age,
+            "min_verification": Verification(poll.min_verification).api_name,
+        }
+
+    def get_eligible(self, poll: Poll) -> bool:
+        return poll.ineligible_reason is None
+
+    def get_results_available(self, poll: Poll) -> bool:
+        return bool(self.context.get("results_available"))
+
+    def get_participants(self, poll: Poll) -> int:
+        return self.context.get("participants", 0)
+
+
+class BallotRequestSerializer(serializers.Serializer):
+    options = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=100,
+        help_text="Ids of the chosen options",
+    )
+
+
+class BallotResponseSerializer(serializers.Serializer):
+    poll = serializers.IntegerField()
+    options = serializers.ListField(child=serializers.IntegerField())
+    receipt = serializers.CharField(
+        help_text="Shown once. Keep it to check later that your ballot is counted."
+    )
+
+
+class ReceiptSerializer(serializers.Serializer):
+    poll = serializers.IntegerField()
+    poll_title = serializers.CharField()
+    options = serializers.ListField(child=serializers.DictField())
+    counted = serializers.BooleanField()

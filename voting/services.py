@@ -1,0 +1,254 @@
+"""Writes in the voting domain. The ballot path is one straight line: ``cast_ballot``.
+
+check (eligibility, open, valid choice) → record participation (unique: exactly once) →
+store the anonymous ballot → count it → answer with a receipt. All in one transaction.
+"""
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from accounts.models import User
+from config.api.errors import ApiError, Conflict, Forbidden
+from voting import eligibility, idempotency, receipts, tallies
+from voting.models import Ballot, BallotChoice, Participation, Poll
+
+logger = logging.getLogger(__name__)
+
+
+class AlreadyVoted(Conflict):
+    default_code = "already_voted"
+    default_detail = _("You have already voted in this poll.")
+
+
+class PollNotOpen(Conflict):
+    default_code = "poll_not_open"
+    default_detail = _("This poll is not open for voting.")
+
+
+class NotEligible(Forbidden):
+    default_code = "not_eligible"
+    default_detail = _("You are not in the audience of this poll.")
+
+
+class InvalidChoice(ApiError):
+    default_code = "invalid_choice"
+    default_detail = _("The chosen options are not valid for this poll.")
+
+
+class IdempotencyMismatch(ApiError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_mismatch"
+    default_detail = _("This Idempotency-Key was used with a different request.")
+
+
+class PollAlreadyClosed(Conflict):
+    default_code = "poll_closed"
+    default_detail = _("This poll is closed; a closed poll is never reopened.")
+
+
+_REASON_TEXT = {
+    eligibility.Reason.VERIFICATION: _("This poll needs a higher verification level."),
+    eligibility.Reason.PROFILE_INCOMPLETE: _(
+        "Complete your profile (residence, birth year) to vote in this poll."
+    ),
+    eligibility.Reason.DISTRICT: _("This poll is for residents of other districts."),
+    eligibility.Reason.GROUP: _("This poll is for members of particular groups."),
+    eligibility.Reason.AGE: _("This poll is for another age group."),
+}
+
+
+@dataclass(frozen=True)
+class CastResult:
+    status_code: int
+    body: dict
+    replayed: bool = False
+
+
+def voter_key(phone: str | None, user_id: int) -> str:
+    """Keyed hash of the phone: what keeps a number to one vote per poll across accounts."""
+    identity = phone or f"user:{user_id}"
+    return hmac.new(
+        settings.VOTER_KEY_SECRET.encode(), identity.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def age_band(birth_year: int | None, today: datetime | None = None) -> int | None:
+    if birth_year is None:
+        return None
+    age = (today or timezone.localdate()).year - birth_year
+    return max(0, min(age // 10 * 10, 80))
+
+
+def cast_ballot(
+    *,
+    poll: Poll,
+    voter: User,
+    option_ids: list[int],
+    channel: str = Ballot.Channel.APP,
+    idempotency_key: str | None = None,
+) -> CastResult:
+    """Cast ``voter``'s ballot in ``poll``, exactly once.
+
+    The unique constraints on ``Participation`` decide "once": of concurrent requests from one
+    citizen, one commits and the others fail on the index and answer ``already_voted``. With an
+    ``idempotency_key`` a retry of the same request replays the first answer instead.
+    """
+    request = {"poll": poll.pk, "options": sorted(option_ids)}
+    lookup = fingerprint = None
+    if idempotency_key:
+        lookup = idempotency.lookup_for(user_id=voter.pk, key=idempotency_key)
+        fingerprint = idempotency.fingerprint(key=idempotency_key, request=request)
+        replay = _replay(lookup=lookup, key=idempotency_key, fingerprint=fingerprint)
+        if replay:
+            return replay
+    try:
+        return _cast(
+            poll=poll,
+            voter=voter,
+            option_ids=option_ids,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            lookup=lookup,
+            fingerprint=fingerprint,
+        )
+    except AlreadyVoted:
+        # A retry racing its original: the original has committed by now (the unique index made
+        # us wait for it), so its answer is there to replay.
+        if idempotency_key and lookup and fingerprint:
+            replay = _replay(lookup=lookup, key=idempotency_key, fingerprint=fingerprint)
+            if replay:
+                return replay
+        raise
+
+
+def _replay(*, lookup: str, key: str, fingerprint: str) -> CastResult | None:
+    record = idempotency.find(lookup=lookup)
+    if record is None:
+        return None
+    if not hmac.compare_digest(record.fingerprint, fingerprint):
+        raise IdempotencyMismatch()
+    body = idempotency.unseal(key=key, lookup=lookup, sealed=record.sealed_body)
+    return CastResult(status_code=record.status_code, body=body, replayed=True)
+
+
+def _cast(
+    *,
+    poll: Poll,
+    voter: User,
+    option_ids: list[int],
+    channel: str,
+    idempotency_key: str | None,
+    lookup: str | None,
+    fingerprint: str | None,
+) -> CastResult:
+    chosen = _validate_choice(poll, option_ids)
+    profile = eligibility.Voter.of(voter)
+    try:
+        with transaction.atomic():
+            # Eligibility and "open" are judged inside the transaction, by the database's clock.
+            checked = eligibility.annotate_verdicts(Poll.objects.filter(pk=poll.pk), profile).get()
+            reason = eligibility.refusal(checked)
+            if reason == eligibility.Reason.NOT_OPEN:
+                raise PollNotOpen()
+            if reason is not None:
+                raise NotEligible(_REASON_TEXT[reason], reason=reason)
+
+            Participation.objects.create(
+                poll_id=poll.pk, voter=voter, voter_key=voter_key(voter.phone, voter.pk)
+            )
+            code = receipts.new_code()
+            gu = profile.gu_code
+            band = age_band(voter.birth_year)
+            ballot = Ballot.objects.create(
+                poll_id=poll.pk,
+                gu_code=gu,
+                dong_code=profile.dong_code,
+                age_band=band,
+                gender=voter.gender,
+                channel=channel,
+                receipt_hash=receipts.hash_code(code),
+            )
+            BallotChoice.objects.bulk_create(
+                [BallotChoice(ballot=ballot, option_id=option_id) for option_id in chosen]
+            )
+            tallies.record(
+                poll_id=poll.pk, option_ids=chosen, gu=gu, age_band=band, gender=voter.gender
+            )
+            body = {"poll": poll.pk, "options": chosen, "receipt": code}
+            if idempotency_key and lookup and fingerprint:
+                idempotency.store(
+                    key=idempotency_key,
+                    lookup=lookup,
+                    request_fingerprint=fingerprint,
+                    status_code=status.HTTP_201_CREATED,
+                    body=body,
+                )
+    except IntegrityError as exc:
+        # The only unique keys a ballot request can hit are the participation's (one per
+        # citizen, one per phone) and, astronomically rarely, a receipt hash.
+        if _is_participation_conflict(exc):
+            raise AlreadyVoted() from exc
+        raise
+    except OperationalError as exc:
+        logger.warning("ballot transaction failed: %s", type(exc).__name__)
+        raise
+    return CastResult(status_code=status.HTTP_201_CREATED, body=body)
+
+
+def _is_participation_conflict(exc: IntegrityError) -> bool:
+    text = str(exc)
+    return (
+        "one_participation_per" in text
+        or "voting_participation" in text  # SQLite names the table and columns, not the index
+    )
+
+
+def _validate_choice(poll: Poll, option_ids: list[int]) -> list[int]:
+    chosen = sorted(set(option_ids))
+    if len(chosen) != len(option_ids):
+        raise InvalidChoice(_("An option was chosen twice."))
+    if not poll.min_choices <= len(chosen) <= poll.max_choices:
+        if poll.kind == Poll.Kind.SINGLE:
+            raise InvalidChoice(_("Choose exactly one option."))
+        raise InvalidChoice(
+            _("Choose between %(min)d and %(max)d options.")
+            % {"min": poll.min_choices, "max": poll.max_choices}
+        )
+    valid = {option.pk for option in poll.options.all()}
+    if not set(chosen) <= valid:
+        raise InvalidChoice(_("An option does not belong to this poll."))
+    return chosen
+
+
+@transaction.atomic
+def close_poll(*, poll: Poll, by: User | None = None) -> Poll:
+    """Close a poll now. A closed poll stays closed: its close time is never moved later."""
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    now = timezone.now()
+    if poll.closes_at <= now:
+        raise PollAlreadyClosed()
+    if poll.opens_at > now:
+        # Nothing to close yet: an upcoming poll is withdrawn by unpublishing it.
+        raise PollNotOpen()
+    poll.closes_at = now
+    poll.closed_early_at = now
+    poll.save(update_fields=["closes_at", "closed_early_at", "updated_at"])
+    return poll
+
+
+@transaction.atomic
+def publish_results(*, poll: Poll, by: User | None = None) -> Poll:
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.results_published_at is None:
+        poll.results_published_at = timezone.now()
+        poll.save(update_fields=["results_published_at", "updated_at"])
+    return poll
