@@ -1,13 +1,18 @@
 """Demo data for `make run`: an official, a few citizens and groups. Idempotent."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Gender, Verification
 from accounts.roles import ensure_official_group
 from districts.models import District, Group, GroupMembership
+from voting import services as voting
+from voting.models import Category, Poll
 
 DEMO_OFFICIAL = {"username": "official", "password": "mvoting-demo", "email": "official@demo.local"}
 
@@ -18,6 +23,13 @@ DEMO_CITIZENS = [
     ("+821000000003", "1144056500", 1962, Gender.FEMALE, Verification.PHONE),  # 마포구 서교동
     ("+821000000004", "1135059500", 2004, Gender.OTHER, Verification.PHONE),  # 노원구 상계1동
     ("+821000000005", "1168064000", 1978, Gender.UNDISCLOSED, Verification.PHONE),
+]
+
+DEMO_CATEGORIES = [
+    ("transport", "교통", "Transport"),
+    ("environment", "환경", "Environment"),
+    ("welfare", "복지", "Welfare"),
+    ("culture", "문화", "Culture"),
 ]
 
 DEMO_GROUPS = [
@@ -78,6 +90,86 @@ class Command(BaseCommand):
                 continue
             GroupMembership.objects.get_or_create(group=groups["청년 19–34"], user=citizen)
 
+        categories = {}
+        for position, (slug, name, name_en) in enumerate(DEMO_CATEGORIES):
+            categories[slug], _ = Category.objects.get_or_create(
+                slug=slug, defaults={"name": name, "name_en": name_en, "position": position}
+            )
+        created_polls = self._polls(official, categories)
         self.stdout.write(
-            f"demo data: 1 official, {len(DEMO_CITIZENS)} citizens, {len(DEMO_GROUPS)} groups"
+            f"demo data: 1 official, {len(DEMO_CITIZENS)} citizens, {len(DEMO_GROUPS)} groups, "
+            f"{created_polls} new polls"
         )
+
+    def _polls(self, official, categories) -> int:
+        """Polls open to all of Seoul and to one gu, upcoming, and closed with results."""
+        if Poll.objects.filter(department="데모").exists():
+            return 0
+        now = timezone.now()
+        common = {"owner": official, "department": "데모", "published": True}
+
+        def poll(title, description, category, options, **fields) -> Poll:
+            created = Poll.objects.create(
+                title=title,
+                description=description,
+                category=categories[category],
+                **common,
+                **fields,
+            )
+            for position, label in enumerate(options):
+                created.options.create(label=label, position=position)
+            return created
+
+        city_wide = poll(
+            "따릉이 심야 운영 시간을 새벽 2시까지 늘릴까요?",
+            "공공자전거 따릉이의 심야 운영 확대에 대한 시민 의견을 묻습니다.",
+            "transport",
+            ["찬성", "반대", "잘 모르겠다"],
+            kind=Poll.Kind.SINGLE,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=30),
+            results_visibility=Poll.ResultsVisibility.LIVE,
+        )
+        jongno = poll(
+            "종로구 차 없는 거리, 어디로 넓힐까요? (최대 2곳)",
+            "종로구 주민에게 묻습니다. 보행자 전용 거리로 우선 지정할 곳을 골라 주세요.",
+            "environment",
+            ["인사동길", "대학로", "익선동 일대", "청계천로"],
+            kind=Poll.Kind.MULTIPLE,
+            min_choices=1,
+            max_choices=2,
+            opens_at=now - timedelta(hours=2),
+            closes_at=now + timedelta(days=14),
+        )
+        jongno.districts.set(["1111000000"])
+        poll(
+            "2027년 서울 청년 문화패스, 어떤 분야를 늘릴까요?",
+            "다음 달에 열리는 투표입니다.",
+            "culture",
+            ["공연", "전시", "영화", "도서"],
+            kind=Poll.Kind.SINGLE,
+            opens_at=now + timedelta(days=3),
+            closes_at=now + timedelta(days=17),
+        )
+        closed = poll(
+            "경로당 냉방비 지원을 여름 내내로 늘릴까요?",
+            "지난달 진행한 투표입니다. 결과가 공개되었습니다.",
+            "welfare",
+            ["찬성", "반대"],
+            kind=Poll.Kind.SINGLE,
+            opens_at=now - timedelta(days=20),
+            closes_at=now + timedelta(minutes=5),
+        )
+        User = get_user_model()
+        citizens = list(User.objects.filter(phone__in=[row[0] for row in DEMO_CITIZENS]))
+        yes, no = closed.options.all()
+        for index, citizen in enumerate(citizens):
+            voting.cast_ballot(
+                poll=closed, voter=citizen, option_ids=[(yes if index % 3 else no).pk]
+            )
+            if index % 2 == 0:
+                first = city_wide.options.order_by("position").first()
+                voting.cast_ballot(poll=city_wide, voter=citizen, option_ids=[first.pk])
+        # The closed poll ran its course: move its close into the past now its ballots are in.
+        Poll.objects.filter(pk=closed.pk).update(closes_at=now - timedelta(days=1))
+        return 4
