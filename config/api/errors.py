@@ -151,6 +151,10 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
     return page_not_found(request, exception)
 
 
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    return json_error("not_found", _("Not found."), 404)
+
+
 def handler500(request: HttpRequest):
     if _wants_json(request):
         return json_error("server_error", _("Something went wrong on our side."), 500)

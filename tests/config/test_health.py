@@ -58,3 +58,13 @@ async def test_asgi_application_serves_http(fresh_channel_layers):
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 200
     assert b'"database": "ok"' in response["body"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/polls/99999999999999999999999/", "/api/v1/nothing-here/", "/api/v2/"]
+)
+def test_unknown_api_paths_are_json_404_even_in_debug(client, settings, path):
+    settings.DEBUG = True
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
