@@ -6,7 +6,7 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format setup migrate demo bench stress clean
+.PHONY: run test lint format setup migrate demo bench stress clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,9 @@ format: setup
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm .pytest_cache
+
+# Refresh the Korean catalogue from the source strings, then compile it. Translate the new or
+# changed entries in locale/ko/LC_MESSAGES/django.po (and drop their `#, fuzzy`), then run it again.
+messages: setup
+	$(BIN)/python manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv

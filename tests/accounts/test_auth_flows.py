@@ -212,7 +212,7 @@ def test_signup_with_registered_phone_does_not_reveal_it():
     assert User.objects.filter(phone=PHONE).count() == 1
     [owner_text] = texts_to(PHONE)
     assert code_in(owner_text) is None
-    assert "already has an account" in owner_text
+    assert "이미 계정이 있는" in owner_text  # Korean by default
     # Nothing can be verified in the fake flow.
     token = known.json()["meta"]["session_token"]
     response = post(APIClient(), VERIFY_PHONE, {"code": "123456"}, token)
@@ -317,7 +317,7 @@ def test_code_request_for_unknown_phone_answers_like_a_known_one():
     assert code_in(texts_to(PHONE)[-1])
     [unknown_text] = texts_to(unknown_phone)
     assert code_in(unknown_text) is None
-    assert "no account" in unknown_text
+    assert "가입된 계정이 없습니다" in unknown_text  # Korean by default
     # And no code opens the fake flow; a wrong code fails as it would for a real one.
     token = unknown.json()["meta"]["session_token"]
     response = post(APIClient(), CODE_CONFIRM, {"code": "123456"}, token)
