@@ -109,6 +109,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("verification level"), choices=Verification.choices, default=Verification.UNVERIFIED
     )
 
+    # Officials only: a gu to which their work is limited; empty means city-wide.
+    jurisdiction = models.ForeignKey(
+        "districts.District",
+        verbose_name=_("jurisdiction"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="officials",
+        limit_choices_to={"level": "gu"},
+        help_text=_(
+            "Officials of a gu see and target only polls inside it. Empty: the whole city."
+        ),
+    )
+
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

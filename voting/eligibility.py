@@ -165,3 +165,44 @@ def refusal(poll: Poll) -> str | None:
         if not getattr(poll, f"rule_{reason}"):
             return reason
     return None
+
+
+def audience_of(poll: Poll) -> QuerySet[User]:
+    """The citizens in ``poll``'s audience, whatever their verification: the rules of
+    ``conditions`` run the other way, as one query."""
+    users = User.objects.filter(is_active=True, phone__isnull=False)
+    codes = list(poll.districts.values_list("code", flat=True))
+    if codes:
+        users = users.filter(
+            Q(district_id__in=codes)
+            | Q(district__parent_id__in=codes)
+            | Q(district__parent__parent_id__in=codes)
+        )
+    if poll.groups.exists():
+        users = users.filter(
+            Exists(
+                GroupMembership.objects.filter(
+                    user_id=OuterRef("pk"),
+                    group__is_active=True,
+                    group_id__in=Poll.groups.through.objects.filter(poll_id=poll.pk).values(
+                        "group_id"
+                    ),
+                )
+            )
+        )
+    year = timezone.localdate().year
+    if poll.min_age is not None:
+        users = users.filter(birth_year__lte=year - poll.min_age)
+    if poll.max_age is not None:
+        users = users.filter(birth_year__gte=year - poll.max_age)
+    return users
+
+
+def audience_estimate(poll: Poll) -> dict[str, int]:
+    """ "Reaches N registered citizens (M verified enough to vote)": one aggregate query."""
+    from django.db.models import Count
+
+    return audience_of(poll).aggregate(
+        registered=Count("pk"),
+        verified=Count("pk", filter=Q(verification__gte=poll.min_verification)),
+    )
