@@ -17,6 +17,21 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
         "add_pendinggroupmember",
         "delete_pendinggroupmember",
     ],
+    "voting": [
+        "view_poll",
+        "add_poll",
+        "change_poll",
+        "view_option",
+        "add_option",
+        "change_option",
+        "delete_option",
+        "view_pollimage",
+        "add_pollimage",
+        "change_pollimage",
+        "delete_pollimage",
+        "view_category",
+        "view_auditentry",
+    ],
 }
 
 

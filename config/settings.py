@@ -313,5 +313,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
 VOTER_KEY_SECRET = env.str("VOTER_KEY_SECRET", default=SECRET_KEY)
+# Live dashboards get at most one message per poll per this many seconds.
+LIVE_MIN_INTERVAL = env.float("LIVE_MIN_INTERVAL", default=0.1)
+WS_TICKET_TTL = env.int("WS_TICKET_TTL", default=30)
 BALLOT_THROTTLE_USER = env.str("BALLOT_THROTTLE_USER", default="30/min")
 BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")

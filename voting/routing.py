@@ -1,5 +1,9 @@
-"""WebSocket routes. The live tally stream (`/ws/polls/<id>/`) joins them with the dashboards."""
+"""WebSocket routes."""
 
-from django.urls import URLPattern
+from django.urls import re_path
 
-websocket_urlpatterns: list[URLPattern] = []
+from voting.consumers import PollTallyConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/polls/(?P<poll_id>[0-9]{1,18})/$", PollTallyConsumer.as_asgi()),
+]

@@ -9,6 +9,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -18,8 +19,8 @@ from rest_framework import status
 
 from accounts.models import User
 from config.api.errors import ApiError, Conflict, Forbidden
-from voting import eligibility, idempotency, receipts, tallies
-from voting.models import Ballot, BallotChoice, Participation, Poll
+from voting import audit, eligibility, idempotency, live, receipts, tallies
+from voting.models import AuditEntry, Ballot, BallotChoice, Option, Participation, Poll
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,16 @@ class IdempotencyMismatch(ApiError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_code = "idempotency_mismatch"
     default_detail = _("This Idempotency-Key was used with a different request.")
+
+
+class PollAlreadyOpened(Conflict):
+    default_code = "poll_already_opened"
+    default_detail = _("This poll has opened; it can be closed early but not withdrawn.")
+
+
+class ResultsNotReady(Conflict):
+    default_code = "results_not_ready"
+    default_detail = _("Results can be published once the poll has closed.")
 
 
 class PollAlreadyClosed(Conflict):
@@ -150,17 +161,18 @@ def _cast(
     lookup: str | None,
     fingerprint: str | None,
 ) -> CastResult:
-    chosen = _validate_choice(poll, option_ids)
     profile = eligibility.Voter.of(voter)
     try:
         with transaction.atomic():
-            # Eligibility and "open" are judged inside the transaction, by the database's clock.
+            # Eligibility and "open" are judged inside the transaction, by the database's clock,
+            # and before the choice: who may not vote learns why, not that a choice is wrong.
             checked = eligibility.annotate_verdicts(Poll.objects.filter(pk=poll.pk), profile).get()
             reason = eligibility.refusal(checked)
             if reason == eligibility.Reason.NOT_OPEN:
                 raise PollNotOpen()
             if reason is not None:
                 raise NotEligible(_REASON_TEXT[reason], reason=reason)
+            chosen = _validate_choice(poll, option_ids)
 
             Participation.objects.create(
                 poll_id=poll.pk, voter=voter, voter_key=voter_key(voter.phone, voter.pk)
@@ -192,6 +204,8 @@ def _cast(
                     status_code=status.HTTP_201_CREATED,
                     body=body,
                 )
+            # Dashboards hear of the ballot only once it is committed (never of a rollback).
+            transaction.on_commit(partial(live.tally_changed, poll.pk))
     except IntegrityError as exc:
         # The only unique keys a ballot request can hit are the participation's (one per
         # citizen, one per phone) and, astronomically rarely, a receipt hash.
@@ -229,6 +243,40 @@ def _validate_choice(poll: Poll, option_ids: list[int]) -> list[int]:
     return chosen
 
 
+# --- Officials' actions on polls (each one audited, each one pushed to the dashboards) ----------
+
+
+def _changed(poll: Poll, *, by: User | None, action: str, changes: dict | None = None) -> None:
+    audit.record(actor=by, poll=poll, action=action, changes=changes)
+    transaction.on_commit(partial(live.poll_changed, poll.pk))
+
+
+@transaction.atomic
+def publish_poll(*, poll: Poll, by: User | None) -> Poll:
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.published:
+        return poll
+    if poll.options.count() < 2:
+        raise InvalidChoice(_("A poll needs at least two options before it is published."))
+    poll.published = True
+    poll.save(update_fields=["published", "updated_at"])
+    _changed(poll, by=by, action=AuditEntry.Action.PUBLISH)
+    return poll
+
+
+@transaction.atomic
+def unpublish_poll(*, poll: Poll, by: User | None) -> Poll:
+    """Withdraw a poll that has not opened yet (back to draft)."""
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.published and poll.opens_at <= timezone.now():
+        raise PollAlreadyOpened()
+    if poll.published:
+        poll.published = False
+        poll.save(update_fields=["published", "updated_at"])
+        _changed(poll, by=by, action=AuditEntry.Action.UNPUBLISH)
+    return poll
+
+
 @transaction.atomic
 def close_poll(*, poll: Poll, by: User | None = None) -> Poll:
     """Close a poll now. A closed poll stays closed: its close time is never moved later."""
@@ -236,19 +284,63 @@ def close_poll(*, poll: Poll, by: User | None = None) -> Poll:
     now = timezone.now()
     if poll.closes_at <= now:
         raise PollAlreadyClosed()
-    if poll.opens_at > now:
+    if not poll.published or poll.opens_at > now:
         # Nothing to close yet: an upcoming poll is withdrawn by unpublishing it.
         raise PollNotOpen()
+    changes = {"closes_at": [poll.closes_at.isoformat(), now.isoformat()]}
     poll.closes_at = now
     poll.closed_early_at = now
     poll.save(update_fields=["closes_at", "closed_early_at", "updated_at"])
+    _changed(poll, by=by, action=AuditEntry.Action.CLOSE, changes=changes)
     return poll
 
 
 @transaction.atomic
 def publish_results(*, poll: Poll, by: User | None = None) -> Poll:
+    """Make results visible to citizens for an ``officials``-visibility poll, once closed."""
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.status != Poll.Status.CLOSED:
+        raise ResultsNotReady()
     if poll.results_published_at is None:
         poll.results_published_at = timezone.now()
         poll.save(update_fields=["results_published_at", "updated_at"])
+        _changed(poll, by=by, action=AuditEntry.Action.PUBLISH_RESULTS)
     return poll
+
+
+def has_ballots(poll: Poll) -> bool:
+    return Participation.objects.filter(poll_id=poll.pk).exists()
+
+
+@transaction.atomic
+def duplicate_poll(*, poll: Poll, by: User | None) -> Poll:
+    """A new draft with the same text, options and audience, to run again or adapt."""
+    source = Poll.objects.prefetch_related("options", "districts", "groups").get(pk=poll.pk)
+    copy = Poll.objects.get(pk=source.pk)
+    copy.pk = None
+    copy.published = False
+    copy.closed_early_at = None
+    copy.results_published_at = None
+    copy.owner = by or source.owner
+    copy.title = (_("Copy of %(title)s") % {"title": source.title})[:200]
+    copy._state.adding = True
+    copy.save()
+    copy.options.bulk_create(
+        [
+            Option(
+                poll=copy,
+                label=o.label,
+                description=o.description,
+                image=o.image,
+                image_alt=o.image_alt,
+                position=o.position,
+            )
+            for o in source.options.all()
+        ]
+    )
+    copy.districts.set(source.districts.all())
+    copy.groups.set(source.groups.all())
+    audit.record(
+        actor=by, poll=copy, action=AuditEntry.Action.DUPLICATE, changes={"from": source.pk}
+    )
+    return copy

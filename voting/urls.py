@@ -1,6 +1,6 @@
 from django.urls import path
 
-from voting import api
+from voting import api, officials_api
 
 app_name = "voting"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("polls/<id:poll_id>/ballots/", api.BallotView.as_view(), name="ballots"),
     path("polls/<id:poll_id>/results/", api.ResultsView.as_view(), name="results"),
     path("receipts/<str:code>/", api.ReceiptView.as_view(), name="receipt"),
+    path("ws-tickets/", officials_api.WebSocketTicketView.as_view(), name="ws-tickets"),
 ]

@@ -1,0 +1,211 @@
+"""The live tally stream, through the real ASGI application and channel layer."""
+
+from importlib import import_module
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Group as AuthGroup
+from django.db import transaction
+
+from accounts.roles import ensure_official_group
+from tests.conftest import make_session_token
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory
+from voting import live, services, tickets
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+JONGNO, GANGNAM = "1111000000", "1168000000"
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_layer_and_relay():
+    channel_layers.backends.clear()
+    yield
+    live.stop_all()
+    channel_layers.backends.clear()
+
+
+@database_sync_to_async
+def _cookie_for(user) -> bytes:
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+
+
+async def _communicator(poll_id: int, *, user=None, query: str = "") -> WebsocketCommunicator:
+    from config.asgi import application
+
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if user is not None:
+        headers.append((b"cookie", await _cookie_for(user)))
+    path = f"/ws/polls/{poll_id}/" + (f"?{query}" if query else "")
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+def _official(**fields):
+    user = OfficialFactory(**fields)
+    user.groups.add(AuthGroup.objects.get(name="official"))
+    return user
+
+
+@database_sync_to_async
+def _setup(poll_districts=(), official_jurisdiction=None):
+    ensure_official_group()
+    poll = PollFactory(districts=list(poll_districts), options=["A", "B"])
+    official = _official(jurisdiction_id=official_jurisdiction)
+    return poll, official, list(poll.options.values_list("pk", flat=True))
+
+
+@database_sync_to_async
+def _vote(poll, option_id, **citizen_fields):
+    citizen = CitizenFactory(**citizen_fields)
+    return services.cast_ballot(poll=poll, voter=citizen, option_ids=[option_id])
+
+
+async def test_anonymous_is_refused_at_the_handshake():
+    poll, _official_user, _ = await _setup()
+    connected, code = await (await _communicator(poll.pk)).connect()
+    assert not connected
+
+
+async def test_citizen_is_refused():
+    poll, _official_user, _ = await _setup()
+    citizen = await database_sync_to_async(CitizenFactory)()
+    connected, _code = await (await _communicator(poll.pk, user=citizen)).connect()
+    assert not connected
+
+
+async def test_official_of_another_gu_is_refused_and_own_gu_admitted():
+    poll, outsider, _ = await _setup(poll_districts=[JONGNO], official_jurisdiction=GANGNAM)
+    connected, _ = await (await _communicator(poll.pk, user=outsider)).connect()
+    assert not connected
+
+    insider = await database_sync_to_async(_official)(jurisdiction_id=JONGNO)
+    communicator = await _communicator(poll.pk, user=insider)
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.disconnect()
+
+
+async def test_staff_without_the_official_role_is_refused():
+    poll, _official_user, _ = await _setup()
+    bare_staff = await database_sync_to_async(OfficialFactory)()
+    connected, _ = await (await _communicator(poll.pk, user=bare_staff)).connect()
+    assert not connected
+
+
+async def test_snapshot_then_update_after_commit():
+    poll, official, (a, b) = await _setup()
+    await _vote(poll, a)
+    communicator = await _communicator(poll.pk, user=official)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["type"] == "tally"
+    assert snapshot["poll"] == poll.pk
+    assert snapshot["status"] == "open"
+    assert snapshot["total"] == 1
+    assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: 1, b: 0}
+    assert set(snapshot["breakdown"]) == {"gu", "age_band", "gender"}
+
+    await _vote(poll, b)
+    update = await communicator.receive_json_from(timeout=5)
+    assert update["total"] == 2
+    assert {o["id"]: o["votes"] for o in update["options"]} == {a: 1, b: 1}
+    await communicator.disconnect()
+
+
+async def test_no_update_after_a_rollback():
+    poll, official, (a, _b) = await _setup()
+    communicator = await _communicator(poll.pk, user=official)
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=5)
+
+    @database_sync_to_async
+    def vote_and_roll_back():
+        citizen = CitizenFactory()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
+            raise RuntimeError("rolled back after the ballot")
+
+    await vote_and_roll_back()
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_burst_of_ballots_is_coalesced_and_ends_on_the_latest_state():
+    poll, official, (a, _b) = await _setup()
+    communicator = await _communicator(poll.pk, user=official)
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=5)
+
+    @database_sync_to_async
+    def burst(n):
+        for _ in range(n):
+            services.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a])
+
+    await burst(30)
+    messages = []
+    # (A receive that times out cancels the application, so ask first whether anything waits.)
+    while not await communicator.receive_nothing(timeout=1):
+        messages.append(await communicator.receive_json_from())
+    assert messages, "no update arrived"
+    assert len(messages) < 30  # coalesced, not one per ballot
+    assert messages[-1]["total"] == 30  # and the last state always arrives
+    await communicator.disconnect()
+
+
+async def test_status_change_is_pushed():
+    poll, official, _ = await _setup()
+    communicator = await _communicator(poll.pk, user=official)
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=5)
+
+    await database_sync_to_async(services.close_poll)(poll=poll, by=official)
+
+    update = await communicator.receive_json_from(timeout=5)
+    assert update["status"] == "closed"
+    await communicator.disconnect()
+
+
+async def test_app_ticket_opens_one_socket_once_for_one_poll():
+    poll, official, _ = await _setup()
+    other_poll = await database_sync_to_async(PollFactory)()
+
+    @database_sync_to_async
+    def ask_ticket(poll_id, user):
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.credentials(HTTP_X_SESSION_TOKEN=make_session_token(user))
+        return client.post("/api/v1/ws-tickets/", {"poll": poll_id}, format="json")
+
+    response = await ask_ticket(poll.pk, official)
+    assert response.status_code == 201
+    ticket = response.json()["ticket"]
+    assert response.json()["url"] == f"/ws/polls/{poll.pk}/?ticket={ticket}"
+
+    communicator = await _communicator(poll.pk, query=f"ticket={ticket}")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.disconnect()
+    # Single use.
+    connected, _ = await (await _communicator(poll.pk, query=f"ticket={ticket}")).connect()
+    assert not connected
+    # Bound to its poll.
+    other = await database_sync_to_async(tickets.issue)(user_id=official.pk, poll_id=poll.pk)
+    connected, _ = await (await _communicator(other_poll.pk, query=f"ticket={other}")).connect()
+    assert not connected
+    # Citizens get no ticket.
+    citizen = await database_sync_to_async(CitizenFactory)()
+    refused = await ask_ticket(poll.pk, citizen)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "dashboard_forbidden"

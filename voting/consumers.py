@@ -1,0 +1,100 @@
+"""The live tally stream: ``/ws/polls/<id>/`` for the officials who may see the poll."""
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.middleware import BaseMiddleware
+from django.contrib.auth import get_user_model
+
+from voting import live, scoping, tickets
+from voting.models import Poll
+
+CLOSE_FORBIDDEN = 4403
+
+
+class TicketAuthMiddleware(BaseMiddleware):
+    """``?ticket=`` (from ``POST /api/v1/ws-tickets/``) authenticates an app's socket."""
+
+    async def __call__(self, scope, receive, send):
+        query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
+        raw = (query.get("ticket") or [""])[0]
+        if raw:
+            scope = dict(scope)
+            ticket = await database_sync_to_async(tickets.redeem)(raw)
+            scope["ticket"] = ticket
+            if ticket is not None:
+                scope["user"] = await _user(ticket.user_id)
+            else:
+                from django.contrib.auth.models import AnonymousUser
+
+                scope["user"] = AnonymousUser()
+        return await super().__call__(scope, receive, send)
+
+
+@database_sync_to_async
+def _user(user_id: int):
+    from django.contrib.auth.models import AnonymousUser
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return user or AnonymousUser()
+
+
+class PollTallyConsumer(AsyncJsonWebsocketConsumer):
+    # No channel-layer channel per socket: the process's relay receives once for all its sockets
+    # (an alias that names no layer makes Channels skip the per-consumer subscription).
+    channel_layer_alias = "__none__"
+
+    async def connect(self) -> None:
+        self.poll_id = int(self.scope["url_route"]["kwargs"]["poll_id"])
+        self.last: tuple[str, int] | None = None
+        if not await self._allowed():
+            # Refused during the handshake: the client sees HTTP 403, no socket opens.
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        # Subscribe first, then send the snapshot: no change can fall between the two.
+        self.relay = live.relay()
+        await self.relay.subscribe(self.poll_id, self.push)
+        await self.push_message(await database_sync_to_async(live.snapshot)(self.poll_id))
+
+    async def disconnect(self, code: int) -> None:
+        relay = getattr(self, "relay", None)
+        if relay is not None:
+            await relay.unsubscribe(self.poll_id, self.push)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        # The only thing a dashboard asks for is a fresh snapshot (after waking up, say).
+        if isinstance(content, dict) and content.get("type") == "refresh":
+            await self.push_message(await database_sync_to_async(live.snapshot)(self.poll_id))
+
+    async def push(self, text: str, message: dict[str, Any]) -> None:
+        if self._is_stale(message):
+            return
+        await self.send(text_data=text)
+
+    async def push_message(self, message: dict[str, Any]) -> None:
+        self._is_stale(message)
+        await self.send_json(message)
+
+    def _is_stale(self, message: dict[str, Any]) -> bool:
+        """Totals only grow while a status lasts: an older message arriving late is dropped."""
+        current = (message["status"], message["total"])
+        if self.last and self.last[0] == current[0] and current[1] < self.last[1]:
+            return True
+        self.last = current
+        return False
+
+    async def _allowed(self) -> bool:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return False
+        ticket = self.scope.get("ticket")
+        if ticket is not None and ticket.poll_id != self.poll_id:
+            return False
+        return await database_sync_to_async(self._may_see)(user)
+
+    def _may_see(self, user) -> bool:
+        poll = Poll.objects.filter(pk=self.poll_id).first()
+        return poll is not None and scoping.may_see_live(user, poll)

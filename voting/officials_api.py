@@ -1,0 +1,55 @@
+"""API for officials' apps: tickets for the live dashboard stream."""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.errors import Forbidden
+from config.api.schema import ERROR_RESPONSES
+from voting import scoping, tickets
+from voting.models import Poll
+
+
+class DashboardForbidden(Forbidden):
+    default_code = "dashboard_forbidden"
+    default_detail = _("Only officials responsible for this poll can watch it live.")
+
+
+class TicketRequestSerializer(serializers.Serializer):
+    poll = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class TicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds")
+    url = serializers.CharField(help_text="Path of the WebSocket to open with it, once")
+
+
+class WebSocketTicketView(APIView):
+    @extend_schema(
+        request=TicketRequestSerializer,
+        responses={201: TicketSerializer, **ERROR_RESPONSES},
+        description=(
+            "Trade the session token for a single-use ticket to open `/ws/polls/<id>/` "
+            "(session tokens never go into URLs). Officials responsible for the poll only."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TicketRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        poll = Poll.objects.filter(pk=serializer.validated_data["poll"]).first()
+        if poll is None or not scoping.may_see_live(request.user, poll):
+            raise DashboardForbidden()
+        ticket = tickets.issue(user_id=request.user.pk, poll_id=poll.pk)
+        return Response(
+            {
+                "ticket": ticket,
+                "expires_in": settings.WS_TICKET_TTL,
+                "url": f"/ws/polls/{poll.pk}/?ticket={ticket}",
+            },
+            status=status.HTTP_201_CREATED,
+        )
