@@ -84,3 +84,25 @@ class PollFactory(factory.django.DjangoModelFactory):
     def groups(self, create, extracted, **kwargs):
         if create and extracted:
             self.groups.set(extracted)
+
+
+class GroupMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "districts.GroupMembership"
+
+    group = factory.SubFactory(GroupFactory)
+    user = factory.SubFactory(CitizenFactory)
+
+
+class PollImageFactory(factory.django.DjangoModelFactory):
+    """An image row pointing at a stored file name (no file is written)."""
+
+    class Meta:
+        model = "voting.PollImage"
+
+    poll = factory.SubFactory(PollFactory)
+    image = factory.Sequence(lambda n: f"polls/2025/01/image-{n}.png")
+    caption = factory.Sequence(lambda n: f"사진 {n}")
+    alt = "정책 설명 사진"
+    is_cover = False
+    position = 0

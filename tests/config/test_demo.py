@@ -12,7 +12,11 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
     call_command("seed_demo")
     counts = (get_user_model().objects.count(), Poll.objects.count(), Ballot.objects.count())
     call_command("seed_demo")
-    assert (get_user_model().objects.count(), Poll.objects.count(), Ballot.objects.count()) == counts
+    assert (
+        get_user_model().objects.count(),
+        Poll.objects.count(),
+        Ballot.objects.count(),
+    ) == counts
 
     statuses = {poll.status for poll in Poll.objects.all()}
     assert statuses == {"open", "upcoming", "closed"}
@@ -20,9 +24,10 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
     assert Poll.objects.filter(districts__code="1111000000").exists()  # one gu only
     closed = next(p for p in Poll.objects.all() if p.status == "closed")
     assert Ballot.objects.filter(poll=closed).count() >= 5
-    assert Participation.objects.filter(poll=closed).count() == Ballot.objects.filter(
-        poll=closed
-    ).count()
+    assert (
+        Participation.objects.filter(poll=closed).count()
+        == Ballot.objects.filter(poll=closed).count()
+    )
     official = get_user_model().objects.get(username="official")
     assert official.is_staff and not official.is_superuser
     assert client.login(username="official", password="mvoting-demo")

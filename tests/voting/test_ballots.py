@@ -130,7 +130,7 @@ def test_deleted_account_cannot_vote_again_with_the_same_phone(resident, client_
 def test_idempotent_retry_replays_the_first_answer(resident_api):
     poll = PollFactory()
     yes, no = poll.options.all()
-    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-7f3c"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-7f3c-5d0c9e41b7a3"}
     first = resident_api.post(ballots_url(poll), {"options": [yes.pk]}, format="json", **headers)
 
     replay = resident_api.post(ballots_url(poll), {"options": [yes.pk]}, format="json", **headers)
@@ -152,7 +152,7 @@ def test_idempotency_record_reveals_neither_voter_nor_receipt(resident, resident
         ballots_url(poll),
         {"options": [poll.options.first().pk]},
         format="json",
-        HTTP_IDEMPOTENCY_KEY="k-1",
+        HTTP_IDEMPOTENCY_KEY="k-1-5d0c9e41b7a3",
     ).json()["receipt"]
     record = IdempotencyRecord.objects.get()
     stored = f"{record.lookup}{record.fingerprint}{bytes(record.sealed_body)!r}"

@@ -102,7 +102,9 @@ def test_idempotent_retries_racing_the_original_make_one_ballot():
     option = poll.options.first()
     token = make_session_token(CitizenFactory())
 
-    statuses = run_at_once([lambda: post_ballot(token, poll.pk, option.pk, key="same-key")] * 20)
+    statuses = run_at_once(
+        [lambda: post_ballot(token, poll.pk, option.pk, key="same-key-5d0c9e41b7a3")] * 20
+    )
 
     # Every retry is answered as the original was: 201, replayed.
     assert Counter(statuses) == {201: 20}

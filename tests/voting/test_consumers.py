@@ -71,7 +71,7 @@ def _vote(poll, option_id, **citizen_fields):
 
 async def test_anonymous_is_refused_at_the_handshake():
     poll, _official_user, _ = await _setup()
-    connected, code = await (await _communicator(poll.pk)).connect()
+    connected, _code = await (await _communicator(poll.pk)).connect()
     assert not connected
 
 
