@@ -69,9 +69,7 @@ def tally_changed(poll_id: int) -> None:
         if loop is not None:
             # A fresh context: the caller's (a sync view's) marks its thread as busy, and a task
             # inheriting that would refuse to run database work ("would deadlock").
-            loop.call_soon_threadsafe(
-                _publisher(loop).mark, poll_id, context=contextvars.Context()
-            )
+            loop.call_soon_threadsafe(_publisher(loop).mark, poll_id, context=contextvars.Context())
         else:
             # No server loop (management command, plain test client): send right away.
             async_to_sync(_send)(poll_id)

@@ -5,7 +5,9 @@ suppression rule is applied in exactly one place.
 
 Suppression: a breakdown number below ``RESULTS_MIN_CELL`` (5) is withheld. Where only one
 number of a group would be withheld, the next smallest is withheld too, since the total minus the
-shown numbers would give the hidden one away.
+shown numbers would give the hidden one away. An option's votes across the cells of a breakdown
+add up to its published total just as a cell's votes add up to the cell's total, so the same rule
+is applied to both, the rows and the columns of the table, until neither gives anything away.
 """
 
 from collections.abc import Mapping
@@ -33,6 +35,45 @@ def suppress(values: Mapping[Any, int], *, min_cell: int | None = None) -> dict[
     for key in hidden:
         shown[key] = None
     return shown
+
+
+def _suppress_table(
+    table: Mapping[str, Mapping[int, int]], *, withheld_rows: set[str]
+) -> dict[str, dict[int, int | None]]:
+    """Withhold a table's small numbers (and whole ``withheld_rows``) so none can be derived.
+
+    Each row (a cell's votes per option) and each column (an option's votes per cell; they add
+    up to the option's published total) gets ``suppress``'s rule: where exactly one number of a
+    line is withheld, the smallest shown one beside it is withheld too. Withholding in a row can
+    expose a column and the other way round, so this repeats until nothing changes.
+    """
+    threshold = settings.RESULTS_MIN_CELL
+    rows = list(table)
+    columns = list(next(iter(table.values()), {}))
+    hidden = {
+        (row, column)
+        for row in rows
+        for column in columns
+        if row in withheld_rows or table[row][column] < threshold
+    }
+    lines = [[(row, column) for column in columns] for row in rows]
+    lines += [[(row, column) for row in rows] for column in columns]
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if len(line) < 2 or sum(cell in hidden for cell in line) != 1:
+                continue
+            smallest = min(
+                (cell for cell in line if cell not in hidden),
+                key=lambda cell: (table[cell[0]][cell[1]], str(cell[0]), str(cell[1])),
+            )
+            hidden.add(smallest)
+            changed = True
+    return {
+        row: {column: None if (row, column) in hidden else table[row][column] for column in columns}
+        for row in rows
+    }
 
 
 def _share(votes: int | None, total: int) -> float | None:
@@ -89,16 +130,18 @@ def _breakdown(
 ) -> list[dict]:
     cells = {value: counts for value, counts in cells.items() if counts.ballots}
     totals = suppress({value: counts.ballots for value, counts in cells.items()})
+    votes = _suppress_table(
+        {
+            value: {option.pk: counts.votes.get(option.pk, 0) for option in options}
+            for value, counts in cells.items()
+        },
+        withheld_rows={value for value, total in totals.items() if total is None},
+    )
     out = []
-    for value in sorted(cells, key=lambda v: (v == UNKNOWN, v.zfill(11))):
-        counts = cells[value]
+    # Codes and age bands in numeric order, genders alphabetically; "unknown" last.
+    for value in sorted(cells, key=lambda v: (v == UNKNOWN, v.zfill(11) if v.isdigit() else v)):
         cell_total = totals[value]
-        if cell_total is None:
-            option_votes: dict[int, int | None] = {option.pk: None for option in options}
-        else:
-            option_votes = suppress(
-                {option.pk: counts.votes.get(option.pk, 0) for option in options}
-            )
+        option_votes = votes[value]
         out.append(
             {
                 **_cell_label(dimension, value, districts),
