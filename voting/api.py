@@ -1,5 +1,7 @@
 """The citizens' voting API. Views parse, authenticate and call one service or selector."""
 
+import logging
+
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.authentication import SessionTokenAuthentication
 from config.api.errors import ApiError, Forbidden
 from config.api.schema import ERROR_RESPONSES
-from voting import receipts, results, selectors, services, tallies
+from voting import idempotency, receipts, results, selectors, services, tallies
 from voting.models import Ballot, BallotChoice
 from voting.serializers import (
     BallotRequestSerializer,
@@ -25,6 +27,8 @@ from voting.serializers import (
     ReceiptSerializer,
 )
 
+logger = logging.getLogger(__name__)
+
 
 class ResultsHidden(Forbidden):
     default_code = "results_hidden"
@@ -33,10 +37,24 @@ class ResultsHidden(Forbidden):
 
 class InvalidIdempotencyKey(ApiError):
     default_code = "invalid_idempotency_key"
-    default_detail = _("The Idempotency-Key header must be 1 to 255 printable characters.")
+    default_detail = _(
+        "The Idempotency-Key header must be 16 to 255 printable characters (a UUID is fine)."
+    )
 
 
-class BallotUserThrottle(SimpleRateThrottle):
+class FailOpenThrottle(SimpleRateThrottle):
+    """Rate limits live in Redis; if Redis is down, ballots are still accepted (PostgreSQL is
+    the source of truth and every ballot is checked there anyway) rather than answering 500."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:
+            logger.warning("ballot throttle skipped, cache unavailable: %s", type(exc).__name__)
+            return True
+
+
+class BallotUserThrottle(FailOpenThrottle):
     scope = "ballot_user"
 
     def get_rate(self) -> str:
@@ -46,7 +64,7 @@ class BallotUserThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class BallotIPThrottle(SimpleRateThrottle):
+class BallotIPThrottle(FailOpenThrottle):
     scope = "ballot_ip"
 
     def get_rate(self) -> str:
@@ -137,7 +155,10 @@ class BallotView(APIView):
     )
     def post(self, request: Request, poll_id: int) -> Response:
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+        if key is not None and not (
+            idempotency.MIN_KEY_LENGTH <= len(key) <= idempotency.MAX_KEY_LENGTH
+            and key.isprintable()
+        ):
             raise InvalidIdempotencyKey()
         serializer = BallotRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
