@@ -318,3 +318,7 @@ LIVE_MIN_INTERVAL = env.float("LIVE_MIN_INTERVAL", default=0.1)
 WS_TICKET_TTL = env.int("WS_TICKET_TTL", default=30)
 BALLOT_THROTTLE_USER = env.str("BALLOT_THROTTLE_USER", default="30/min")
 BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")
+
+# --- Benchmark ---------------------------------------------------------------------------------
+# Serves the benchmark's baseline endpoints (config/bench_urls.py). Only `make bench` turns it on.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

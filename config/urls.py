@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("districts.urls")),
     path("api/v1/", include("voting.urls")),
+    path("dashboard/", include("voting.dashboard_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
@@ -30,3 +31,5 @@ handler400 = "config.api.errors.handler400"
 handler403 = "config.api.errors.handler403"
 handler404 = "config.api.errors.handler404"
 handler500 = "config.api.errors.handler500"
+if getattr(settings, "BENCH_ENDPOINTS", False):  # baselines for `make bench` only (bench/)
+    urlpatterns += [path("", include("config.bench_urls"))]

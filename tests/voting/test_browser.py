@@ -1,0 +1,149 @@
+"""The live dashboard in a real browser: headless Chromium against a real daphne server.
+
+An official logs in through the admin's login form, opens the dashboard, ballots are cast through
+the API, and the numbers on the page change without a reload. Needs Debian's ``chromium``
+(``.ci/run`` installs it) and Playwright for Python, which drives that browser: Playwright never
+downloads one of its own here. The server runs against the test database, so this needs PostgreSQL
+(an in-memory SQLite database cannot be shared with another process) and Redis.
+"""
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PollFactory
+from tests.voting.test_multiprocess import (
+    cast_ballot,
+    official_in_group,
+    running_servers,
+    voters,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery staple"  # OfficialFactory's
+TIMEOUT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
+    ),
+]
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"
+)
+
+
+@pytest.fixture
+def server(transactional_db):
+    with running_servers("browser") as (server,):
+        yield server
+
+
+@contextlib.contextmanager
+def chromium():
+    # Playwright's sync API runs an event loop in this thread: no database work in its scope
+    # (Django would refuse it as "async context"), so the data is made before.
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_dashboard_numbers_change_live_without_a_reload(server):
+    poll = PollFactory(title="한강 야간 개방 확대", options=["찬성", "반대", "잘 모르겠다"])
+    yes, no, _unsure = list(poll.options.order_by("position"))
+    official = official_in_group()
+    tokens = voters(3)
+
+    with chromium() as browser:
+        see_ballots_arrive(
+            browser, server, poll.pk, official.username, tokens, [yes.pk, yes.pk, no.pk]
+        )
+
+
+def see_ballots_arrive(browser, server, poll_id, username, tokens, choices):
+    dashboard_path = f"/dashboard/polls/{poll_id}/"
+    context = browser.new_context(
+        locale="en-US", viewport={"width": 1600, "height": 1000}, base_url=server.base_url
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} for {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+
+    def console(message) -> None:
+        # (The admin's login page has no favicon; that 404 is not the dashboard's.)
+        if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+            problems.append(f"console: {message.text} at {message.location['url']}")
+
+    page.on("console", console)
+    try:
+        # The admin's own login form, then back to the dashboard.
+        page.goto(f"/admin/login/?next={dashboard_path}")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"**{dashboard_path}")
+
+        total = page.locator('[data-field="total"]')
+        sync_api.expect(page.locator('[data-field="connection"]')).to_have_class("conn conn--live")
+        sync_api.expect(total).to_have_text("0")
+        sync_api.expect(page.locator('[data-field="status"]')).to_have_text("open")
+        # Mark this document: a reload would lose the mark.
+        page.evaluate("window.__notReloaded = true")
+
+        for token, option_id in zip(tokens, choices, strict=True):
+            cast_ballot(server, token, poll_id, option_id)
+
+        sync_api.expect(total).to_have_text("3")
+        assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+        rows = page.locator('[data-field="chart-table"] tbody tr')
+        sync_api.expect(rows).to_have_count(3)
+        sync_api.expect(rows.nth(0)).to_contain_text("2")
+        sync_api.expect(rows.nth(0)).to_contain_text("66.7%")
+        sync_api.expect(rows.nth(1)).to_contain_text("33.3%")
+        # Three ballots are too few to show any breakdown cell: withheld, shown as "—".
+        sync_api.expect(page.locator('[data-breakdown="gu"] .withheld').first).to_have_text("—")
+        # The countdown ticks.
+        clock = page.locator('[data-field="clock"]')
+        before = clock.inner_text()
+        page.wait_for_function(
+            "before => document.querySelector('[data-field=\"clock\"]').textContent !== before",
+            arg=before,
+            timeout=5_000,
+        )
+        screenshot = os.environ.get("DASHBOARD_SCREENSHOT")
+        if screenshot:
+            page.screenshot(path=screenshot, full_page=True)
+        assert not problems, problems
+    finally:
+        context.close()

@@ -1,0 +1,201 @@
+"""The officials' dashboard pages: who may open them, what they contain, their static files."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group as AuthGroup
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import ensure_official_group
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory
+from voting import services
+
+pytestmark = pytest.mark.django_db
+
+JONGNO, GANGNAM = "1111000000", "1168000000"
+SAJIK = "1111053000"  # a dong of Jongno
+
+
+def _official(**fields):
+    ensure_official_group()
+    user = OfficialFactory(**fields)
+    user.groups.add(AuthGroup.objects.get(name="official"))
+    return user
+
+
+def _logged_in(client, user):
+    client.force_login(user, backend="accounts.backends.UsernameOrEmailBackend")
+    return client
+
+
+def _json_script(html: str, element_id: str) -> str:
+    start = html.index(f'<script id="{element_id}" type="application/json">')
+    start = html.index(">", start) + 1
+    return html[start : html.index("</script>", start)]
+
+
+def _url(poll) -> str:
+    return reverse("voting_dashboard:poll", args=[poll.pk])
+
+
+def test_url_names_for_the_admin_to_link_to():
+    assert reverse("voting_dashboard:poll", args=[7]) == "/dashboard/polls/7/"
+    assert reverse("voting_dashboard:overview") == "/dashboard/"
+
+
+def test_anonymous_is_sent_to_the_admin_login(client):
+    poll = PollFactory()
+    response = client.get(_url(poll))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert f"next=/dashboard/polls/{poll.pk}/" in response["Location"]
+
+    response = client.get(reverse("voting_dashboard:overview"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_citizen_is_refused(client):
+    poll = PollFactory()
+    _logged_in(client, CitizenFactory())
+    response = client.get(_url(poll))
+    assert response.status_code in (302, 403)
+    assert b"/ws/polls/" not in response.content
+    if response.status_code == 302:
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_staff_without_the_official_role_is_refused(client):
+    poll = PollFactory()
+    _logged_in(client, OfficialFactory())
+    assert client.get(_url(poll)).status_code == 403
+    assert client.get(reverse("voting_dashboard:overview")).status_code == 403
+
+
+def test_official_of_another_gu_does_not_get_the_page(client):
+    poll = PollFactory(districts=[JONGNO])
+    _logged_in(client, _official(jurisdiction_id=GANGNAM))
+    response = client.get(_url(poll))
+    assert response.status_code in (403, 404)
+    assert b"/ws/polls/" not in response.content
+
+
+def test_unknown_poll_is_404(client):
+    _logged_in(client, _official())
+    assert client.get(reverse("voting_dashboard:poll", args=[999999])).status_code == 404
+
+
+def test_official_in_scope_gets_the_live_page(client):
+    poll = PollFactory(districts=[SAJIK], options=["찬성", "반대"])
+    voter = CitizenFactory(district_id=SAJIK, birth_year=1987, gender="female")
+    services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    _logged_in(client, _official(jurisdiction_id=JONGNO))
+
+    response = client.get(_url(poll))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-ws="/ws/polls/{poll.pk}/"' in html
+    assert static("voting/dashboard.js") in html
+    assert static("voting/dashboard.css") in html
+    assert poll.title in html
+    # No third-party origin: every script and stylesheet comes from this site.
+    assert "https://" not in html and "http://" not in html
+    # The snapshot the script draws before the socket opens, and the UI strings it uses.
+    snapshot = json.loads(_json_script(html, "dashboard-snapshots"))[str(poll.pk)]
+    assert (snapshot["type"], snapshot["poll"], snapshot["total"]) == ("tally", poll.pk, 1)
+    config = json.loads(_json_script(html, "dashboard-config"))
+    assert config["polls"] == {str(poll.pk): {"ws": f"/ws/polls/{poll.pk}/"}}
+    assert set(config["strings"]) >= {"status", "reconnecting", "time_left", "participants"}
+    # A text alternative for the chart.
+    assert 'class="visually-hidden" data-field="chart-table"' in html
+
+
+def test_city_wide_official_sees_any_poll(client):
+    poll = PollFactory(districts=[GANGNAM])
+    _logged_in(client, _official())
+    assert client.get(_url(poll)).status_code == 200
+
+
+def test_page_follows_the_request_language(client):
+    poll = PollFactory()
+    _logged_in(client, _official())
+
+    english = client.get(_url(poll), HTTP_ACCEPT_LANGUAGE="en")
+    korean = client.get(_url(poll), HTTP_ACCEPT_LANGUAGE="ko")
+
+    assert '<html lang="en">' in english.content.decode()
+    assert '<html lang="ko">' in korean.content.decode()
+    assert english.context["config"]["strings"]["lang"] == "en"
+    assert english.context["config"]["strings"]["status"]["open"] == "open"
+    assert korean.context["config"]["strings"]["status"]["open"] == "진행 중"
+    assert korean.context["config"]["gu_names"][JONGNO] == "종로구"
+    assert english.context["config"]["gu_names"][JONGNO].startswith("Jongno")
+
+
+def test_overview_lists_only_open_polls_in_scope(client):
+    now = timezone.now()
+    mine = PollFactory(districts=[JONGNO], title="종로 열린 투표")
+    mine_in_a_dong = PollFactory(districts=[SAJIK], title="사직동 열린 투표")
+    PollFactory(districts=[GANGNAM], title="강남 투표")
+    PollFactory(title="서울 전체 투표")  # city-wide: not a gu official's
+    PollFactory(
+        districts=[JONGNO],
+        title="종로 종료 투표",
+        opens_at=now - timedelta(days=3),
+        closes_at=now - timedelta(days=1),
+    )
+    PollFactory(
+        districts=[JONGNO],
+        title="종로 예정 투표",
+        opens_at=now + timedelta(days=1),
+        closes_at=now + timedelta(days=3),
+    )
+    PollFactory(districts=[JONGNO], title="종로 초안", published=False)
+    _logged_in(client, _official(jurisdiction_id=JONGNO))
+
+    response = client.get(reverse("voting_dashboard:overview"))
+
+    assert response.status_code == 200
+    assert {p.pk for p in response.context["polls"]} == {mine.pk, mine_in_a_dong.pk}
+    html = response.content.decode()
+    for poll in (mine, mine_in_a_dong):
+        assert f'data-ws="/ws/polls/{poll.pk}/"' in html
+        assert f'href="{_url(poll)}"' in html
+    for title in ("강남 투표", "서울 전체 투표", "종로 종료 투표", "종로 예정 투표", "종로 초안"):
+        assert title not in html
+    assert static("voting/dashboard.js") in html
+
+
+def test_overview_of_a_city_wide_official_has_every_open_poll(client):
+    polls = [PollFactory(districts=[JONGNO]), PollFactory(districts=[GANGNAM]), PollFactory()]
+    _logged_in(client, _official())
+    response = client.get(reverse("voting_dashboard:overview"))
+    assert {p.pk for p in response.context["polls"]} == {p.pk for p in polls}
+
+
+def test_overview_without_open_polls_says_so(client):
+    _logged_in(client, _official(jurisdiction_id=JONGNO))
+    response = client.get(reverse("voting_dashboard:overview"))
+    assert response.status_code == 200
+    assert list(response.context["polls"]) == []
+    assert b"/ws/polls/" not in response.content
+
+
+def test_the_script_and_stylesheet_are_found_and_served(client):
+    for name in ("voting/dashboard.js", "voting/dashboard.css"):
+        path = finders.find(name)
+        assert path, f"{name} is not found by the static finders"
+    # Through the middleware that serves them under daphne (WhiteNoise, finders in DEBUG).
+    from django.conf import settings
+
+    if settings.WHITENOISE_USE_FINDERS:
+        response = client.get(static("voting/dashboard.js"))
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert b"new WebSocket(" in body
+        assert b'"refresh"' in body

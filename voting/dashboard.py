@@ -1,0 +1,131 @@
+"""The officials' live dashboards: one poll on a meeting-room screen, and an overview of open polls.
+
+The pages are thin: they render the current snapshot (so the numbers are there before the socket
+opens) and the UI strings in the request's language; ``voting/static/voting/dashboard.js`` opens
+``/ws/polls/<id>/`` with the admin session cookie and redraws on every ``tally`` message.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from accounts.models import Gender
+from districts.models import District
+from voting import live, scoping
+from voting.models import Poll
+
+
+def officials_only(view):
+    """Like the admin: anyone who is not active staff goes to the admin login."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not user.has_perm("voting.view_poll"):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def ws_path(poll_id: int) -> str:
+    return f"/ws/polls/{poll_id}/"
+
+
+def _ui_strings() -> dict[str, object]:
+    """Every text the script shows, in the request's language."""
+    return {
+        "lang": get_language() or "ko",
+        "status": {
+            "draft": _("draft"),
+            "upcoming": _("upcoming"),
+            "open": _("open"),
+            "closed": _("closed"),
+        },
+        "gender": {value: str(label) for value, label in Gender.choices},
+        "unknown": _("unknown"),
+        "participants": _("Participants"),
+        "time_left": _("Time left"),
+        "opens_in": _("Opens in"),
+        "ended": _("Voting has ended"),
+        "days": _("%(n)sd"),
+        "live": _("Live"),
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Reconnecting…"),
+        "results_published": _("Results published"),
+        "suppressed": _("withheld (fewer than the minimum number of ballots)"),
+        # The API's labels of age bands (voting/results.py), here filled in by the script.
+        "age_band": _("%(band)ds"),
+        "age_band_oldest": _("%(band)d+"),
+        "updated": _("Updated %(time)s"),
+    }
+
+
+def _gu_names() -> dict[str, str]:
+    english = (get_language() or "ko").startswith("en")
+    return {
+        code: (name_en if english else name_ko)
+        for code, name_ko, name_en in District.objects.filter(level=District.Level.GU).values_list(
+            "code", "name_ko", "name_en"
+        )
+    }
+
+
+def _page_config(polls: list[Poll]) -> dict[str, object]:
+    return {
+        "server_now": timezone.now().isoformat(),
+        "strings": _ui_strings(),
+        "gu_names": _gu_names(),
+        "polls": {str(poll.pk): {"ws": ws_path(poll.pk)} for poll in polls},
+    }
+
+
+@require_GET
+@officials_only
+def poll_dashboard(request: HttpRequest, poll_id: int) -> HttpResponse:
+    # Outside the official's jurisdiction the poll does not exist for them (as in the admin).
+    poll = scoping.polls_visible_to(request.user).filter(pk=poll_id).first()
+    if poll is None or not scoping.may_see_live(request.user, poll):
+        raise Http404
+    return render(
+        request,
+        "voting/dashboard/poll.html",
+        {
+            "poll": poll,
+            "ws_path": ws_path(poll.pk),
+            "snapshots": {str(poll.pk): live.snapshot(poll.pk)},
+            "min_cell": settings.RESULTS_MIN_CELL,
+            "config": _page_config([poll]),
+        },
+    )
+
+
+@require_GET
+@officials_only
+def overview(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    polls = list(
+        scoping.polls_visible_to(request.user, Poll.objects.open_at(now)).order_by(
+            "closes_at", "pk"
+        )
+    )
+    return render(
+        request,
+        "voting/dashboard/overview.html",
+        {
+            "polls": polls,
+            "snapshots": {str(poll.pk): live.snapshot(poll.pk) for poll in polls},
+            "config": _page_config(polls),
+        },
+    )

@@ -1,0 +1,387 @@
+/*
+ * Officials' live dashboards: plain JavaScript, no framework, no network but this origin.
+ *
+ * Every element with [data-poll][data-ws] is one poll: it is drawn at once from the snapshot the
+ * page embeds, then from every {"type": "tally"} message on its WebSocket. Each message carries
+ * the full state, so drawing is always "replace everything" and a lost message does no harm.
+ */
+(function () {
+  "use strict";
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var MAX_BACKOFF_MS = 30000;
+  var KEEPALIVE_MS = 60000; // ask for a fresh snapshot now and then: heals a lost last message
+  var COLORS = [
+    "#0b5fff", "#e4572e", "#17a673", "#f2a900", "#8e44ad",
+    "#00a6c8", "#d6336c", "#5f6b7a", "#6c8f00", "#b35c00"
+  ];
+
+  var config = JSON.parse(document.getElementById("dashboard-config").textContent);
+  var snapshots = JSON.parse(document.getElementById("dashboard-snapshots").textContent) || {};
+  var S = config.strings;
+  var lang = S.lang || document.documentElement.lang || "ko";
+  var numbers = new Intl.NumberFormat(lang);
+  var percent = new Intl.NumberFormat(lang, {
+    style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1
+  });
+  var timeOfDay = new Intl.DateTimeFormat(lang, {
+    hour: "2-digit", minute: "2-digit", second: "2-digit"
+  });
+  // The screen's clock may be wrong; count down on the server's.
+  var clockOffset = (Date.parse(config.server_now) - Date.now()) || 0;
+
+  function now() { return Date.now() + clockOffset; }
+
+  function interpolate(template, values) {
+    // Django's named placeholders: %(name)s and %(name)d.
+    return String(template).replace(/%\((\w+)\)[sd]/g, function (_m, key) {
+      return key in values ? values[key] : "";
+    });
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function svg(tag, attrs, text) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function count(n) { return n === null || n === undefined ? "—" : numbers.format(n); }
+  function share(s) { return s === null || s === undefined ? "—" : percent.format(s); }
+  function color(index) { return COLORS[index % COLORS.length]; }
+
+  function truncate(text, max) {
+    text = String(text);
+    return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  }
+
+  function two(n) { return n < 10 ? "0" + n : String(n); }
+
+  function duration(ms) {
+    var seconds = Math.max(0, Math.floor(ms / 1000));
+    var days = Math.floor(seconds / 86400);
+    var rest = seconds % 86400;
+    var clock = two(Math.floor(rest / 3600)) + ":" + two(Math.floor(rest % 3600 / 60)) + ":" +
+      two(rest % 60);
+    return days > 0 ? interpolate(S.days, { n: numbers.format(days) }) + " " + clock : clock;
+  }
+
+  // --- Labels of breakdown cells, in the page's language (the message's depend on the sender) ---
+
+  function cellLabel(dimension, cell) {
+    if (dimension === "gu") {
+      if (!cell.code) { return S.unknown; }
+      return config.gu_names[cell.code] || cell.name || cell.code;
+    }
+    if (dimension === "age_band") {
+      if (cell.band === null || cell.band === undefined) { return S.unknown; }
+      return interpolate(cell.band >= 80 ? S.age_band_oldest : S.age_band, { band: cell.band });
+    }
+    if (dimension === "gender") {
+      return S.gender[cell.gender] || S.unknown;
+    }
+    return "";
+  }
+
+  // --- One poll on the page ------------------------------------------------------------------
+
+  function PollView(root) {
+    this.root = root;
+    this.pollId = root.getAttribute("data-poll");
+    this.compact = root.getAttribute("data-size") === "compact";
+    this.state = null;
+    this.askedAtDeadline = null;
+    this.field = function (name) { return root.querySelector('[data-field="' + name + '"]'); };
+  }
+
+  PollView.prototype.render = function (message) {
+    this.state = message;
+    var title = this.field("title");
+    if (title && message.title) { title.textContent = message.title; }
+    this.renderStatus(message);
+    this.field("total").textContent = count(message.total);
+    this.renderChart(message);
+    this.renderTable(message);
+    if (!this.compact) {
+      this.renderBreakdowns(message);
+      var updated = this.field("updated");
+      if (updated) {
+        updated.textContent = interpolate(S.updated, { time: timeOfDay.format(new Date()) });
+      }
+    }
+    this.tick();
+  };
+
+  PollView.prototype.renderStatus = function (message) {
+    var badge = this.field("status");
+    badge.textContent = S.status[message.status] || message.status;
+    badge.className = "badge badge--" + message.status;
+    var published = this.field("published");
+    if (published) {
+      published.hidden = !message.results_published;
+      published.textContent = S.results_published;
+    }
+  };
+
+  /* Horizontal bars: label above, bar below, count and share at the right. Long labels are
+     cut on screen; the full text is in the hidden table and the SVG <title>. */
+  PollView.prototype.renderChart = function (message) {
+    var chart = this.field("chart");
+    var compact = this.compact;
+    // Compact cards are narrow: fewer user units across, so the text stays large on screen.
+    var width = compact ? 520 : 1000;
+    var rowHeight = compact ? 66 : 104;
+    var labelSize = compact ? 24 : 34;
+    var barHeight = compact ? 22 : 42;
+    var valueWidth = compact ? 170 : 340;
+    var barMax = width - valueWidth - (compact ? 10 : 20);
+    var options = message.options || [];
+    var height = Math.max(1, options.length) * rowHeight;
+    chart.setAttribute("viewBox", "0 0 " + width + " " + height);
+    chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
+    while (chart.firstChild) { chart.removeChild(chart.firstChild); }
+    options.forEach(function (option, index) {
+      var y = index * rowHeight;
+      var fraction = message.total ? Math.min(1, (option.votes || 0) / message.total) : 0;
+      var group = svg("g", { "class": "bar", transform: "translate(0," + y + ")" });
+      group.appendChild(svg("title", {}, option.label));
+      group.appendChild(svg("text", {
+        "class": "bar__label", x: 0, y: labelSize, "font-size": labelSize
+      }, truncate(option.label, compact ? 30 : 44)));
+      var top = labelSize + 10;
+      group.appendChild(svg("rect", {
+        "class": "bar__track", x: 0, y: top, width: barMax, height: barHeight, rx: 6
+      }));
+      group.appendChild(svg("rect", {
+        "class": "bar__fill", x: 0, y: top, height: barHeight, rx: 6, fill: color(index),
+        width: Math.max(fraction > 0 ? 4 : 0, Math.round(barMax * fraction))
+      }));
+      group.appendChild(svg("text", {
+        "class": "bar__value", x: width, y: top + barHeight * 0.8,
+        "font-size": compact ? 24 : 44, "text-anchor": "end"
+      }, count(option.votes) + " · " + share(option.share)));
+      chart.appendChild(group);
+    });
+  };
+
+  PollView.prototype.renderTable = function (message) {
+    var body = this.field("chart-table").tBodies[0];
+    body.textContent = "";
+    (message.options || []).forEach(function (option) {
+      var row = el("tr");
+      row.appendChild(el("th", { scope: "row" }, option.label));
+      row.appendChild(el("td", {}, count(option.votes)));
+      row.appendChild(el("td", {}, share(option.share)));
+      body.appendChild(row);
+    });
+  };
+
+  /* One table per dimension: the cell, its participants (with a bar), then each option's votes.
+     Withheld numbers arrive as null with "suppressed": true and are shown as "—". */
+  PollView.prototype.renderBreakdowns = function (message) {
+    var root = this.root;
+    var options = message.options || [];
+    var breakdown = message.breakdown || {};
+    ["gu", "age_band", "gender"].forEach(function (dimension) {
+      var container = root.querySelector('[data-breakdown="' + dimension + '"] .breakdown__body');
+      if (!container) { return; }
+      var cells = breakdown[dimension] || [];
+      container.textContent = "";
+      if (!cells.length) {
+        container.appendChild(el("p", { "class": "breakdown__empty" }, "—"));
+        return;
+      }
+      var table = el("table", { "class": "cells" });
+      var head = el("tr");
+      head.appendChild(el("th", { scope: "col", "class": "cells__name" }, ""));
+      head.appendChild(el("th", { scope: "col", "class": "cells__total" }, S.participants));
+      options.forEach(function (option, index) {
+        var th = el("th", { scope: "col", title: option.label, "class": "cells__option" });
+        var swatch = el("span", { "class": "swatch", "aria-hidden": "true" });
+        swatch.style.background = color(index);
+        th.appendChild(swatch);
+        th.appendChild(el("span", { "class": "cells__option-label" }, option.label));
+        head.appendChild(th);
+      });
+      table.appendChild(el("thead")).appendChild(head);
+      var body = table.appendChild(el("tbody"));
+      var largest = 0;
+      cells.forEach(function (cell) { largest = Math.max(largest, cell.total || 0); });
+      cells.forEach(function (cell) {
+        var row = el("tr", cell.suppressed ? { "class": "is-suppressed" } : {});
+        row.appendChild(el("th", { scope: "row" }, cellLabel(dimension, cell)));
+        var total = el("td", { "class": "cells__total" });
+        var bar = el("span", { "class": "minibar", "aria-hidden": "true" });
+        bar.style.width = (cell.total && largest ? Math.round(100 * cell.total / largest) : 0) + "%";
+        total.appendChild(bar);
+        total.appendChild(withheld(cell.total, cell.suppressed));
+        row.appendChild(total);
+        (cell.options || []).forEach(function (entry) {
+          var td = el("td");
+          td.appendChild(withheld(entry.votes, entry.suppressed));
+          row.appendChild(td);
+        });
+        body.appendChild(row);
+      });
+      container.appendChild(table);
+    });
+  };
+
+  function withheld(value, suppressed) {
+    if (suppressed || value === null || value === undefined) {
+      return el("span", { "class": "withheld", title: S.suppressed, "aria-label": S.suppressed }, "—");
+    }
+    return el("span", { "class": "num" }, numbers.format(value));
+  }
+
+  /* Once a second: the countdown to closing (or opening). When a deadline passes, the status
+     changes on the server without a message; ask for a fresh snapshot then. */
+  PollView.prototype.tick = function () {
+    var message = this.state;
+    if (!message) { return; }
+    var label = this.field("clock-label");
+    var clock = this.field("clock");
+    var deadline = null;
+    if (message.status === "open") {
+      label.textContent = S.time_left;
+      deadline = Date.parse(message.closes_at);
+    } else if (message.status === "upcoming") {
+      label.textContent = S.opens_in;
+      deadline = Date.parse(message.opens_at);
+    } else {
+      label.textContent = S.time_left;
+      clock.textContent = message.status === "closed" ? S.ended : "–";
+      clock.classList.toggle("is-ended", message.status === "closed");
+      return;
+    }
+    clock.classList.remove("is-ended");
+    var left = deadline - now();
+    clock.textContent = duration(left);
+    if (left <= 0 && this.socket && this.askedAtDeadline !== deadline) {
+      this.askedAtDeadline = deadline;
+      var socket = this.socket;
+      window.setTimeout(function () { socket.refresh(); }, 1000);
+    }
+  };
+
+  PollView.prototype.showConnection = function (state) {
+    var node = this.field("connection");
+    this.root.setAttribute("data-connection", state);
+    node.className = "conn conn--" + state;
+    node.textContent = S[state] || state;
+  };
+
+  // --- The socket: reconnects by itself, with exponential backoff and jitter --------------------
+
+  function LiveSocket(path, view) {
+    this.path = path;
+    this.view = view;
+    this.ws = null;
+    this.attempts = 0;
+    this.everOpened = false;
+    this.timer = null;
+    this.keepalive = null;
+    view.socket = this;
+  }
+
+  LiveSocket.prototype.url = function () {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.host + this.path;
+  };
+
+  LiveSocket.prototype.connect = function () {
+    var self = this;
+    window.clearTimeout(this.timer);
+    this.timer = null;
+    this.view.showConnection(this.everOpened ? "reconnecting" : "connecting");
+    var ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (_error) {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = function () {
+      var reconnected = self.everOpened;
+      self.everOpened = true;
+      self.attempts = 0;
+      self.view.showConnection("live");
+      // The server sends a snapshot on connect; ask again after a reconnect all the same.
+      if (reconnected) { self.send({ type: "refresh" }); }
+      window.clearInterval(self.keepalive);
+      self.keepalive = window.setInterval(function () { self.send({ type: "refresh" }); },
+        KEEPALIVE_MS);
+    };
+    ws.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (_error) { return; }
+      if (message && message.type === "tally" && String(message.poll) === self.view.pollId) {
+        self.view.render(message);
+      }
+    };
+    ws.onclose = function () {
+      if (self.ws !== ws) { return; }
+      self.ws = null;
+      window.clearInterval(self.keepalive);
+      self.retry();
+    };
+    ws.onerror = function () { /* onclose follows */ };
+  };
+
+  LiveSocket.prototype.retry = function () {
+    var self = this;
+    var base = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, this.attempts));
+    var delay = base / 2 + Math.random() * base / 2;
+    this.attempts += 1;
+    this.view.showConnection(this.everOpened ? "reconnecting" : "connecting");
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(function () { self.connect(); }, delay);
+  };
+
+  LiveSocket.prototype.send = function (data) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(data));
+      return true;
+    }
+    return false;
+  };
+
+  /* Back on screen, back online, or at a deadline: a fresh snapshot, reconnecting if need be. */
+  LiveSocket.prototype.refresh = function () {
+    if (this.send({ type: "refresh" })) { return; }
+    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) { return; }
+    this.attempts = 0;
+    this.connect();
+  };
+
+  // --- Start ----------------------------------------------------------------------------------
+
+  var views = [];
+  Array.prototype.forEach.call(document.querySelectorAll("[data-poll][data-ws]"), function (root) {
+    var view = new PollView(root);
+    var socket = new LiveSocket(root.getAttribute("data-ws"), view);
+    if (snapshots[view.pollId]) { view.render(snapshots[view.pollId]); }
+    socket.connect();
+    views.push(view);
+  });
+
+  window.setInterval(function () {
+    views.forEach(function (view) { view.tick(); });
+  }, 1000);
+
+  function wake() {
+    views.forEach(function (view) { view.socket.refresh(); });
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { wake(); }
+  });
+  window.addEventListener("online", wake);
+})();
