@@ -1,5 +1,5 @@
-import contextlib
 import os
+import uuid
 from collections.abc import Callable
 from importlib import import_module
 
@@ -38,11 +38,17 @@ def _close_connection_pools(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _isolate_cache_and_sms(settings):
-    """Every test starts with empty rate-limit counters and an empty SMS outbox."""
-    from django.core.cache import cache
+    """Every test starts with empty rate-limit counters and an empty SMS outbox.
 
+    A key prefix of its own rather than cache.clear(): on Redis, clear() is FLUSHDB, which would
+    also wipe the channel layer's groups of anything else using that Redis.
+    """
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    prefix = f"test-{uuid.uuid4().hex}"
+    for config in caches.values():
+        config["KEY_PREFIX"] = prefix
+    settings.CACHES = caches
     settings.SMS_BACKEND = "accounts.sms.InMemorySMSBackend"
-    cache.clear()
     try:
         from accounts import sms
 
@@ -50,8 +56,6 @@ def _isolate_cache_and_sms(settings):
     except (ImportError, AttributeError):
         pass
     yield
-    with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead Redis
-        cache.clear()
 
 
 @pytest.fixture

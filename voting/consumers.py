@@ -57,7 +57,9 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
         # Subscribe first, then send the snapshot: no change can fall between the two.
         self.relay = live.relay()
         await self.relay.subscribe(self.poll_id, self.push)
-        await self.push_message(await database_sync_to_async(live.snapshot)(self.poll_id))
+        first = await database_sync_to_async(live.snapshot)(self.poll_id)
+        self.relay.watch_boundary(first)
+        await self.push_message(first)
 
     async def disconnect(self, code: int) -> None:
         relay = getattr(self, "relay", None)

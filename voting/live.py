@@ -27,11 +27,18 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone, translation
 
 from voting import results, tallies
 from voting.models import Poll
 
 logger = logging.getLogger(__name__)
+
+
+def _parse(value: str | None):
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(value) if value else None
 
 
 def group_name(poll_id: int) -> str:
@@ -41,7 +48,10 @@ def group_name(poll_id: int) -> str:
 def snapshot(poll_id: int) -> dict[str, Any]:
     """The full live message for one poll: status, totals and suppressed breakdowns."""
     poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
-    document = results.build(poll, tallies.read(poll_id))
+    # Whoever builds it (a ballot request in English, a socket in Korean), every dashboard gets
+    # the same message: labels in the default language, codes beside them for clients to localise.
+    with translation.override(settings.LANGUAGE_CODE):
+        document = results.build(poll, tallies.read(poll_id))
     return {
         "type": "tally",
         "poll": poll.pk,
@@ -113,6 +123,9 @@ class Publisher:
     def mark(self, poll_id: int) -> None:
         if poll_id in self.scheduled:
             return  # the scheduled send reads the state when it runs, so it includes this change
+        if len(self.last_sent) > 10_000:  # forget polls quiet for a while
+            horizon = self.loop.time() - 60
+            self.last_sent = {k: v for k, v in self.last_sent.items() if v > horizon}
         delay = self.last_sent.get(poll_id, -1e9) + _interval() - self.loop.time()
         self.scheduled[poll_id] = self.loop.create_task(self._send_after(poll_id, max(0, delay)))
 
@@ -159,31 +172,71 @@ class Relay:
         self.latest: dict[int, dict[str, Any]] = {}
         self.last_delivered: dict[int, float] = {}
         self.scheduled: dict[int, asyncio.TimerHandle] = {}
+        self.boundaries: dict[int, asyncio.TimerHandle] = {}
+        self.locks: dict[int, asyncio.Lock] = {}
 
     async def subscribe(self, poll_id: int, deliver: Deliver) -> None:
         await self._start()
-        first = not self.subscribers.get(poll_id)
-        self.subscribers.setdefault(poll_id, set()).add(deliver)
-        if first:
-            await self._join(poll_id)
+        async with self._lock(poll_id):
+            first = not self.subscribers.get(poll_id)
+            self.subscribers.setdefault(poll_id, set()).add(deliver)
+            if first:
+                await self._join(poll_id)
 
     async def unsubscribe(self, poll_id: int, deliver: Deliver) -> None:
-        subscribers = self.subscribers.get(poll_id)
-        if not subscribers:
-            return
-        subscribers.discard(deliver)
-        if not subscribers:
+        # Serialised with subscribe per poll: a join racing a leave must not end up left.
+        async with self._lock(poll_id):
+            subscribers = self.subscribers.get(poll_id)
+            if not subscribers:
+                return
+            subscribers.discard(deliver)
+            if subscribers:
+                return
             del self.subscribers[poll_id]
+            self.last_delivered.pop(poll_id, None)
+            self.latest.pop(poll_id, None)
+            for handle in (self.scheduled.pop(poll_id, None), self.boundaries.pop(poll_id, None)):
+                if handle is not None:
+                    handle.cancel()
             try:
                 await get_channel_layer().group_discard(group_name(poll_id), self.channel)
             except Exception as exc:
                 logger.info("live: leaving poll %s failed: %s", poll_id, type(exc).__name__)
 
+    def _lock(self, poll_id: int) -> asyncio.Lock:
+        return self.locks.setdefault(poll_id, asyncio.Lock())
+
+    def watch_boundary(self, message: dict[str, Any]) -> None:
+        """A poll opens and closes by the clock, with no event to announce it: at the next of
+        those instants, send this process's sockets a fresh snapshot."""
+        poll_id = message["poll"]
+        now = timezone.now()
+        upcoming = [
+            at
+            for at in (_parse(message["opens_at"]), _parse(message["closes_at"]))
+            if at is not None and at > now
+        ]
+        previous = self.boundaries.pop(poll_id, None)
+        if previous is not None:
+            previous.cancel()
+        if upcoming and poll_id in self.subscribers:
+            delay = (min(upcoming) - now).total_seconds() + 0.05
+            self.boundaries[poll_id] = self.loop.call_later(
+                delay, lambda: self.loop.create_task(self._refresh(poll_id))
+            )
+
+    async def _refresh(self, poll_id: int) -> None:
+        self.boundaries.pop(poll_id, None)
+        try:
+            self.accept(await database_sync_to_async(snapshot)(poll_id))
+        except Exception as exc:
+            logger.warning("live: refresh of poll %s failed: %s", poll_id, type(exc).__name__)
+
     def stop(self) -> None:
         for task in (self.receiver, self.rejoiner):
             if task is not None:
                 task.cancel()
-        for handle in self.scheduled.values():
+        for handle in (*self.scheduled.values(), *self.boundaries.values()):
             handle.cancel()
 
     async def _start(self) -> None:
@@ -247,6 +300,7 @@ class Relay:
         if message is None:
             return
         self.last_delivered[poll_id] = self.loop.time()
+        self.watch_boundary(message)
         text = json.dumps(message, ensure_ascii=False)  # encoded once for every socket
         for deliver in list(self.subscribers.get(poll_id, ())):
             self.loop.create_task(deliver(text, message))

@@ -209,3 +209,41 @@ async def test_app_ticket_opens_one_socket_once_for_one_poll():
     refused = await ask_ticket(poll.pk, citizen)
     assert refused.status_code == 403
     assert refused.json()["code"] == "dashboard_forbidden"
+
+
+async def test_poll_closing_by_the_clock_is_pushed_without_any_action():
+    poll, official, _ = await _setup()
+
+    @database_sync_to_async
+    def close_soon():
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        type(poll).objects.filter(pk=poll.pk).update(
+            closes_at=timezone.now() + timedelta(seconds=1)
+        )
+
+    await close_soon()
+    communicator = await _communicator(poll.pk, user=official)
+    await communicator.connect()
+    assert (await communicator.receive_json_from(timeout=5))["status"] == "open"
+
+    update = await communicator.receive_json_from(timeout=5)
+
+    assert update["status"] == "closed"
+    await communicator.disconnect()
+
+
+async def test_snapshot_labels_do_not_depend_on_the_builders_language():
+    from django.utils import translation
+
+    poll, _official_user, (a, _b) = await _setup()
+    await _vote(poll, a, district_id="1111053000")
+
+    @database_sync_to_async
+    def build_in(language):
+        with translation.override(language):
+            return live.snapshot(poll.pk)
+
+    assert await build_in("en") == await build_in("ko")
