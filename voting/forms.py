@@ -1,0 +1,138 @@
+"""Forms of the poll admin: the checks an official gets back in plain words before anything saves.
+
+The model's own ``clean`` (closes after opens, choice limits in order, age range) and field
+validators (image type and size) run as usual; what needs the request's user (jurisdiction) or
+the options inline (how many options there are) is checked here.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from voting import scoping
+from voting.models import Poll
+
+
+class PollForm(forms.ModelForm):
+    """The poll's own fields. ``user`` is set per request by ``PollAdmin.get_form``."""
+
+    user: User | None = None
+
+    class Meta:
+        model = Poll
+        fields = [
+            "title",
+            "description",
+            "category",
+            "department",
+            "kind",
+            "min_choices",
+            "max_choices",
+            "opens_at",
+            "closes_at",
+            "districts",
+            "groups",
+            "min_age",
+            "max_age",
+            "min_verification",
+            "results_visibility",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind", self.instance.kind if self.instance.pk else None)
+        if "kind" in self.fields and kind == Poll.Kind.SINGLE:
+            # A single-choice poll takes exactly one option, whatever the limits said.
+            cleaned["min_choices"] = cleaned["max_choices"] = 1
+        elif kind == Poll.Kind.MULTIPLE and "min_choices" in self.fields:
+            minimum = cleaned.get("min_choices")
+            if minimum is not None and minimum < 1:
+                self.add_error("min_choices", _("At least one option must be chosen."))
+        self._check_closing(cleaned.get("closes_at"))
+        if "districts" in self.fields and self.user is not None:
+            self._check_jurisdiction(cleaned.get("districts"))
+        return cleaned
+
+    def _check_closing(self, closes_at) -> None:
+        # Ending a published poll early is the audited "Close now" action, not an edit.
+        if (
+            closes_at is not None
+            and self.instance.pk
+            and self.instance.published
+            and "closes_at" in self.changed_data
+            and closes_at <= timezone.now()
+        ):
+            self.add_error(
+                "closes_at",
+                _("To end a published poll now, use the “Close now” action in the poll list."),
+            )
+
+    def _check_jurisdiction(self, districts) -> None:
+        if self.user is None or scoping.is_city_wide(self.user):
+            return
+        if districts is None:
+            # The field itself refused a district (outside the gu): its error says so.
+            return
+        if not districts:
+            self.add_error(
+                "districts",
+                _(
+                    "Choose at least one district inside your gu: an empty list means all of "
+                    "Seoul, which only city-wide officials may target."
+                ),
+            )
+            return
+        allowed = set(scoping.targetable_districts(self.user).values_list("code", flat=True))
+        outside = [district for district in districts if district.pk not in allowed]
+        if outside:
+            self.add_error(
+                "districts",
+                _("Outside your gu: %(districts)s.")
+                % {"districts": ", ".join(str(district) for district in outside)},
+            )
+
+
+class OptionFormSet(BaseInlineFormSet):
+    """At least two options, and choice limits the options can satisfy."""
+
+    def clean(self) -> None:
+        super().clean()
+        count = sum(
+            1
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+        )
+        if count < 2:
+            raise ValidationError(
+                _("A poll needs at least two options (it has %(count)d).") % {"count": count},
+                code="too_few_options",
+            )
+        poll = self.instance
+        if poll.kind == Poll.Kind.MULTIPLE and poll.max_choices and poll.max_choices > count:
+            raise ValidationError(
+                _(
+                    "At most %(max)d choices were allowed, but the poll has only %(count)d "
+                    "options: lower the maximum number of choices or add options."
+                )
+                % {"max": poll.max_choices, "count": count},
+                code="too_many_choices",
+            )
+
+
+class PollImageFormSet(BaseInlineFormSet):
+    """One cover image at most (the database refuses a second one; say so before it does)."""
+
+    def clean(self) -> None:
+        super().clean()
+        covers = sum(
+            1
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and not self._should_delete_form(form)
+            and form.cleaned_data.get("is_cover")
+        )
+        if covers > 1:
+            raise ValidationError(_("Only one image can be the cover."), code="one_cover")
