@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -48,7 +48,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "display_name")
     ordering = ("-date_joined",)
     list_select_related = ("district",)
-    autocomplete_fields = ("district",)
+    autocomplete_fields = ("district", "jurisdiction")
     actions = ("mark_resident_verified", "mark_phone_verified_only")
     readonly_fields = ("masked_phone", "last_login", "date_joined", "district_changed_at")
     add_fieldsets = (
@@ -83,10 +83,51 @@ class UserAdmin(DjangoUserAdmin):
             ),
             (
                 _("Permissions"),
-                {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+                {
+                    "fields": (
+                        "is_active",
+                        "is_staff",
+                        "is_superuser",
+                        "jurisdiction",
+                        "groups",
+                        "user_permissions",
+                    )
+                },
             ),
             (_("Important dates"), {"fields": ("last_login", "date_joined")}),
         )
+
+    # Who may do what is decided by superusers only: an official who can edit citizens (to mark
+    # them resident-verified) must not be able to grant themselves or anyone else more power.
+    PRIVILEGE_FIELDS = (
+        "username",
+        "password",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "jurisdiction",
+        "groups",
+        "user_permissions",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return (*self.readonly_fields, *self.PRIVILEGE_FIELDS)
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Officials look after citizens; other officials' accounts are the superusers' business.
+        return queryset.filter(Q(is_staff=False, is_superuser=False) | Q(pk=request.user.pk))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # New accounts are either citizens (they sign up) or officials (superusers create them).
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return request.user.is_superuser
 
     @staticmethod
     def _may_see_phone(request: HttpRequest) -> bool:
