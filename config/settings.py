@@ -55,7 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # daphne serves no static files of its own: the admin, API docs and dashboards need them.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -301,6 +301,11 @@ LOGGING = {
         "accounts.sms.console": {"handlers": ["sms_console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Serving -----------------------------------------------------------------------------------
+# API views run on this many threads per process (0: on Django's single sync thread). See
+# config/offload.py for why; keep DATABASE_POOL_MAX at least this large.
+API_WORKER_THREADS = env.int("API_WORKER_THREADS", default=8)
 
 # --- Voting ------------------------------------------------------------------------------------
 POLL_IMAGE_MAX_BYTES = env.int("POLL_IMAGE_MAX_BYTES", default=5_000_000)

@@ -1,10 +1,13 @@
 from django.urls import path
 
+from config.offload import offloaded
 from districts import api
 
 app_name = "districts"
 urlpatterns = [
-    path("districts/", api.DistrictListView.as_view(), name="district-list"),
-    path("districts/<str:code>/", api.DistrictDetailView.as_view(), name="district-detail"),
-    path("groups/", api.GroupListView.as_view(), name="group-list"),
+    path("districts/", offloaded(api.DistrictListView.as_view()), name="district-list"),
+    path(
+        "districts/<str:code>/", offloaded(api.DistrictDetailView.as_view()), name="district-detail"
+    ),
+    path("groups/", offloaded(api.GroupListView.as_view()), name="group-list"),
 ]

@@ -49,6 +49,9 @@ def _isolate_cache_and_sms(settings):
         config["KEY_PREFIX"] = prefix
     settings.CACHES = caches
     settings.SMS_BACKEND = "accounts.sms.InMemorySMSBackend"
+    # Views run inline, in the test's thread and transaction (servers started by tests, and
+    # the benchmark, run them on worker threads as production does).
+    settings.API_WORKER_THREADS = 0
     try:
         from accounts import sms
 
