@@ -10,9 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from districts import services
 from districts.forms import ConfirmMembersUploadForm, MembersUploadForm
@@ -195,7 +194,7 @@ class GroupAdmin(admin.ModelAdmin):
                 group,
                 "admin/districts/group/upload_members_preview.html",
                 {
-                    "title": _gettext("Check the members of %(group)s") % {"group": group},
+                    "title": gettext("Check the members of %(group)s") % {"group": group},
                     "parsed": parsed,
                     "report": report,
                     "valid_count": len(parsed.phones),
@@ -210,7 +209,7 @@ class GroupAdmin(admin.ModelAdmin):
             group,
             "admin/districts/group/upload_members.html",
             {
-                "title": _gettext("Upload the members of %(group)s") % {"group": group},
+                "title": gettext("Upload the members of %(group)s") % {"group": group},
                 "form": form,
                 "member_count": self.member_count(group),
                 "pending_count": self.pending_count(group),
@@ -262,7 +261,7 @@ class GroupAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _not_managed_message() -> str:
-        return _gettext(
+        return gettext(
             "Citizens join self-declared groups themselves: members can be uploaded only to "
             "groups managed by officials."
         )
@@ -270,7 +269,7 @@ class GroupAdmin(admin.ModelAdmin):
     @staticmethod
     def _summary(report: services.MembershipReport, invalid_count: int, lines: list[int]) -> str:
         """Counts and line numbers only: this goes to the page and to the admin history."""
-        text = _gettext(
+        text = gettext(
             "Members set: %(members)s members, %(pending)s pending (they join on sign-up), "
             "%(removed)s removed."
         ) % {"members": report.members, "pending": report.pending, "removed": report.removed}

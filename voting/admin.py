@@ -26,7 +26,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gender, Verification
@@ -164,8 +164,8 @@ def results_tables(document: dict) -> list[ResultsTable]:
     tables = [
         ResultsTable(
             key="options",
-            title=_gettext("Options"),
-            header=[_gettext("Option"), _gettext("Votes"), _gettext("Share")],
+            title=gettext("Options"),
+            header=[gettext("Option"), gettext("Votes"), gettext("Share")],
             rows=[
                 [option["label"], option["votes"], _percent(option["share"])]
                 for option in document["options"]
@@ -175,26 +175,26 @@ def results_tables(document: dict) -> list[ResultsTable]:
     breakdown = document["breakdown"]
     gu = ResultsTable(
         key="gu",
-        title=_gettext("By gu"),
-        header=[_gettext("Gu"), _gettext("Code"), _gettext("Participants"), *labels],
+        title=gettext("By gu"),
+        header=[gettext("Gu"), gettext("Code"), gettext("Participants"), *labels],
     )
     for cell in breakdown["gu"]:
         gu.rows.append([cell["name"], cell["code"] or "", cell["total"], *_votes(cell)])
     age = ResultsTable(
         key="age",
-        title=_gettext("By age band"),
-        header=[_gettext("Age band"), _gettext("Participants"), *labels],
+        title=gettext("By age band"),
+        header=[gettext("Age band"), gettext("Participants"), *labels],
     )
     for cell in breakdown["age_band"]:
         age.rows.append([cell["label"], cell["total"], *_votes(cell)])
     gender = ResultsTable(
         key="gender",
-        title=_gettext("By gender"),
-        header=[_gettext("Gender"), _gettext("Participants"), *labels],
+        title=gettext("By gender"),
+        header=[gettext("Gender"), gettext("Participants"), *labels],
     )
     genders = dict(Gender.choices)
     for cell in breakdown["gender"]:
-        name = genders.get(cell["gender"], _gettext("unknown"))
+        name = genders.get(cell["gender"], gettext("unknown"))
         gender.rows.append([str(name), cell["total"], *_votes(cell)])
     return [*tables, gu, age, gender]
 
@@ -384,7 +384,7 @@ class PollAdmin(admin.ModelAdmin):
     @admin.display(description=_("audience estimate"))
     def audience_estimate(self, obj: Poll) -> str:
         if obj.pk is None:
-            return _gettext("Shown once the poll is saved.")
+            return gettext("Shown once the poll is saved.")
         return audience_estimate_text(obj)
 
     @admin.display(description=_("links"))
@@ -423,7 +423,7 @@ class PollAdmin(admin.ModelAdmin):
         # Officials always see results, whatever the poll's visibility for citizens.
         poll = self.get_object(request, unquote(object_id))
         if poll is None:
-            raise Http404(_gettext("No such poll."))
+            raise Http404(gettext("No such poll."))
         if not self.has_view_permission(request, poll):
             raise PermissionDenied
         return poll
@@ -434,7 +434,7 @@ class PollAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": _gettext("Results: %(title)s") % {"title": poll.title},
+            "title": gettext("Results: %(title)s") % {"title": poll.title},
             "poll": poll,
             "original": poll,
             "status": Poll.Status(document["status"]).label,
@@ -454,11 +454,11 @@ class PollAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="poll-{poll.pk}-results.csv"'
         response.write("\ufeff")  # the BOM: Excel then reads the Korean as UTF-8
         writer = csv.writer(response)
-        suppressed = _gettext("suppressed")
-        writer.writerow([_gettext("Poll"), _csv_text(poll.title)])
-        writer.writerow([_gettext("Status"), Poll.Status(document["status"]).label])
-        writer.writerow([_gettext("Participants"), document["total"]])
-        writer.writerow([_gettext("Exported at"), timezone.localtime().isoformat()])
+        suppressed = gettext("suppressed")
+        writer.writerow([gettext("Poll"), _csv_text(poll.title)])
+        writer.writerow([gettext("Status"), Poll.Status(document["status"]).label])
+        writer.writerow([gettext("Participants"), document["total"]])
+        writer.writerow([gettext("Exported at"), timezone.localtime().isoformat()])
         for table in results_tables(document):
             writer.writerow([])
             writer.writerow([table.title])
@@ -497,14 +497,14 @@ class PollAdmin(admin.ModelAdmin):
     def publish(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
         for poll in queryset:
             if poll.published:
-                self._report(request, poll, _gettext("already published."), messages.INFO)
+                self._report(request, poll, gettext("already published."), messages.INFO)
                 continue
-            self._attempt(request, poll, services.publish_poll, _gettext("published."))
+            self._attempt(request, poll, services.publish_poll, gettext("published."))
 
     @admin.action(description=_("Close the selected polls now"), permissions=["change"])
     def close_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
         for poll in queryset:
-            self._attempt(request, poll, services.close_poll, _gettext("closed."))
+            self._attempt(request, poll, services.close_poll, gettext("closed."))
 
     @admin.action(description=_("Duplicate as a new draft"), permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
@@ -516,7 +516,7 @@ class PollAdmin(admin.ModelAdmin):
                 format_html(
                     '“{}”: {} <a href="{}">{}</a>',
                     poll.title,
-                    _gettext("duplicated as a new draft:"),
+                    gettext("duplicated as a new draft:"),
                     url,
                     copy.title,
                 ),
@@ -532,26 +532,26 @@ class PollAdmin(admin.ModelAdmin):
                 self._report(
                     request,
                     poll,
-                    _gettext("its results are shown to citizens by its schedule (%(rule)s).")
+                    gettext("its results are shown to citizens by its schedule (%(rule)s).")
                     % {"rule": poll.get_results_visibility_display()},
                     messages.WARNING,
                 )
                 continue
             if poll.results_published_at is not None:
-                self._report(request, poll, _gettext("results already published."), messages.INFO)
+                self._report(request, poll, gettext("results already published."), messages.INFO)
                 continue
-            self._attempt(request, poll, services.publish_results, _gettext("results published."))
+            self._attempt(request, poll, services.publish_results, gettext("results published."))
 
 
 def poll_links(poll: Poll) -> list[tuple[str, str]]:
     """(label, url) of the poll's results page, its CSV and its live dashboard (if installed)."""
     links = [
-        (_gettext("Results"), reverse("admin:voting_poll_results", args=[poll.pk])),
-        (_gettext("Results (CSV)"), reverse("admin:voting_poll_results_csv", args=[poll.pk])),
+        (gettext("Results"), reverse("admin:voting_poll_results", args=[poll.pk])),
+        (gettext("Results (CSV)"), reverse("admin:voting_poll_results_csv", args=[poll.pk])),
     ]
     dashboard = _reverse_or_none("voting_dashboard:poll", poll.pk)
     if dashboard:
-        links.append((_gettext("Live dashboard"), dashboard))
+        links.append((gettext("Live dashboard"), dashboard))
     return links
 
 
@@ -563,13 +563,13 @@ def audience_estimate_text(poll: Poll) -> str:
         "verified": number_format(counts["verified"], force_grouping=True),
     }
     if poll.min_verification >= Verification.RESIDENT:
-        text = _gettext(
+        text = gettext(
             "Reaches %(registered)s registered citizens (%(verified)s resident-verified)."
         )
     elif poll.min_verification >= Verification.PHONE:
-        text = _gettext("Reaches %(registered)s registered citizens (%(verified)s phone-verified).")
+        text = gettext("Reaches %(registered)s registered citizens (%(verified)s phone-verified).")
     else:
-        text = _gettext("Reaches %(registered)s registered citizens (%(verified)s may vote).")
+        text = gettext("Reaches %(registered)s registered citizens (%(verified)s may vote).")
     return text % values
 
 

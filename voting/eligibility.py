@@ -152,17 +152,25 @@ def annotate_verdicts(queryset: QuerySet[Poll], voter: Voter) -> QuerySet[Poll]:
     )
 
 
+# The order refusals are reported in: the first rule that fails is the reason given.
+REASONS = (
+    Reason.NOT_OPEN,
+    Reason.VERIFICATION,
+    Reason.PROFILE_INCOMPLETE,
+    Reason.DISTRICT,
+    Reason.GROUP,
+    Reason.AGE,
+)
+
+
 def refusal(poll: Poll) -> str | None:
     """The first rule an annotated poll fails, or ``None`` when the citizen may vote."""
-    for reason in (
-        Reason.NOT_OPEN,
-        Reason.VERIFICATION,
-        Reason.PROFILE_INCOMPLETE,
-        Reason.DISTRICT,
-        Reason.GROUP,
-        Reason.AGE,
-    ):
-        if not getattr(poll, f"rule_{reason}"):
+    return refusal_from({f"rule_{reason}": getattr(poll, f"rule_{reason}") for reason in REASONS})
+
+
+def refusal_from(verdicts: dict[str, bool]) -> str | None:
+    for reason in REASONS:
+        if not verdicts[f"rule_{reason}"]:
             return reason
     return None
 

@@ -7,19 +7,21 @@ store the anonymous ballot → count it → answer with a receipt. All in one tr
 import hashlib
 import hmac
 import logging
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import User
 from config.api.errors import ApiError, Conflict, Forbidden
-from voting import audit, eligibility, idempotency, live, receipts, tallies
+from voting import audit, ballot_sql, eligibility, idempotency, live, receipts, tallies
 from voting.models import AuditEntry, Ballot, BallotChoice, Option, Participation, Poll
 
 logger = logging.getLogger(__name__)
@@ -162,6 +164,17 @@ def _cast(
     fingerprint: str | None,
 ) -> CastResult:
     profile = eligibility.Voter.of(voter)
+    if connection.vendor == "postgresql":
+        return _cast_in_one_statement(
+            poll=poll,
+            voter=voter,
+            profile=profile,
+            option_ids=option_ids,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            lookup=lookup,
+            fingerprint=fingerprint,
+        )
     try:
         with transaction.atomic():
             # Eligibility and "open" are judged inside the transaction, by the database's clock,
@@ -215,6 +228,69 @@ def _cast(
     except OperationalError as exc:
         logger.warning("ballot transaction failed: %s", type(exc).__name__)
         raise
+    return CastResult(status_code=status.HTTP_201_CREATED, body=body)
+
+
+def _cast_in_one_statement(
+    *,
+    poll: Poll,
+    voter: User,
+    profile: eligibility.Voter,
+    option_ids: list[int],
+    channel: str,
+    idempotency_key: str | None,
+    lookup: str | None,
+    fingerprint: str | None,
+) -> CastResult:
+    """PostgreSQL: the whole ballot as one atomic statement (see ``voting.ballot_sql``)."""
+    try:
+        chosen, choice_error = _validate_choice(poll, option_ids), None
+    except InvalidChoice as exc:
+        chosen, choice_error = sorted(set(option_ids)), exc
+    code = receipts.new_code()
+    band = age_band(voter.birth_year)
+    body = {"poll": poll.pk, "options": chosen, "receipt": code}
+    idem = None
+    if idempotency_key and lookup and fingerprint:
+        idem = ballot_sql.Idempotency(
+            lookup=lookup,
+            fingerprint=fingerprint,
+            status_code=status.HTTP_201_CREATED,
+            sealed_body=idempotency.seal(key=idempotency_key, lookup=lookup, body=body),
+        )
+    row = ballot_sql.Row(
+        participation_id=uuid.uuid4().hex,
+        voter_id=voter.pk,
+        voter_key=voter_key(voter.phone, voter.pk),
+        voted_on=timezone.localdate(),
+        ballot_id=uuid.uuid4().hex,
+        gu_code=profile.gu_code,
+        dong_code=profile.dong_code,
+        age_band=band,
+        gender=voter.gender,
+        channel=channel,
+        receipt_hash=receipts.hash_code(code),
+        slot=secrets.randbelow(settings.TALLY_SLOTS),
+    )
+    outcome = ballot_sql.cast(
+        poll_id=poll.pk,
+        voter=profile,
+        option_ids=chosen,
+        choice_ok=choice_error is None,
+        row=row,
+        idem=idem,
+    )
+    reason = eligibility.refusal_from(outcome.verdicts) if outcome.found else "not_open"
+    if reason == eligibility.Reason.NOT_OPEN:
+        raise PollNotOpen()
+    if reason is not None:
+        raise NotEligible(_REASON_TEXT[reason], reason=reason)
+    if choice_error is not None:
+        raise choice_error
+    if not outcome.inserted:
+        raise AlreadyVoted()
+    # Autocommit: the statement has committed; dashboards may hear of it now.
+    transaction.on_commit(partial(live.tally_changed, poll.pk))
     return CastResult(status_code=status.HTTP_201_CREATED, body=body)
 
 
