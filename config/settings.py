@@ -222,6 +222,7 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
 }
 HEADLESS_ONLY = True
+HEADLESS_TOKEN_STRATEGY = "accounts.tokens.OneQuerySessionTokenStrategy"  # noqa: S105
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_SERVE_SPECIFICATION = True
 # allauth's page loads Redoc from a CDN; this one uses drf-spectacular-sidecar's copy (offline).

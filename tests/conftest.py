@@ -52,6 +52,11 @@ def _isolate_cache_and_sms(settings):
     # Views run inline, in the test's thread and transaction (servers started by tests, and
     # the benchmark, run them on worker threads as production does).
     settings.API_WORKER_THREADS = 0
+    # Each test starts with a cold per-process cache of district ancestry, so query counts
+    # do not depend on which tests ran before.
+    from voting import eligibility
+
+    eligibility._ANCESTRY.clear()
     try:
         from accounts import sms
 

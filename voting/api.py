@@ -162,14 +162,13 @@ class BallotView(APIView):
             raise InvalidIdempotencyKey()
         serializer = BallotRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        poll = selectors.poll_for_ballot(poll_id=poll_id)
         channel = (
             Ballot.Channel.APP
             if isinstance(request.successful_authenticator, SessionTokenAuthentication)
             else Ballot.Channel.WEB
         )
         result = services.cast_ballot(
-            poll=poll,
+            poll=poll_id,
             voter=request.user,
             option_ids=serializer.validated_data["options"],
             channel=channel,

@@ -14,12 +14,16 @@ transaction (``services._cast_in_steps``). The test suite runs on both.
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
 from voting import eligibility, tallies
 from voting.models import (
     Ballot,
     BallotChoice,
     IdempotencyRecord,
+    Option,
     Participation,
     Poll,
     TallyCell,
@@ -56,6 +60,7 @@ class Idempotency:
 class Outcome:
     found: bool  # the poll exists and is published
     verdicts: dict[str, bool]
+    choice_ok: bool  # the options belong to the poll and their number fits its limits
     inserted: bool  # False: the participation already existed (or nothing was attempted)
 
 
@@ -68,13 +73,30 @@ def cast(
     poll_id: int,
     voter: eligibility.Voter,
     option_ids: list[int],
-    choice_ok: bool,
     row: Row,
     idem: Idempotency | None,
 ) -> Outcome:
-    checked = eligibility.annotate_verdicts(
-        Poll.objects.filter(pk=poll_id, published=True), voter
-    ).values(*RULES)
+    # option_ids are distinct (the caller checks); the choice is valid when all belong to the
+    # poll and their number is within its limits — judged here, against the rows as they are.
+    chosen_here = (
+        Option.objects.filter(poll_id=OuterRef("pk"), pk__in=option_ids)
+        .order_by()
+        .values("poll_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    n = len(option_ids)
+    checked = (
+        eligibility.annotate_verdicts(Poll.objects.filter(pk=poll_id, published=True), voter)
+        .annotate(
+            choice_ok=ExpressionWrapper(
+                Q(min_choices__lte=n, max_choices__gte=n)
+                & Q(Exact(Coalesce(Subquery(chosen_here), 0), n)),
+                output_field=BooleanField(),
+            )
+        )
+        .values(*RULES, "choice_ok")
+    )
     checked_sql, checked_params = checked.query.sql_with_params()
 
     cells = sorted(
@@ -90,7 +112,7 @@ def cast(
 
     sql = f"""
         WITH checked AS ({checked_sql}),
-        ok AS (SELECT 1 FROM checked c WHERE {all_rules} AND %s),
+        ok AS (SELECT 1 FROM checked c WHERE {all_rules} AND c.choice_ok),
         part AS (
             INSERT INTO {participation} (id, poll_id, voter_id, voter_key, voted_on)
             SELECT %s, %s, %s, %s, %s FROM ok
@@ -122,12 +144,11 @@ def cast(
             SELECT %s, %s, %s, %s, now() FROM part WHERE %s
             RETURNING 1
         )
-        SELECT {", ".join(f"c.{rule}" for rule in RULES)}, (SELECT count(*) FROM part)
+        SELECT {", ".join(f"c.{rule}" for rule in RULES)}, c.choice_ok, (SELECT count(*) FROM part)
         FROM checked c
     """  # noqa: S608 - table names from the models, values all bound as parameters
     params = [
         *checked_params,
-        choice_ok,
         row.participation_id,
         poll_id,
         row.voter_id,
@@ -157,6 +178,11 @@ def cast(
         cursor.execute(sql, params)
         result = cursor.fetchone()
     if result is None:
-        return Outcome(found=False, verdicts={}, inserted=False)
+        return Outcome(found=False, verdicts={}, choice_ok=False, inserted=False)
     verdicts = dict(zip(RULES, result[: len(RULES)], strict=True))
-    return Outcome(found=True, verdicts=verdicts, inserted=bool(result[len(RULES)]))
+    return Outcome(
+        found=True,
+        verdicts=verdicts,
+        choice_ok=bool(result[len(RULES)]),
+        inserted=bool(result[len(RULES) + 1]),
+    )

@@ -47,11 +47,7 @@ class Voter:
         codes: tuple[str, ...] = ()
         gu_code = dong_code = ""
         if user.district_id:
-            row = (
-                District.objects.filter(code=user.district_id)
-                .values_list("level", "code", "parent_id", "parent__parent_id")
-                .first()
-            )
+            row = _ancestry(user.district_id)
             if row:
                 level, *chain = row
                 codes = tuple(code for code in chain if code)
@@ -72,6 +68,24 @@ class Voter:
         if self.birth_year is None:
             return None
         return (today or timezone.localdate()).year - self.birth_year
+
+
+# A district's place in the hierarchy is fixed by its code (a code is never reused for another
+# area), so each process can remember it: the ballot path needs no query for the residence.
+_ANCESTRY: dict[str, tuple[str, str, str | None, str | None]] = {}
+
+
+def _ancestry(code: str) -> tuple[str, str, str | None, str | None] | None:
+    if code not in _ANCESTRY:
+        row = (
+            District.objects.filter(code=code)
+            .values_list("level", "code", "parent_id", "parent__parent_id")
+            .first()
+        )
+        if row is None:
+            return None
+        _ANCESTRY[code] = row
+    return _ANCESTRY[code]
 
 
 def _targets_districts() -> Exists:

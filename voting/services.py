@@ -15,13 +15,23 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import User
 from config.api.errors import ApiError, Conflict, Forbidden
-from voting import audit, ballot_sql, eligibility, idempotency, live, receipts, tallies
+from voting import (
+    audit,
+    ballot_sql,
+    eligibility,
+    idempotency,
+    live,
+    receipts,
+    selectors,
+    tallies,
+)
 from voting.models import AuditEntry, Ballot, BallotChoice, Option, Participation, Poll
 
 logger = logging.getLogger(__name__)
@@ -103,18 +113,21 @@ def age_band(birth_year: int | None, today: datetime | None = None) -> int | Non
 
 def cast_ballot(
     *,
-    poll: Poll,
+    poll: Poll | int,
     voter: User,
     option_ids: list[int],
     channel: str = Ballot.Channel.APP,
     idempotency_key: str | None = None,
 ) -> CastResult:
-    """Cast ``voter``'s ballot in ``poll``, exactly once.
+    """Cast ``voter``'s ballot in ``poll`` (the poll or its id), exactly once.
 
     The unique constraints on ``Participation`` decide "once": of concurrent requests from one
     citizen, one commits and the others fail on the index and answer ``already_voted``. With an
     ``idempotency_key`` a retry of the same request replays the first answer instead.
     """
+    if isinstance(poll, int):
+        # PostgreSQL needs nothing but the id (the ballot statement checks everything itself).
+        poll = Poll(pk=poll) if connection.vendor == "postgresql" else _poll_for_ballot(poll)
     request = {"poll": poll.pk, "options": sorted(option_ids)}
     lookup = fingerprint = None
     if idempotency_key:
@@ -141,6 +154,10 @@ def cast_ballot(
             if replay:
                 return replay
         raise
+
+
+def _poll_for_ballot(poll_id: int) -> Poll:
+    return selectors.poll_for_ballot(poll_id=poll_id)
 
 
 def _replay(*, lookup: str, key: str, fingerprint: str) -> CastResult | None:
@@ -243,10 +260,9 @@ def _cast_in_one_statement(
     fingerprint: str | None,
 ) -> CastResult:
     """PostgreSQL: the whole ballot as one atomic statement (see ``voting.ballot_sql``)."""
-    try:
-        chosen, choice_error = _validate_choice(poll, option_ids), None
-    except InvalidChoice as exc:
-        chosen, choice_error = sorted(set(option_ids)), exc
+    chosen = sorted(set(option_ids))
+    if len(chosen) != len(option_ids):
+        raise InvalidChoice(_("An option was chosen twice."))
     code = receipts.new_code()
     band = age_band(voter.birth_year)
     body = {"poll": poll.pk, "options": chosen, "receipt": code}
@@ -272,21 +288,18 @@ def _cast_in_one_statement(
         receipt_hash=receipts.hash_code(code),
         slot=secrets.randbelow(settings.TALLY_SLOTS),
     )
-    outcome = ballot_sql.cast(
-        poll_id=poll.pk,
-        voter=profile,
-        option_ids=chosen,
-        choice_ok=choice_error is None,
-        row=row,
-        idem=idem,
-    )
-    reason = eligibility.refusal_from(outcome.verdicts) if outcome.found else "not_open"
+    outcome = ballot_sql.cast(poll_id=poll.pk, voter=profile, option_ids=chosen, row=row, idem=idem)
+    if not outcome.found:
+        raise Http404  # no such poll, or a draft: drafts do not exist for citizens
+    reason = eligibility.refusal_from(outcome.verdicts)
     if reason == eligibility.Reason.NOT_OPEN:
         raise PollNotOpen()
     if reason is not None:
         raise NotEligible(_REASON_TEXT[reason], reason=reason)
-    if choice_error is not None:
-        raise choice_error
+    if not outcome.choice_ok:
+        # Only now look at the options, to say precisely what is wrong with the choice.
+        _validate_choice(selectors.poll_for_ballot(poll_id=poll.pk), option_ids)
+        raise InvalidChoice()
     if not outcome.inserted:
         raise AlreadyVoted()
     # Autocommit: the statement has committed; dashboards may hear of it now.

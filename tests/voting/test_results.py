@@ -397,8 +397,8 @@ def test_reading_results_costs_the_same_at_10_and_60_ballots(client_for):
 
     assert tallies.read(poll.pk) == tallies.recount(poll.pk)
     assert few == many
-    # token check, session, user; poll; tallies; options; district names
-    assert many == 7
+    # session, user; poll; tallies; options; district names
+    assert many == 6
 
 
 # --- results.suppress ----------------------------------------------------------------------------
