@@ -6,7 +6,7 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format setup migrate demo bench stress clean messages
+.PHONY: run test lint format setup migrate demo bench bench-quick stress clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,3 +44,16 @@ clean:
 messages: setup
 	$(BIN)/python manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv
+
+# The benchmark (bench/, README "Performance"): starts PostgreSQL/Redis if down, a fresh database
+# mvoting_bench, N daphne processes; writes bench/results/latest.{txt,json}. ARGS=--quick (< 2 min).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench --quick $(ARGS)

@@ -1,0 +1,307 @@
+"""The data set: Seoul's districts (from the migrations), citizens, officials, polls, ballots.
+
+Loaded with bulk SQL (COPY, INSERT ... SELECT) in seconds. Session rows are written directly, each
+encoded by Django's own ``SessionStore.encode``, exactly as a login would store them; their keys
+are derived from the user id (``bc`` + zero-padded id for citizens, ``bo`` for officials) so that
+load clients and pgbench scripts can name a citizen's token without a lookup. Predictable keys
+exist only in this throw-away database.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.utils import timezone
+
+CITIZEN_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
+OFFICIAL_BACKEND = "accounts.backends.UsernameOrEmailBackend"
+CITIZEN_PASSWORD = "!bench-citizen"  # noqa: S105  # unusable password (login is by phone code), as citizens have
+OFFICIAL_PASSWORD = "!bench-official"  # noqa: S105
+B_POLL_BASE = 900_001  # ids of the polls the product's raw SQL is replayed into (ceiling B)
+B_POLLS = 10  # the first one is where the SQL is captured; pgbench uses the other nine
+B_OPTIONS_PER_POLL = 4
+
+
+def citizen_token(uid: int) -> str:
+    return f"bc{uid:030d}"
+
+
+def official_token(uid: int) -> str:
+    return f"bo{uid:030d}"
+
+
+def b_option_id(poll_id: int, index: int) -> int:
+    return 900_101 + 10 * (poll_id - B_POLL_BASE) + index
+
+
+@dataclass
+class DataSet:
+    citizens: int
+    officials: int
+    list_citizen: int = 0
+    polls: dict[str, list[int]] = field(default_factory=dict)
+    options: dict[int, list[int]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def poll(self, role: str) -> int:
+        return self.polls[role][0]
+
+
+def _copy(table: str, columns: list[str], rows) -> None:
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _sql(statement: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def _session_rows(ids, token, backend: str, auth_hash: str, expires):
+    encode = SessionStore().encode
+    for uid in ids:
+        data = {SESSION_KEY: str(uid), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
+        yield token(uid), encode(data), expires
+
+
+def load(citizens: int, officials: int, read_big: int, read_small: int, seed: int = 6) -> DataSet:
+    from accounts.models import User
+    from districts.models import District
+
+    rng = random.Random(seed)
+    ds = DataSet(citizens=citizens, officials=officials)
+    now = timezone.now()
+    _sql("SET synchronous_commit = off")  # the load only; the product runs with the defaults
+
+    # --- Citizens: spread over the 25 gu and their dongs, birth years, genders, phone-verified.
+    dongs = list(
+        District.objects.filter(level="dong", is_active=True).values_list("code", "parent_id")
+    )
+    gus = sorted({gu for _, gu in dongs})
+    by_gu = {gu: [d for d, g in dongs if g == gu] for gu in gus}
+    # Gu sizes differ (Songpa ~650k residents, Jung ~120k): weights 1..5 by a fixed draw.
+    gu_weight = {gu: rng.choice([1, 2, 3, 4, 5]) for gu in gus}
+    gu_pick = rng.choices(gus, weights=[gu_weight[g] for g in gus], k=citizens)
+    genders = ["female", "male", "female", "male", "undisclosed", "other"]
+    joined = now - timedelta(days=60)
+    citizen_rows = (
+        (uid, CITIZEN_PASSWORD, False, None, None, f"+8210{uid:08d}", True, "",
+         rng.choice(by_gu[gu_pick[uid - 1]]), None, rng.randint(1940, 2007),
+         rng.choice(genders), 10, None, False, True, joined)
+        for uid in range(1, citizens + 1)
+    )  # fmt: skip
+    columns = [
+        "id", "password", "is_superuser", "username", "email", "phone", "phone_verified",
+        "display_name", "district_id", "district_changed_at", "birth_year", "gender",
+        "verification", "jurisdiction_id", "is_staff", "is_active", "date_joined",
+    ]  # fmt: skip
+    _copy("accounts_user", columns, citizen_rows)
+    first_official = citizens + 1
+    official_rows = (
+        (uid, OFFICIAL_PASSWORD, False, f"bench-official-{uid}", None, None, False,
+         f"Official {uid}", None, None, None, "undisclosed", 0, None, True, True, joined)
+        for uid in range(first_official, first_official + officials)
+    )  # fmt: skip
+    _copy("accounts_user", columns, official_rows)
+    _sql("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [citizens + officials])
+    from django.contrib.auth.models import Group
+
+    official_group = Group.objects.get(name="official").pk
+    _copy(
+        "accounts_user_groups",
+        ["user_id", "group_id"],
+        ((uid, official_group) for uid in range(first_official, first_official + officials)),
+    )
+
+    # --- Sessions: one per citizen (app session tokens) and one per official (cookies).
+    expires = now + timedelta(days=14)
+    citizen_hash = User(password=CITIZEN_PASSWORD).get_session_auth_hash()
+    official_hash = User(password=OFFICIAL_PASSWORD).get_session_auth_hash()
+    _copy(
+        "django_session",
+        ["session_key", "session_data", "expire_date"],
+        _session_rows(
+            range(1, citizens + 1), citizen_token, CITIZEN_BACKEND, citizen_hash, expires
+        ),
+    )
+    _copy(
+        "django_session",
+        ["session_key", "session_data", "expire_date"],
+        _session_rows(
+            range(first_official, first_official + officials),
+            official_token,
+            OFFICIAL_BACKEND,
+            official_hash,
+            expires,
+        ),
+    )
+    ds.counts.update(citizens=citizens, officials=officials, gu=len(gus), dongs=len(dongs))
+
+    # --- Polls: 1,000 in all; 50 open to every citizen (city-wide), the rest closed, upcoming,
+    # drafts, or open but targeted at other gu than the poll-list citizen's.
+    from voting.models import Option, Poll, TallyCell
+
+    ds.list_citizen = 1
+    list_gu = gu_pick[0]
+    other_gus = [g for g in gus if g != list_gu]
+    day = timedelta(days=1)
+    open_window = {"opens_at": now - day, "closes_at": now + 30 * day, "published": True}
+    plan: list[tuple[str, int, dict]] = [
+        ("hot", 4, {}),
+        *[("spread", 3, {})] * 20,
+        ("fanout", 4, {}),
+        ("drf", 3, {}),
+        ("read_small", 5, {}),
+        ("read_big", 5, {}),
+        *[("open_other", 3, {})] * 15,
+        *[("closed", 2, {"opens_at": now - 60 * day, "closes_at": now - 2 * day,
+                         "published": True})] * 400,
+        *[("upcoming", 2, {"opens_at": now + 2 * day, "closes_at": now + 20 * day,
+                           "published": True})] * 200,
+        *[("draft", 2, {"published": False})] * 100,
+        *[("targeted", 3, {})] * 250,
+    ]  # fmt: skip
+    polls = []
+    for i, (role, _n, overrides) in enumerate(plan):
+        fields = {**open_window, **overrides}
+        polls.append(
+            Poll(
+                title=f"[bench] {role} #{i}: 서울시 정책 설문",
+                description="벤치마크용 설문입니다.",
+                kind=Poll.Kind.SINGLE,
+                department="bench",
+                results_visibility=Poll.ResultsVisibility.LIVE,
+                min_verification=10,
+                **fields,
+            )
+        )
+    polls = Poll.objects.bulk_create(polls, batch_size=1000)
+    options = []
+    for poll, (role, n, _o) in zip(polls, plan, strict=True):
+        ds.polls.setdefault(role, []).append(poll.pk)
+        options += [Option(poll=poll, label=f"선택지 {j + 1}", position=j) for j in range(n)]
+    for option in Option.objects.bulk_create(options, batch_size=2000):
+        ds.options.setdefault(option.poll_id, []).append(option.pk)
+    through = Poll.districts.through
+    through.objects.bulk_create(
+        [through(poll_id=pid, district_id=rng.choice(other_gus)) for pid in ds.polls["targeted"]]
+    )
+    # Ceiling B's polls: fixed ids, so the replayed SQL can compute a poll's option ids.
+    b_polls = [
+        Poll(
+            pk=B_POLL_BASE + k,
+            title=f"[bench] product SQL replay #{k}",
+            kind=Poll.Kind.SINGLE,
+            results_visibility=Poll.ResultsVisibility.LIVE,
+            min_verification=10,
+            **open_window,
+        )
+        for k in range(B_POLLS)
+    ]
+    Poll.objects.bulk_create(b_polls)
+    Option.objects.bulk_create(
+        [
+            Option(pk=b_option_id(p.pk, j), poll_id=p.pk, label=f"선택지 {j + 1}", position=j)
+            for p in b_polls
+            for j in range(B_OPTIONS_PER_POLL)
+        ]
+    )
+    ds.polls["product_sql"] = [p.pk for p in b_polls]
+    for p in b_polls:
+        ds.options[p.pk] = [b_option_id(p.pk, j) for j in range(B_OPTIONS_PER_POLL)]
+    # The DRF baseline's counters (slot 0, one per option), created up front.
+    TallyCell.objects.bulk_create(
+        [
+            TallyCell(poll_id=ds.poll("drf"), slot=0, dimension="", value="", option_id=o, count=0)
+            for o in ds.options[ds.poll("drf")]
+        ]
+    )
+    ds.counts["polls"] = len(polls) + len(b_polls)
+    ds.counts["polls_open_to_list_citizen"] = sum(
+        len(ds.polls[r])
+        for r in ("hot", "spread", "fanout", "drf", "read_small", "read_big", "open_other")
+    ) + len(b_polls)
+
+    # --- Result reads: two polls with ballots, participations and tally cells already in.
+    load_ballots(ds.poll("read_small"), ds.options[ds.poll("read_small")], read_small)
+    load_ballots(ds.poll("read_big"), ds.options[ds.poll("read_big")], read_big)
+    ds.counts.update(read_small_ballots=read_small, read_big_ballots=read_big)
+    _sql("SET synchronous_commit = on")
+    _sql("ANALYZE")
+    return ds
+
+
+def load_ballots(poll_id: int, option_ids: list[int], n: int) -> None:
+    """``n`` ballots in one poll, with their choices, participations and tally cells.
+
+    Ballots draw a real dong (and its gu), an age band and a gender; choices are skewed towards
+    the first options. Participations carry no account (as after the voters deleted theirs) but
+    each a distinct voter key. The tally cells are summed from the generated ballots, spread over
+    the slots by a hash of the ballot id, so ``verify_tallies`` must agree with them.
+    """
+    from django.conf import settings
+
+    slots = settings.TALLY_SLOTS
+    _sql(
+        """
+        INSERT INTO voting_ballot
+            (id, poll_id, gu_code, dong_code, age_band, gender, channel, receipt_hash)
+        SELECT gen_random_uuid(), %(poll)s, d.parent_id, d.code,
+               (ARRAY[10, 20, 20, 30, 30, 40, 40, 50, 50, 60, 70, 80])[1 + (i * 7919) %% 12],
+               (ARRAY['female', 'male', 'female', 'male', 'undisclosed', 'other'])
+                   [1 + (i * 31) %% 6],
+               CASE WHEN i %% 10 = 0 THEN 'web' ELSE 'app' END,
+               md5(%(poll)s || ':r:' || i) || md5(i || ':r:' || %(poll)s)
+        FROM generate_series(1::bigint, %(n)s::bigint) AS i
+        JOIN (SELECT code, parent_id, row_number() OVER (ORDER BY code) - 1 AS k,
+                     count(*) OVER () AS total
+              FROM districts_district WHERE level = 'dong') AS d
+          ON d.k = (i * 104729) %% d.total
+        """,
+        {"poll": poll_id, "n": n},
+    )
+    _sql(
+        """
+        INSERT INTO voting_ballotchoice (ballot_id, option_id)
+        SELECT id, (%(options)s::bigint[])[1 + floor(power(random(), 1.6) * %(k)s)::int]
+        FROM voting_ballot WHERE poll_id = %(poll)s
+        """,
+        {"poll": poll_id, "options": option_ids, "k": len(option_ids)},
+    )
+    _sql(
+        """
+        INSERT INTO voting_participation (id, poll_id, voter_id, voter_key, voted_on)
+        SELECT gen_random_uuid(), %(poll)s, NULL,
+               encode(sha256(('bench-deleted-voter:' || %(poll)s || ':' || i)::bytea), 'hex'),
+               current_date - (i %% 3)::int
+        FROM generate_series(1::bigint, %(n)s::bigint) AS i
+        """,
+        {"poll": poll_id, "n": n},
+    )
+    _sql(
+        """
+        INSERT INTO voting_tallycell (poll_id, slot, dimension, value, option_id, count)
+        SELECT %(poll)s, slot, dim, val, oid, count(*)
+        FROM (
+            SELECT (abs(hashtext(b.id::text)) %% %(slots)s) AS slot, b.gu_code,
+                   coalesce(b.age_band::text, 'unknown') AS age,
+                   coalesce(nullif(b.gender, ''), 'unknown') AS gender, c.option_id
+            FROM voting_ballot b JOIN voting_ballotchoice c ON c.ballot_id = b.id
+            WHERE b.poll_id = %(poll)s
+        ) AS x
+        CROSS JOIN LATERAL (VALUES
+            ('', '', 0::bigint), ('', '', x.option_id),
+            ('gu', x.gu_code, 0::bigint), ('gu', x.gu_code, x.option_id),
+            ('age', x.age, 0::bigint), ('age', x.age, x.option_id),
+            ('gender', x.gender, 0::bigint), ('gender', x.gender, x.option_id)
+        ) AS cell(dim, val, oid)
+        GROUP BY slot, dim, val, oid
+        """,
+        {"poll": poll_id, "slots": slots},
+    )

@@ -1,0 +1,228 @@
+"""PostgreSQL, Redis, the bench database and the server processes: start, check, stop.
+
+Everything started here is stopped here (``Servers.stop`` runs in a ``finally``); PostgreSQL and
+Redis are left as they were found (started only if down, and then stopped again at the end).
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LOGS = RESULTS / "logs"
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+DB_NAME = "mvoting_bench"
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)  # noqa: S603
+
+
+def pgbench_path() -> str:
+    found = shutil.which("pgbench")
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True):
+        return str(candidate)
+    raise SystemExit("pgbench not found (apt-get install postgresql-client)")
+
+
+def _pg_ready() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1):
+            pass
+    except OSError:
+        return False
+    return _run(["pg_isready", "-h", PG_HOST, "-p", str(PG_PORT), "-q"]).returncode == 0
+
+
+def _redis_ready() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class Services:
+    """Makes sure PostgreSQL and Redis run; remembers what it started, to stop only that."""
+
+    def __init__(self) -> None:
+        self.started_pg: str | None = None
+        self.started_redis = False
+
+    def ensure(self) -> None:
+        if not _pg_ready():
+            version = sorted(os.listdir("/etc/postgresql"))[-1]
+            print(f"  PostgreSQL is down: starting cluster {version}/main", flush=True)
+            _run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"])
+            self.started_pg = version
+            _wait(_pg_ready, 30, "PostgreSQL")
+        if not _redis_ready():
+            print("  Redis is down: starting it", flush=True)
+            _run(
+                ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
+                 "--port", "6379", "--save", "", "--appendonly", "no"]
+            )  # fmt: skip
+            self.started_redis = True
+            _wait(_redis_ready, 30, "Redis")
+
+    def restore(self) -> None:
+        if self.started_redis:
+            _run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"])
+        if self.started_pg:
+            _run(["pg_ctlcluster", "--skip-systemctl-redirect", self.started_pg, "main", "stop"])
+
+
+def _wait(check, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{what} did not come up within {seconds:.0f}s")
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def server_env(prefix: str) -> dict[str, str]:
+    """The environment the product runs with in production, pointed at the bench DB and Redis."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DATABASE_URL=f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{DB_NAME}",
+        REDIS_URL=REDIS_URL,
+        DEBUG="false",
+        SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        SECURE_SSL_REDIRECT="false",
+        BENCH_ENDPOINTS="true",
+        CHANNEL_LAYER_PREFIX=f"{prefix}:layer",
+        CACHE_KEY_PREFIX=f"{prefix}:cache",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Servers:
+    """N daphne processes, each on its own loopback port, as in production (no proxy in front:
+    the load clients spread themselves over the ports and send X-Forwarded-For as nginx would)."""
+
+    def __init__(self, count: int, env: dict[str, str]) -> None:
+        self.count = count
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+        self.logs: list[Path] = []
+
+    def start(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        daphne = str(Path(sys.executable).with_name("daphne"))
+        for i in range(self.count):
+            port = free_port()
+            log = LOGS / f"daphne-{i}.log"
+            out = open(log, "w")  # noqa: SIM115 — the child keeps it
+            proc = subprocess.Popen(  # noqa: S603
+                [daphne, "-b", "127.0.0.1", "-p", str(port), "--proxy-headers",
+                 "config.asgi:application"],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the harness, which stops them itself
+            )  # fmt: skip
+            self.procs.append(proc)
+            self.ports.append(port)
+            self.logs.append(log)
+        deadline = time.monotonic() + 60
+        for proc, port in zip(self.procs, self.ports, strict=True):
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"daphne on port {port} exited; see {LOGS}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"daphne on port {port} did not answer /healthz") from None
+                    time.sleep(0.3)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self.procs = []
+
+
+# --- /proc readings ------------------------------------------------------------------------------
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU time of each PostgreSQL process by pid (a read-only look at /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip().startswith("postgres"):
+                found[int(entry.name)] = proc_cpu_seconds(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    return total - idle, total

@@ -1,0 +1,105 @@
+"""The text report: every figure of the JSON report, on one screen."""
+
+
+def _f(value, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        value = f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    elif isinstance(value, int):
+        value = f"{value:,}"
+    return f"{value}{unit}"
+
+
+def _run(label: str, r: dict) -> str:
+    cpu = r.get("cpu", {})
+    return (
+        f"  {label:<28} {_f(r['per_s']):>9}/s  p50 {_f(r['p50_ms'])} p95 {_f(r['p95_ms'])} "
+        f"p99 {_f(r['p99_ms'])} ms  errors {r['errors']}"
+        + (f" {r['statuses']}" if r["errors"] else "")
+        + f"\n  {'':<28} cpu: load client {_f(cpu.get('load_client_pct_of_one_core'))}% of a core, "
+        f"servers {_f(cpu.get('servers_pct_of_machine'))}%, postgres "
+        f"{_f(cpu.get('postgres_pct_of_machine'))}% of the machine; machine busy "
+        f"{_f(cpu.get('machine_busy_pct'))}%"
+        + (" (stopped: out of citizens)" if r.get("stopped_early_out_of_citizens") else "")
+    )
+
+
+def render(r: dict) -> str:
+    m, v, lay = r["machine"], r["versions"], r["server_layout"]
+    hot, spread = r["ingest"]["hot"], r["ingest"]["spread"]
+    c = r["ceilings"]
+    fo, ws, rd, pl = r["fanout"], r["ws"], r["reads"], r["polls"]
+    lines = [
+        f"mVoting benchmark — {r['timestamp']} ({r['mode']}, {r['wall_s']} s)",
+        f"machine  {m['cores']} cores, {m['memory_gb']} GB, {m['cpu_model']}, "
+        f"kernel {m['kernel']}, load at start {m['loadavg_at_start']}",
+        f"versions python {v['python']}, django {v['django']}, drf {v['djangorestframework']}, "
+        f"psycopg {v['psycopg']}, daphne {v['daphne']}, twisted {v['twisted']}, channels "
+        f"{v['channels']}, channels-redis {v['channels-redis']}, postgres {v['postgres_server']}, "
+        f"redis {v['redis_server']}, aiohttp {v['aiohttp']}",
+        f"servers  {lay['processes']} × daphne on 127.0.0.1 (no proxy; clients spread over the "
+        "ports)",
+        f"data     {r['data']['citizens']:,} citizens in {r['data']['gu']} gu / "
+        f"{r['data']['dongs']} dongs, {r['data']['polls']:,} polls, "
+        f"{r['data']['read_big_ballots']:,} + {r['data']['read_small_ballots']:,} "
+        "preloaded ballots",
+        "",
+        f"1-2. ballot ingest ({r['durations_s']['ingest']:.0f} s, "
+        f"{r.get('clients', 64)} clients, each ballot a distinct citizen)",
+        _run("hot poll", hot),
+        f"  {'':<28} recount: {hot['recount']} — equals the 201s: "
+        f"{hot['ballots_in_db_equal_201s']}",
+        _run("spread over 20 polls", spread),
+        f"  {'':<28} recount ok on all 20: {spread['recount_ok']}",
+        "",
+        "3. ceilings (same run)",
+        f"  A floor, pgbench unique insert {_f(c['floor']['per_s']):>9}/s  p50 "
+        f"{_f(c['floor']['p50_ms'])} p99 {_f(c['floor']['p99_ms'])} ms  (16 clients)",
+        f"  B product SQL via pgbench      {_f(c['product_sql']['per_s']):>9}/s  p50 "
+        f"{_f(c['product_sql']['p50_ms'])} p99 {_f(c['product_sql']['p99_ms'])} ms  "
+        f"({c['product_sql']['statements_per_ballot']} statements/ballot, failed "
+        f"{c['product_sql']['failed']})",
+        _run("C plain DRF CreateAPIView", c["drf"]),
+        f"  {'':<28} counter = ballots: {c['drf']['consistency']['equal']}",
+        _run("D no-op (same auth)", c["noop"]),
+    ]
+    if c.get("noop_wrk"):
+        lines.append(
+            f"  {'D no-op, wrk':<28} {_f(c['noop_wrk']['per_s']):>9}/s  p99 "
+            f"{_f(c['noop_wrk']['p99_ms'])} ms  non-2xx {c['noop_wrk']['non_2xx']}"
+        )
+    lines += [
+        f"  hot ingest ÷ A {_f(hot['ratio_to_floor'])}  ÷ B {_f(hot['ratio_to_product_sql'])}  "
+        f"÷ C {_f(hot['ratio_to_drf'])}  ÷ D {_f(hot['ratio_to_noop'])}"
+        + (
+            f"  (÷ D by wrk {_f(hot['ratio_to_noop_wrk'])})" if hot.get("ratio_to_noop_wrk") else ""
+        ),
+        "",
+        f"4. live fan-out: {fo['connected']}/{fo['dashboards']} dashboards over {fo['processes']} "
+        f"processes, failed handshakes {fo['failed_handshakes']} "
+        f"{fo['handshake_failure_reasons'] or ''}"
+        f"(all connected in {fo['connect_all_s']} s)",
+        f"  ingest meanwhile {_f(fo['ballots_per_s'])}/s (errors {fo['ballot_errors']}); "
+        f"201→dashboard p50 {_f(fo['p50_ms'])} p99 {_f(fo['p99_ms'])} max {_f(fo['max_ms'])} ms; "
+        f"never seen {fo['ballots_never_seen_pct']}% of (ballot, dashboard) samples",
+        f"  msgs/s per dashboard mean {_f(fo['msgs_per_s_per_dashboard_mean'])} max "
+        f"{_f(fo['msgs_per_s_per_dashboard_max'])}; last frame = DB tally ({fo['db_tally']}) on "
+        f"{fo['last_frame_equals_tally']}/{fo['connected']}; dashboard client cpu "
+        f"{_f(fo['dashboard_client_cpu_s'])} s",
+        "",
+        f"5. result reads ({rd['clients']} clients): {r['data']['read_small_ballots']:,} ballots "
+        f"mean {_f(rd['small']['mean_ms'])} p99 {_f(rd['small']['p99_ms'])} ms; "
+        f"{r['data']['read_big_ballots']:,} ballots mean {_f(rd['big']['mean_ms'])} p99 "
+        f"{_f(rd['big']['p99_ms'])} ms; ratio {_f(rd['ratio_1m_to_1k'])}; errors "
+        f"{rd['small']['errors'] + rd['big']['errors']}",
+        f"6. poll list: {pl['polls_in_db']:,} polls, {pl['open_to_citizen']} open to the citizen "
+        f"(expected {pl['expected_open_to_citizen']}): {_f(pl['per_s'])}/s p50 {_f(pl['p50_ms'])} "
+        f"p99 {_f(pl['p99_ms'])} ms, {pl['queries']} queries per request",
+        f"7. memory: {_f(ws['kb_per_connection'])} KB RSS per idle WebSocket "
+        f"({ws['connections']} connections)",
+        "",
+        f"recount (verify_tallies): {'all ok' if r['recount']['ok'] else 'MISMATCH'} over "
+        f"{len(r['recount']['polls'])} polls",
+    ]
+    return "\n".join(lines)
