@@ -42,6 +42,10 @@ def _run(view: Callable, request: HttpRequest, *args, **kwargs) -> HttpResponse:
 
 
 def offloaded(view: Callable) -> Callable:
+    if not settings.API_WORKER_THREADS:
+        # Served by WSGI workers (config/wsgi.py), or told so: a plain sync view is fastest.
+        return view
+
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not settings.API_WORKER_THREADS:

@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,7 +10,6 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import SessionTokenAuthentication
@@ -26,6 +24,7 @@ from voting.serializers import (
     PollListItemSerializer,
     ReceiptSerializer,
 )
+from voting.throttling import BallotThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -40,38 +39,6 @@ class InvalidIdempotencyKey(ApiError):
     default_detail = _(
         "The Idempotency-Key header must be 16 to 255 printable characters (a UUID is fine)."
     )
-
-
-class FailOpenThrottle(SimpleRateThrottle):
-    """Rate limits live in Redis; if Redis is down, ballots are still accepted (PostgreSQL is
-    the source of truth and every ballot is checked there anyway) rather than answering 500."""
-
-    def allow_request(self, request, view) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except Exception as exc:
-            logger.warning("ballot throttle skipped, cache unavailable: %s", type(exc).__name__)
-            return True
-
-
-class BallotUserThrottle(FailOpenThrottle):
-    scope = "ballot_user"
-
-    def get_rate(self) -> str:
-        return settings.BALLOT_THROTTLE_USER
-
-    def get_cache_key(self, request, view) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
-
-class BallotIPThrottle(FailOpenThrottle):
-    scope = "ballot_ip"
-
-    def get_rate(self) -> str:
-        return settings.BALLOT_THROTTLE_IP
-
-    def get_cache_key(self, request, view) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 STATUS_PARAM = OpenApiParameter(
@@ -129,7 +96,7 @@ class PollDetailView(APIView):
 
 
 class BallotView(APIView):
-    throttle_classes = [BallotUserThrottle, BallotIPThrottle]
+    throttle_classes = [BallotThrottle]
 
     @extend_schema(
         request=BallotRequestSerializer,

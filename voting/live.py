@@ -19,11 +19,12 @@ import contextvars
 import json
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -76,13 +77,13 @@ def tally_changed(poll_id: int) -> None:
     """A poll's totals or status changed (call after commit). Never raises, never blocks long."""
     loop = _server_loop()
     try:
-        if loop is not None:
-            # A fresh context: the caller's (a sync view's) marks its thread as busy, and a task
-            # inheriting that would refuse to run database work ("would deadlock").
-            loop.call_soon_threadsafe(_publisher(loop).mark, poll_id, context=contextvars.Context())
-        else:
-            # No server loop (management command, plain test client): send right away.
-            async_to_sync(_send)(poll_id)
+        if loop is None:
+            # No server loop here (a WSGI worker, a management command): publish from this
+            # process's own background loop, coalesced the same way.
+            loop = _background_loop()
+        # A fresh context: the caller's (a sync view's) marks its thread as busy, and a task
+        # inheriting that would refuse to run database work ("would deadlock").
+        loop.call_soon_threadsafe(_publisher(loop).mark, poll_id, context=contextvars.Context())
     except Exception as exc:
         logger.warning("live update for poll %s not sent: %s", poll_id, type(exc).__name__)
 
@@ -101,6 +102,21 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     if loop is not None and pid == os.getpid() and loop.is_running():
         return loop
     return None
+
+
+_background: asyncio.AbstractEventLoop | None = None
+_background_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """An event loop on a daemon thread of its own, started on first use in this process."""
+    global _background
+    with _background_lock:
+        if _background is None or _background.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+            _background = loop
+        return _background
 
 
 async def _send(poll_id: int) -> None:

@@ -1,5 +1,6 @@
 """The live tally stream, through the real ASGI application and channel layer."""
 
+import asyncio
 from importlib import import_module
 
 import pytest
@@ -247,3 +248,38 @@ async def test_snapshot_labels_do_not_depend_on_the_builders_language():
             return live.snapshot(poll.pk)
 
     assert await build_in("en") == await build_in("ko")
+
+
+@pytest.mark.redis
+async def test_ballot_from_a_process_without_event_loop_reaches_dashboards(settings):
+    """A WSGI worker has no event loop: it publishes from a background loop of its own."""
+    import os
+    import threading
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": "test-wsgi-publish"},
+        }
+    }
+    channel_layers.backends.clear()
+    poll, official, (a, _b) = await _setup()
+    communicator = await _communicator(poll.pk, user=official)
+    await communicator.connect()
+    await communicator.receive_json_from(timeout=5)
+    citizen = await database_sync_to_async(CitizenFactory)()
+
+    def vote_like_a_wsgi_worker():
+        # A plain thread: no running loop, and not one asgiref started for us.
+        services.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
+        from django.db import connection
+
+        connection.close()
+
+    thread = threading.Thread(target=vote_like_a_wsgi_worker)
+    thread.start()
+    await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    update = await communicator.receive_json_from(timeout=5)
+    assert update["total"] == 1
+    await communicator.disconnect()
