@@ -4,14 +4,21 @@
 request's language (ko/en); ``fields`` is present only for validation errors.
 """
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+# What a dropped or refused database connection raises (a pool timeout is an OperationalError).
+DatabaseUnavailable = (OperationalError, InterfaceError)
 
 
 class ApiError(exceptions.APIException):
@@ -70,7 +77,25 @@ def error_body(code: str, detail: Any, fields: dict | None = None, **extra: Any)
     return body
 
 
+class ServiceUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = _("The service is briefly unavailable. Please try again in a moment.")
+
+
+# Seconds a client should wait before retrying after a 503 (the database came back or a pooled
+# connection was replaced by then, usually).
+RETRY_AFTER_SECONDS = 2
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DatabaseUnavailable):
+        # A lost or refused database connection: nothing was written (the ballot is one
+        # transaction), so the client may simply retry. A 503, never a 500 with a traceback.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        response = exception_handler(ServiceUnavailable(), context)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
