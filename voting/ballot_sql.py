@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
+from django.utils import timezone
 
 from voting import eligibility, tallies
 from voting.models import (
@@ -68,14 +69,7 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def cast(
-    *,
-    poll_id: int,
-    voter: eligibility.Voter,
-    option_ids: list[int],
-    row: Row,
-    idem: Idempotency | None,
-) -> Outcome:
+def _verdicts_queryset(poll_id: int, voter: eligibility.Voter, option_ids: list[int]):
     # option_ids are distinct (the caller checks); the choice is valid when all belong to the
     # poll and their number is within its limits — judged here, against the rows as they are.
     chosen_here = (
@@ -86,7 +80,7 @@ def cast(
         .values("n")
     )
     n = len(option_ids)
-    checked = (
+    return (
         eligibility.annotate_verdicts(Poll.objects.filter(pk=poll_id, published=True), voter)
         .annotate(
             choice_ok=ExpressionWrapper(
@@ -97,7 +91,77 @@ def cast(
         )
         .values(*RULES, "choice_ok")
     )
-    checked_sql, checked_params = checked.query.sql_with_params()
+
+
+# Compiling the verdict expressions costs more CPU than the rest of the ballot together, and the
+# SQL differs only with the shape of the question (how many residence codes, whether a birth year
+# is known, how many options are chosen — that number itself is part of the shape). So each shape
+# is compiled once per process, from placeholder values no real request can have, and each request
+# substitutes its own values for them. The expressions stay the single statement of the rules
+# (voting.eligibility); a test checks the cached SQL gives the verdicts a fresh compile gives.
+# Placeholders must be valid for their fields (Django compiles an out-of-range comparison to a
+# constant), and unlike any constant in the SQL (0, 1, the number of options chosen).
+_VERIFICATION, _AGE = 31_111, 31_222  # small-integer fields
+_USER, _POLL = 9_007_199_254_000_001, 9_007_199_254_000_002  # big-integer keys
+_TEMPLATES: dict[tuple[int, bool, int], tuple[str, list]] = {}
+
+
+def _placeholder_code(i: int) -> str:
+    return f"~code{i}~"
+
+
+def _placeholder_option(i: int) -> int:
+    return 9_007_199_254_100_000 + i
+
+
+def verdicts_sql(
+    *, poll_id: int, voter: eligibility.Voter, option_ids: list[int]
+) -> tuple[str, list]:
+    """SQL and parameters of the verdict row for one citizen, one poll and one choice."""
+    shape = (len(voter.district_codes), voter.birth_year is None, len(option_ids))
+    if shape not in _TEMPLATES:
+        year = timezone.localdate().year
+        placeholder = eligibility.Voter(
+            user_id=_USER,
+            verification=_VERIFICATION,
+            district_codes=tuple(_placeholder_code(i) for i in range(shape[0])),
+            birth_year=None if shape[1] else year - _AGE,
+        )
+        options = [_placeholder_option(i) for i in range(shape[2])]
+        queryset = _verdicts_queryset(_POLL, placeholder, options)
+        sql, params = queryset.query.sql_with_params()
+        expected = {_USER, _VERIFICATION, _POLL, *placeholder.district_codes, *options}
+        if not shape[1]:
+            expected.add(_AGE)
+        if not expected <= set(params):
+            # A placeholder was compiled away: this shape cannot be reused safely.
+            return _verdicts_queryset(poll_id, voter, option_ids).query.sql_with_params()
+        _TEMPLATES[shape] = (sql, list(params))
+    sql, template = _TEMPLATES[shape]
+    real: dict = {
+        _USER: voter.user_id,
+        _VERIFICATION: voter.verification,
+        _AGE: voter.age(),
+        _POLL: poll_id,
+        **{_placeholder_code(i): code for i, code in enumerate(voter.district_codes)},
+        **{_placeholder_option(i): option for i, option in enumerate(option_ids)},
+    }
+    params = [
+        real[p] if not isinstance(p, bool) and isinstance(p, int | str) and p in real else p
+        for p in template
+    ]
+    return sql, params
+
+
+def cast(
+    *,
+    poll_id: int,
+    voter: eligibility.Voter,
+    option_ids: list[int],
+    row: Row,
+    idem: Idempotency | None,
+) -> Outcome:
+    checked_sql, checked_params = verdicts_sql(poll_id=poll_id, voter=voter, option_ids=option_ids)
 
     cells = sorted(
         (dimension, value, option_id)
