@@ -57,3 +57,16 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench --quick $(ARGS)
+
+# The reliability suite at large sizes (tests/reliability with STRESS=1: 10,000 citizens, longer
+# runs; the state machine with 500 examples) against PostgreSQL + Redis, the local services unless
+# DATABASE_URL / REDIS_URL say otherwise. Fresh test database test_mvoting_stress.
+stress: setup
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
+	TEST_DATABASE_NAME="$${TEST_DATABASE_NAME:-test_mvoting_stress}" \
+	CHANNEL_LAYER_PREFIX="$${CHANNEL_LAYER_PREFIX:-stress}" \
+	CACHE_KEY_PREFIX="$${CACHE_KEY_PREFIX:-stress}" \
+	STRESS=1 STRESS_EXAMPLES=500 \
+	  $(BIN)/python -m pytest tests/reliability tests/voting/test_concurrency.py \
+	    tests/voting/test_state_machine.py --create-db -p no:cacheprovider $(PYTEST_ARGS)

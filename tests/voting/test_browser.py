@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import PollFactory
-from tests.voting.test_multiprocess import (
+from tests.reliability.servers import (
     cast_ballot,
     official_in_group,
     running_servers,
