@@ -13,7 +13,7 @@ from accounts import services
 from accounts.identity import get_verifier
 from accounts.models import Gender, User, Verification
 from config.api.errors import ApiError
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import ERROR_RESPONSES, ErrorSerializer
 from districts.models import District, Group, code_validator
 
 
@@ -108,7 +108,8 @@ class MeUpdateSerializer(serializers.Serializer):
 
 
 class JoinGroupSerializer(serializers.Serializer):
-    group = serializers.IntegerField()
+    # Bounded like every id: a number beyond 64 bits is a 400, not a database overflow (500).
+    group = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class IdentityEvidenceSerializer(serializers.Serializer):
@@ -212,7 +213,15 @@ class MyGroupView(APIView):
 class IdentityVerificationView(APIView):
     @extend_schema(
         request=IdentityEvidenceSerializer,
-        responses={200: MeSerializer, **ERROR_RESPONSES},
+        responses={
+            200: MeSerializer,
+            **ERROR_RESPONSES,
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="identity_verification_unavailable (no provider configured, or it "
+                "failed) / service_unavailable",
+            ),
+        },
         description=(
             "Hand the identity provider's evidence (from its app SDK) to the configured "
             "verifier; on success the citizen becomes `resident`-verified. 503 when no "

@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 
 from config.api.pagination import Pagination
+from config.api.schema import PUBLIC_ERROR_RESPONSES
 from districts.models import District, Group, code_validator
 
 # --- Serializers ----------------------------------------------------------------------------------
@@ -94,6 +95,7 @@ class DistrictPagination(Pagination):
         "with `parent`, within its whole subtree. Active districts only unless "
         "`include_inactive`. Sorted by code. `name` is in the request's language."
     ),
+    responses={200: DistrictSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
     parameters=[
         OpenApiParameter(
             "parent",
@@ -116,7 +118,9 @@ class DistrictListView(generics.ListAPIView):
     pagination_class = DistrictPagination
 
     def get_queryset(self):
-        params = DistrictQuerySerializer(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value as "not given", so
+        # ``?level=`` would be ignored silently; as JSON-like input it is a 400 like any bad value.
+        params = DistrictQuerySerializer(data=self.request.query_params.dict())
         params.is_valid(raise_exception=True)
         parent = params.validated_data.get("parent")
         q = params.validated_data.get("q", "").strip()
@@ -141,6 +145,7 @@ class DistrictListView(generics.ListAPIView):
 @extend_schema(
     summary="One district",
     description="Any district, retired ones included; `gu` is the gu it lies in (null for a city).",
+    responses={200: DistrictDetailSerializer, **PUBLIC_ERROR_RESPONSES},
     parameters=[
         OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^\d{10}$")
     ],
@@ -156,7 +161,11 @@ class DistrictDetailView(generics.RetrieveAPIView):
         return super().get_object()
 
 
-@extend_schema(summary="Citizen groups", description="Active groups polls can be targeted at.")
+@extend_schema(
+    summary="Citizen groups",
+    description="Active groups polls can be targeted at.",
+    responses={200: GroupSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+)
 class GroupListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = GroupSerializer

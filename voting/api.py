@@ -44,8 +44,12 @@ class InvalidIdempotencyKey(ApiError):
 STATUS_PARAM = OpenApiParameter(
     "status", str, enum=list(selectors.Status.CHOICES), description="Default: open"
 )
+SCOPES = ("mine", "all")
 SCOPE_PARAM = OpenApiParameter(
-    "scope", str, enum=["all"], description="all: every published poll, not only mine"
+    "scope",
+    str,
+    enum=list(SCOPES),
+    description="mine (default): polls of my audience; all: every published poll",
 )
 CATEGORY_PARAM = OpenApiParameter("category", str, description="Category slug")
 
@@ -57,11 +61,18 @@ class PollListView(ListAPIView):
         status_ = self.request.query_params.get("status", selectors.Status.OPEN)
         if status_ not in selectors.Status.CHOICES:
             raise serializers.ValidationError({"status": [_("Choose open, upcoming or closed.")]})
+        scope = self.request.query_params.get("scope", "mine")
+        if scope not in SCOPES:
+            raise serializers.ValidationError({"scope": [_("Choose mine or all.")]})
+        category = self.request.query_params.get("category") or None
+        if category is not None and ("\x00" in category or len(category) > 100):
+            # PostgreSQL refuses NUL in text (a DataError, so a 500): no slug has one anyway.
+            raise serializers.ValidationError({"category": [_("Not a category slug.")]})
         return selectors.poll_list(
             user=self.request.user,
             status=status_,
-            scope=self.request.query_params.get("scope", "mine"),
-            category=self.request.query_params.get("category") or None,
+            scope=scope,
+            category=category,
         )
 
     def get_serializer_context(self) -> dict:

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from voting import eligibility
+from voting import eligibility, scoping
 from voting.models import Option, Participation, Poll, PollImage
 
 
@@ -99,8 +99,9 @@ def poll_for_ballot(*, poll_id: int) -> Poll:
 
 
 def results_visible_to(*, poll: Poll, user: User) -> bool:
-    """Officials always see results; citizens as the poll's visibility says."""
-    if user.is_staff:
+    """Citizens see results as the poll's visibility says; officials see them at any time for
+    the polls in their jurisdiction (a gu's official not another gu's, as in the admin)."""
+    if user.is_staff and scoping.may_manage(user, poll):
         return True
     return poll.results_visible_to_citizens()
 

@@ -8,9 +8,11 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -77,6 +79,12 @@ def error_body(code: str, detail: Any, fields: dict | None = None, **extra: Any)
     return body
 
 
+class RequestTooLarge(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = _("The request body is too large.")
+
+
 class ServiceUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
@@ -96,6 +104,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response = exception_handler(ServiceUnavailable(), context)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+    if isinstance(exc, RequestDataTooBig):
+        # The body is over DATA_UPLOAD_MAX_MEMORY_SIZE (DRF reads it through request.body):
+        # Django would call it a generic 400; it is a 413 the client can act on.
+        exc = RequestTooLarge()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -176,8 +188,22 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # it changes nothing: an unknown URL is a 404 whatever the method, never a 403
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return json_error("not_found", _("Not found."), 404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: the API's JSON error format instead of Django's HTML page.
+
+    DRF views check CSRF themselves (session-cookie requests) and answer in the error format
+    already; this covers what Django's middleware refuses first (allauth's browser endpoints).
+    """
+    if _wants_json(request):
+        return json_error("permission_denied", _("CSRF verification failed."), 403)
+    from django.views.csrf import csrf_failure as default_csrf_failure
+
+    return default_csrf_failure(request, reason)
 
 
 def handler500(request: HttpRequest):

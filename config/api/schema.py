@@ -25,8 +25,14 @@ ERROR_RESPONSES = {
     403: _error("Not allowed"),
     404: _error("not_found"),
     409: _error("Conflicts with the current state"),
+    413: _error("request_too_large: the body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE"),
     429: _error("Rate limited (see Retry-After)"),
+    503: _error("service_unavailable: the database is briefly unreachable (see Retry-After)"),
 }
+
+# The public read-only endpoints: no permission needed, but a sent token must be valid (401),
+# query parameters valid (400) and the page or object must exist (404).
+PUBLIC_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 401, 404, 429, 503)}
 
 
 class SessionTokenScheme(OpenApiAuthenticationExtension):

@@ -1,0 +1,278 @@
+"""Broken object-level authorization (OWASP API1/API5): every refusal, and nothing written.
+
+Already proven elsewhere, not repeated here:
+- the WebSocket refuses anonymous, citizens, staff without the official role and an official of
+  another gu; a ticket is single-use and bound to its poll (tests/voting/test_consumers.py);
+- the dashboard pages refuse citizens and officials of another gu (tests/voting/test_dashboard.py);
+- the admin's audit log is read-only and scoped (tests/voting/test_admin.py);
+- officials cannot raise their own privileges or open other officials' accounts
+  (tests/accounts/test_admin_privileges.py).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from districts.models import GroupMembership
+from tests.factories import CitizenFactory, GroupFactory, GroupMembershipFactory, PollFactory
+from tests.security.conftest import GANGNAM, JONGNO, SAJIK, SINSA, make_official, world_state
+from voting import tallies
+
+pytestmark = pytest.mark.django_db
+
+
+def ago(days: int):
+    return timezone.now() - timedelta(days=days)
+
+
+# --- Citizens through the API ------------------------------------------------------------------
+
+
+@dataclass
+class Refusal:
+    method: str
+    path: str  # "{poll}" is the poll's id
+    status: int
+    code: str
+    poll: dict  # PollFactory arguments
+
+
+SAJIK_RESIDENT = {"district_id": SAJIK, "birth_year": 1990, "gender": "female"}
+CITIZEN_REFUSALS = {
+    "vote outside my districts": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 403, "not_eligible", {"districts": [GANGNAM]}
+    ),
+    "vote outside my dong": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 403, "not_eligible", {"districts": [SINSA]}
+    ),
+    "vote in a group I am not in": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 403, "not_eligible", {"groups": "new"}
+    ),
+    "vote above my verification": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 403, "not_eligible", {"min_verification": 20}
+    ),
+    "vote outside my age range": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 403, "not_eligible", {"min_age": 60}
+    ),
+    "vote in a draft": Refusal(
+        "post", "/api/v1/polls/{poll}/ballots/", 404, "not_found", {"published": False}
+    ),
+    "read a draft": Refusal("get", "/api/v1/polls/{poll}/", 404, "not_found", {"published": False}),
+    "read a draft's results": Refusal(
+        "get", "/api/v1/polls/{poll}/results/", 404, "not_found", {"published": False}
+    ),
+    "read after_close results while open": Refusal(
+        "get", "/api/v1/polls/{poll}/results/", 403, "results_hidden", {}
+    ),
+    "read officials-only results, unpublished": Refusal(
+        "get",
+        "/api/v1/polls/{poll}/results/",
+        403,
+        "results_hidden",
+        {"results_visibility": "officials", "opens_at": ago(3), "closes_at": ago(1)},
+    ),
+    "read live results of an upcoming poll": Refusal(
+        "get",
+        "/api/v1/polls/{poll}/results/",
+        403,
+        "results_hidden",
+        {"results_visibility": "live", "opens_at": ago(-1), "closes_at": ago(-2)},
+    ),
+    "ticket for a dashboard stream": Refusal(
+        "post", "/api/v1/ws-tickets/", 403, "dashboard_forbidden", {}
+    ),
+    "ticket for an unknown poll": Refusal(
+        "post", "/api/v1/ws-tickets/", 403, "dashboard_forbidden", {"pk_offset": 10_000}
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CITIZEN_REFUSALS.values(), ids=CITIZEN_REFUSALS.keys())
+def test_citizen_is_refused_and_nothing_is_written(case, client_for):
+    fields = dict(case.poll)
+    offset = fields.pop("pk_offset", 0)
+    if fields.get("groups") == "new":
+        fields["groups"] = [GroupFactory()]
+    poll = PollFactory(**fields)
+    citizen = CitizenFactory(**SAJIK_RESIDENT)
+    client = client_for(citizen)
+    poll_id = poll.pk + offset
+    before = world_state()
+
+    if case.path == "/api/v1/ws-tickets/":
+        response = client.post(case.path, {"poll": poll_id}, format="json")
+    elif case.method == "post":
+        body = {"options": [poll.options.first().pk]}
+        response = client.post(case.path.format(poll=poll_id), body, format="json")
+    else:
+        response = client.get(case.path.format(poll=poll_id))
+
+    assert response.status_code == case.status, response.content
+    assert response.json()["code"] == case.code
+    assert world_state() == before
+    assert tallies.read(poll.pk).overall.ballots == 0
+
+
+def test_the_audience_is_not_a_secret_but_the_vote_is_refused(client_for):
+    """Outside the audience a poll is readable (README) but says why it is not votable."""
+    poll = PollFactory(districts=[GANGNAM])
+    body = client_for(CitizenFactory(**SAJIK_RESIDENT)).get(f"/api/v1/polls/{poll.pk}/").json()
+    assert body["eligible"] is False
+    assert body["ineligible_reason"] == "district"
+    assert body["results_available"] is False
+
+
+# --- Another user's data -------------------------------------------------------------------------
+
+
+def test_me_only_ever_shows_the_caller(client_for):
+    alice = CitizenFactory(phone="+821011112222", **SAJIK_RESIDENT)
+    bob = CitizenFactory(phone="+821033334444", district_id=GANGNAM)
+    client = client_for(alice)
+
+    for query in ({}, {"id": bob.pk}, {"user": bob.pk}, {"phone": bob.phone}, {"pk": bob.pk}):
+        body = client.get("/api/v1/me/", query).json()
+        assert (body["id"], body["phone"]) == (alice.pk, alice.phone), query
+    # There is no URL that names a user: ids in URLs are not looked up, whatever they are.
+    for path in (
+        f"/api/v1/me/{bob.pk}/",
+        f"/api/v1/users/{bob.pk}/",
+        f"/api/v1/users/{alice.pk}/",
+        f"/api/v1/accounts/{bob.pk}/",
+        f"/api/v1/me/groups/?user={bob.pk}",
+    ):
+        response = client.get(path)
+        assert response.status_code in (404, 405), path
+        assert bob.phone not in response.content.decode()
+
+
+def test_leaving_a_group_only_ever_touches_my_membership(client_for):
+    alice, bob = CitizenFactory(), CitizenFactory()
+    membership = GroupMembershipFactory(user=bob)
+
+    response = client_for(alice).delete(f"/api/v1/me/groups/{membership.group_id}/")
+
+    assert response.status_code == 404
+    assert GroupMembership.objects.filter(pk=membership.pk).exists()
+
+
+def test_deleting_my_account_deletes_only_mine(client_for):
+    alice, bob = CitizenFactory(), CitizenFactory()
+    response = client_for(alice).delete("/api/v1/me/", {"id": bob.pk}, format="json")
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert User.objects.filter(pk=bob.pk).exists()
+
+
+# --- An official of one gu and another gu's polls, through the API ------------------------------
+
+
+@pytest.mark.parametrize(
+    "poll_fields",
+    [
+        {"districts": [GANGNAM], "results_visibility": "after_close"},
+        {"districts": [SINSA], "results_visibility": "officials"},
+        {"results_visibility": "after_close"},  # all of Seoul: city-wide work
+    ],
+    ids=["gangnam-after_close", "sinsa-officials", "city-wide"],
+)
+def test_gu_official_does_not_see_another_gus_hidden_results(poll_fields, client_for):
+    poll = PollFactory(**poll_fields)
+    client = client_for(make_official(JONGNO))
+
+    response = client.get(f"/api/v1/polls/{poll.pk}/results/")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "results_hidden"
+    assert client.get(f"/api/v1/polls/{poll.pk}/").json()["results_available"] is False
+
+
+def test_gu_official_sees_own_gus_results_early(client_for):
+    poll = PollFactory(districts=[SAJIK], results_visibility="officials")
+    response = client_for(make_official(JONGNO)).get(f"/api/v1/polls/{poll.pk}/results/")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("districts", [[GANGNAM], [SINSA], [], [SAJIK, GANGNAM]])
+def test_gu_official_gets_no_ticket_for_another_gus_poll(districts, client_for):
+    poll = PollFactory(districts=districts)
+    client = client_for(make_official(JONGNO))
+    before = world_state()
+
+    response = client.post("/api/v1/ws-tickets/", {"poll": poll.pk}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "dashboard_forbidden"
+    assert world_state() == before
+
+
+# --- An official of one gu and another gu's polls, in the admin ---------------------------------
+
+
+@pytest.fixture
+def gangnam_poll():
+    return PollFactory(
+        published=False, title="강남 초안", districts=[GANGNAM], results_visibility="officials"
+    )
+
+
+@pytest.fixture
+def jongno_admin():
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(make_official(JONGNO))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("path", "statuses"),
+    [
+        ("/admin/voting/poll/{poll}/change/", {302}),  # "doesn't exist", back to the index
+        ("/admin/voting/poll/{poll}/history/", {302}),
+        ("/admin/voting/poll/{poll}/delete/", {302, 403}),
+        ("/admin/voting/poll/{poll}/results/", {404}),
+        ("/admin/voting/poll/{poll}/results/csv/", {404}),
+        ("/dashboard/polls/{poll}/", {403, 404}),
+    ],
+)
+def test_gu_official_cannot_open_another_gus_poll(path, statuses, gangnam_poll, jongno_admin):
+    response = jongno_admin.get(path.format(poll=gangnam_poll.pk))
+    assert response.status_code in statuses
+    assert "강남 초안" not in response.content.decode()
+
+
+def test_gu_official_cannot_edit_or_delete_another_gus_poll(gangnam_poll, jongno_admin):
+    before = world_state()
+
+    edit = jongno_admin.post(
+        f"/admin/voting/poll/{gangnam_poll.pk}/change/",
+        {"title": "바뀐 제목", "districts": [SAJIK]},
+    )
+    delete = jongno_admin.post(f"/admin/voting/poll/{gangnam_poll.pk}/delete/", {"post": "yes"})
+
+    assert edit.status_code == 302  # "doesn't exist", back to the index
+    assert delete.status_code in (302, 403)
+    assert world_state() == before
+
+
+@pytest.mark.parametrize(
+    "action", ["publish", "close_now", "duplicate", "publish_results_now", "delete_selected"]
+)
+def test_no_admin_action_reaches_another_gus_poll(action, jongno_admin):
+    """A crafted changelist POST naming another gu's polls changes nothing and audits nothing."""
+    draft = PollFactory(published=False, districts=[GANGNAM])
+    running = PollFactory(districts=[SINSA], results_visibility="officials")
+    closed = PollFactory(
+        districts=[GANGNAM], results_visibility="officials", opens_at=ago(3), closes_at=ago(1)
+    )
+    before = world_state()
+
+    jongno_admin.post(
+        "/admin/voting/poll/",
+        {"action": action, "_selected_action": [draft.pk, running.pk, closed.pk], "post": "yes"},
+    )
+
+    assert world_state() == before

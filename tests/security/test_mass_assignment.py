@@ -1,0 +1,161 @@
+"""Mass assignment (OWASP API3): fields the client does not own, smuggled into bodies.
+
+The ballot body's extra keys are ignored: what is stored comes from the session's user and the
+URL, never from the body. The profile refuses any key but district / birth_year / gender with
+400 ``read_only_field`` and changes nothing. Already proven elsewhere: ``is_staff``,
+``is_superuser``, ``verification``, ``phone`` and ``id`` in the profile
+(tests/accounts/test_me.py) and privilege fields in the sign-up (tests/accounts/test_auth_flows.py).
+"""
+
+import pytest
+
+from accounts.models import User, Verification
+from districts.models import GroupMembership
+from tests.factories import CitizenFactory, GroupFactory, PollFactory
+from tests.security.conftest import GANGNAM, SAJIK, SINSA, make_official
+from voting import services, tickets
+from voting.models import Ballot, Participation
+
+pytestmark = pytest.mark.django_db
+
+JONGNO = "1111000000"
+
+
+@pytest.fixture
+def alice():
+    return CitizenFactory(district_id=SAJIK, birth_year=1990, gender="female")
+
+
+@pytest.fixture
+def bob():
+    return CitizenFactory(district_id=SINSA, birth_year=1950, gender="male")
+
+
+def smuggled_into_ballot(bob, other_poll) -> dict:
+    return {
+        "user": bob.pk,
+        "voter": bob.pk,
+        "user_id": bob.pk,
+        "is_staff": True,
+        "verification": "resident",
+        "district": SINSA,
+        "gu_code": GANGNAM,
+        "dong_code": SINSA,
+        "age_band": 70,
+        "gender": "male",
+        "channel": "web",
+        "poll": other_poll.pk,
+        "receipt": "AAAAA-BBBBB-CCCCC-DDDDD",
+        "receipt_hash": "0" * 64,
+    }
+
+
+def test_ballot_body_cannot_choose_who_where_or_how(alice, bob, client_for):
+    poll, other_poll = PollFactory(), PollFactory()
+    option = poll.options.first()
+    alice_before = User.objects.filter(pk=alice.pk).values().get()
+
+    response = client_for(alice).post(
+        f"/api/v1/polls/{poll.pk}/ballots/",
+        {"options": [option.pk], **smuggled_into_ballot(bob, other_poll)},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["poll"] == poll.pk
+    # Who: the session's user, nobody else.
+    participation = Participation.objects.get()
+    assert (participation.voter_id, participation.poll_id) == (alice.pk, poll.pk)
+    assert not Participation.objects.filter(voter=bob).exists()
+    # Where and how: from alice's stored profile and the authentication used, not the body.
+    ballot = Ballot.objects.get()
+    assert ballot.poll_id == poll.pk
+    assert (ballot.gu_code, ballot.dong_code, ballot.gender) == (JONGNO, SAJIK, "female")
+    assert ballot.age_band == services.age_band(1990)
+    assert ballot.channel == "app"
+    assert ballot.receipt_hash != "0" * 64
+    assert not Ballot.objects.filter(poll=other_poll).exists()
+    # And nothing about alice changed.
+    assert User.objects.filter(pk=alice.pk).values().get() == alice_before
+
+
+def test_claimed_district_does_not_open_a_poll_outside_my_audience(alice, client_for):
+    poll = PollFactory(districts=[GANGNAM], min_verification=Verification.PHONE)
+
+    response = client_for(alice).post(
+        f"/api/v1/polls/{poll.pk}/ballots/",
+        {"options": [poll.options.first().pk], "district": GANGNAM, "gu_code": GANGNAM},
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "not_eligible"
+    assert not Participation.objects.exists()
+
+
+def test_claimed_verification_does_not_open_a_resident_only_poll(alice, client_for):
+    poll = PollFactory(min_verification=Verification.RESIDENT)
+
+    response = client_for(alice).post(
+        f"/api/v1/polls/{poll.pk}/ballots/",
+        {"options": [poll.options.first().pk], "verification": "resident", "is_staff": True},
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert not Participation.objects.exists()
+    alice.refresh_from_db()
+    assert alice.verification == Verification.PHONE
+
+
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        {"user": 1},
+        {"voter": 1},
+        {"channel": "web"},
+        {"gu_code": GANGNAM},
+        {"jurisdiction": GANGNAM},
+        {"groups": [1]},
+        {"phone_verified": True},
+        {"is_active": False},
+        {"district_changed_at": "2000-01-01T00:00:00Z"},
+        {"district": {"code": GANGNAM, "level": "gu"}},
+    ],
+    ids=lambda s: next(iter(s)),
+)
+def test_profile_refuses_what_it_does_not_own(alice, client_for, smuggled):
+    before = User.objects.filter(pk=alice.pk).values().get()
+
+    # Alongside a legitimate change: all or nothing, the gender does not change either.
+    response = client_for(alice).patch("/api/v1/me/", {"gender": "male", **smuggled}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] in {"read_only_field", "invalid_input"}
+    assert User.objects.filter(pk=alice.pk).values().get() == before
+
+
+def test_joining_a_group_enrols_only_me(alice, bob, client_for):
+    group = GroupFactory()
+
+    response = client_for(alice).post(
+        "/api/v1/me/groups/", {"group": group.pk, "user": bob.pk, "user_id": bob.pk}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert list(GroupMembership.objects.values_list("user_id", flat=True)) == [alice.pk]
+
+
+def test_a_ticket_is_always_for_the_caller(client_for):
+    caller, other = make_official(), make_official()
+    poll = PollFactory()
+
+    response = client_for(caller).post(
+        "/api/v1/ws-tickets/",
+        {"poll": poll.pk, "user": other.pk, "user_id": other.pk},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    ticket = tickets.redeem(response.json()["ticket"])
+    assert (ticket.user_id, ticket.poll_id) == (caller.pk, poll.pk)

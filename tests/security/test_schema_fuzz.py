@@ -1,0 +1,188 @@
+"""Schemathesis against the served OpenAPI schema (``/api/schema/``), in-process over WSGI.
+
+Every operation of the schema is exercised as a citizen and as an official (``X-Session-Token``)
+with schema-valid and schema-invalid data, and with path ids pinned to real rows (open, closed,
+hidden-results and draft polls, groups, districts, a real receipt) so the business paths run, not
+only the 404s. Each response must not be a 5xx, must carry a documented status code and content
+type, and its body must match the documented schema. Bounded: ``FUZZ_EXAMPLES`` (default 20) per
+operation and role; ``STRESS=1`` raises it to 300.
+
+Every example runs in a savepoint that is rolled back, so a ``DELETE /me/`` or a ballot in one
+example does not change what the next one sees.
+"""
+
+import os
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from accounts.models import Verification
+from districts.models import Group
+from tests.conftest import make_session_token
+from tests.factories import CitizenFactory, GroupFactory, PollFactory
+from tests.security.conftest import SAJIK, make_official
+from voting import services
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or (300 if os.environ.get("STRESS") else 20))
+
+# The same WSGI application as config.wsgi:application (that module also pins the worker
+# threads in the environment, which would leak into servers other tests start).
+APP = get_wsgi_application()
+SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/?format=json", APP)
+OPERATIONS = {
+    result.ok().label: result.ok() for result in SCHEMA.get_all_operations() if result.ok()
+}
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.negative_data_rejection,
+    schemathesis.checks.ignored_auth,
+]
+
+
+def test_every_api_operation_is_in_the_schema():
+    """The fuzzer reaches what the schema lists: a new endpoint must be documented to be tested."""
+    assert set(OPERATIONS) == {
+        "GET /api/v1/districts/",
+        "GET /api/v1/districts/{code}/",
+        "GET /api/v1/groups/",
+        "GET /api/v1/me/",
+        "PATCH /api/v1/me/",
+        "DELETE /api/v1/me/",
+        "POST /api/v1/me/groups/",
+        "DELETE /api/v1/me/groups/{group_id}/",
+        "POST /api/v1/me/identity/",
+        "GET /api/v1/polls/",
+        "GET /api/v1/polls/{poll_id}/",
+        "POST /api/v1/polls/{poll_id}/ballots/",
+        "GET /api/v1/polls/{poll_id}/results/",
+        "GET /api/v1/receipts/{code}/",
+        "POST /api/v1/ws-tickets/",
+    }
+
+
+@pytest.fixture
+def plain_wsgi_connections():
+    """A real WSGI handler closes "old" connections around each request; inside the test's
+    transaction that would drop it. Django's own test client disconnects the same signals."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+class FakeIdentityProvider:
+    """Confirms evidence ``{"ok": true}``: with a provider configured, ``/me/identity/`` runs its
+    real path instead of the 503 it answers without one (tested in tests/accounts/test_me.py)."""
+
+    def verify(self, *, user, evidence):
+        from accounts.identity import IdentityResult
+
+        if evidence.get("ok") is True:
+            return IdentityResult(verified=True, district_code=SAJIK, birth_year=1985)
+        return IdentityResult(verified=False, reason="refused_by_provider")
+
+
+@pytest.fixture
+def world(db, settings):
+    settings.IDENTITY_VERIFIER = "tests.security.test_schema_fuzz.FakeIdentityProvider"
+    """Rows the pinned ids point at: every kind of poll, groups, a receipt."""
+    now = timezone.now()
+    voter = CitizenFactory(district_id=SAJIK, birth_year=1980, verification=Verification.PHONE)
+    polls = [
+        PollFactory(results_visibility="live"),
+        PollFactory(results_visibility="after_close"),
+        PollFactory(
+            results_visibility="officials",
+            opens_at=now - timedelta(days=3),
+            closes_at=now - timedelta(days=1),
+        ),
+        PollFactory(published=False),
+        PollFactory(kind="multiple", min_choices=1, max_choices=2, options=["A", "B", "C"]),
+        PollFactory(districts=["1168000000"]),  # 강남구: outside the citizen's audience
+    ]
+    receipt = services.cast_ballot(
+        poll=polls[0], voter=voter, option_ids=[polls[0].options.first().pk]
+    ).body["receipt"]
+    groups = [GroupFactory(), GroupFactory(kind=Group.Kind.MANAGED)]
+    return {
+        "poll_id": [p.pk for p in polls],
+        "group_id": [g.pk for g in groups],
+        "code": ["1100000000", "1111000000", SAJIK, "9999999999", receipt],
+        "option_ids": [o.pk for p in polls for o in p.options.all()],
+    }
+
+
+@pytest.fixture
+def token_of(world):
+    def build(role: str) -> str:
+        if role == "citizen":
+            user = CitizenFactory(district_id=SAJIK, birth_year=1990, gender="female")
+        else:
+            user = make_official()
+        return make_session_token(user)
+
+    return build
+
+
+@contextmanager
+def rolled_back():
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def _strategies(operation, world):
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    ]
+    names = {p.name for p in operation.path_parameters}
+    for name in names & set(world):
+        # Real ids: the request reaches the object, its rules and its serializer.
+        strategies += [
+            operation.as_strategy(GenerationMode.POSITIVE, path_parameters={name: value})
+            for value in world[name]
+        ]
+    return st.one_of(strategies)
+
+
+@pytest.mark.parametrize("role", ["citizen", "official"])
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_operation_answers_as_documented(label, role, world, token_of, plain_wsgi_connections):
+    operation = OPERATIONS[label]
+    headers = {"X-Session-Token": token_of(role)}
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=not os.environ.get("STRESS"),
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=_strategies(operation, world), data=st.data())
+    def run(case, data):
+        if label.endswith("/ballots/") and data.draw(st.booleans(), label="real options"):
+            # Real option ids (of this poll or another): the eligibility and choice rules run.
+            options = st.lists(st.sampled_from(world["option_ids"]), min_size=1, max_size=3)
+            case.body = {"options": data.draw(options, label="options")}
+        with rolled_back():
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()
