@@ -68,5 +68,5 @@ stress: setup
 	CHANNEL_LAYER_PREFIX="$${CHANNEL_LAYER_PREFIX:-stress}" \
 	CACHE_KEY_PREFIX="$${CACHE_KEY_PREFIX:-stress}" \
 	STRESS=1 STRESS_EXAMPLES=500 \
-	  $(BIN)/python -m pytest tests/reliability tests/voting/test_concurrency.py \
+	  $(BIN)/python -m pytest tests/reliability tests/security tests/voting/test_concurrency.py \
 	    tests/voting/test_state_machine.py --create-db -p no:cacheprovider $(PYTEST_ARGS)
