@@ -11,7 +11,7 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -25,9 +25,11 @@ def _parse(rate: str) -> tuple[int, int]:
 
 def hit(windows: list[tuple[str, int]]) -> list[int]:
     """Add one to each (key, window seconds) counter; return the counts, in one round trip."""
-    keys = [cache.make_and_validate_key(key) for key, _window in windows]
-    if isinstance(cache, RedisCache):
-        client = cache._cache.get_client(keys[0], write=True)
+    # `django.core.cache.cache` is a proxy: ask the handler for the backend itself.
+    backend = caches["default"]
+    keys = [backend.make_and_validate_key(key) for key, _window in windows]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(keys[0], write=True)
         pipe = client.pipeline(transaction=False)
         for key, (_name, window) in zip(keys, windows, strict=True):
             pipe.incr(key)
@@ -36,8 +38,8 @@ def hit(windows: list[tuple[str, int]]) -> list[int]:
         return [int(n) for n in results[::2]]
     counts = []
     for name, window in windows:
-        cache.add(name, 0, window)
-        counts.append(cache.incr(name))
+        backend.add(name, 0, window)
+        counts.append(backend.incr(name))
     return counts
 
 
