@@ -148,6 +148,12 @@ class Publisher:
     async def _send_after(self, poll_id: int, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
+        busy_for = await _claim_window(poll_id)
+        if busy_for is not None:
+            # Another process sends this poll's snapshot in this window. Its read may have come
+            # before our change, so try again when its window ends (one send per window overall).
+            self.scheduled[poll_id] = self.loop.create_task(self._send_after(poll_id, busy_for))
+            return
         # Unschedule before reading: a ballot committed during the read schedules the next send.
         self.scheduled.pop(poll_id, None)
         self.last_sent[poll_id] = self.loop.time()
@@ -156,6 +162,35 @@ class Publisher:
         except Exception as exc:
             # Redis down: dashboards get a fresh snapshot when they reconnect.
             logger.warning("live update for poll %s not sent: %s", poll_id, type(exc).__name__)
+
+
+_redis_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _claim_window(poll_id: int) -> float | None:
+    """Across processes, at most one snapshot per poll per interval: the process that claims the
+    window in Redis sends; the others learn how long until it ends. None: send (claimed, or no
+    Redis to agree through — then each process coalesces on its own)."""
+    if not settings.REDIS_URL:
+        return None
+    import redis.asyncio
+
+    loop = asyncio.get_running_loop()
+    try:
+        client = _redis_clients.get(loop)
+        if client is None:
+            client = _redis_clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        key = f"{settings.CHANNEL_LAYER_PREFIX}:live-window:{poll_id}"
+        window_ms = max(1, int(_interval() * 1000))
+        if await client.set(key, 1, nx=True, px=window_ms):
+            return None
+        remaining_ms = await client.pttl(key)
+    except Exception as exc:
+        logger.info("live: window claim skipped: %s", type(exc).__name__)
+        return None
+    return max(remaining_ms, 1) / 1000
 
 
 _publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" = (

@@ -283,3 +283,47 @@ async def test_ballot_from_a_process_without_event_loop_reaches_dashboards(setti
     update = await communicator.receive_json_from(timeout=5)
     assert update["total"] == 1
     await communicator.disconnect()
+
+
+@pytest.mark.redis
+async def test_processes_share_one_send_window_per_poll(settings):
+    """Three processes' publishers marking one poll: at most about one snapshot per window goes
+    out overall (not one per process), and the last one carries the final state."""
+    import os
+    import time
+
+    prefix = f"test-window-{time.monotonic_ns()}"
+    settings.CHANNEL_LAYER_PREFIX = prefix
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": prefix},
+        }
+    }
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    channel_layers.backends.clear()
+    poll, _official_user, (a, _b) = await _setup()
+    layer = channel_layers["default"]
+    inbox = await layer.new_channel()
+    await layer.group_add(live.group_name(poll.pk), inbox)
+    loop = asyncio.get_running_loop()
+    publishers = [live.Publisher(loop) for _ in range(3)]  # as three server processes would
+
+    started = loop.time()
+    for _ballot in range(10):
+        await _vote(poll, a)
+        for publisher in publishers:
+            publisher.mark(poll.pk)
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.6)  # let the last windows close
+    elapsed = loop.time() - started
+
+    received = []
+    while True:
+        try:
+            received.append(await asyncio.wait_for(layer.receive(inbox), timeout=0.3))
+        except TimeoutError:
+            break
+    windows = elapsed / settings.LIVE_MIN_INTERVAL
+    assert 1 <= len(received) <= windows + 3  # three processes would otherwise send 3x
+    assert received[-1]["total"] == 10
