@@ -46,7 +46,8 @@ messages: setup
 	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv
 
 # The benchmark (bench/, README "Performance"): starts PostgreSQL/Redis if down, a fresh database
-# mvoting_bench, N daphne processes; writes bench/results/latest.{txt,json}. ARGS=--quick (< 2 min).
+# mvoting_bench, gunicorn for HTTP and daphne for WebSockets; writes bench/results/latest.{txt,json}.
+# ARGS=--quick (< 2 min).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"

@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--processes N] [--duration S]``: the whole benchmark, one report.
+"""``python -m bench [--quick] [--layout split|daphne] [--http-workers W] [--processes N]``: the
+whole benchmark, one report.
 
 Order: services → fresh database → migrate → data → servers → warm-up → scenarios → recount →
 report (stdout, bench/results/<timestamp>.json, latest.json, latest.txt) → stop what was started.
@@ -25,15 +26,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, short runs (< 2 min)")
     parser.add_argument(
+        "--layout", choices=("split", "daphne"), default="split",
+        help="split (production, default): HTTP on gunicorn sync workers (WSGI), WebSockets on "
+             "daphne; daphne: daphne processes serve both (the former layout, for comparison)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--http-workers", type=int, default=HTTP_WORKERS,
+        help=f"gunicorn workers in the split layout (default {HTTP_WORKERS}: the best of 3, 4 and "
+             "6 measured on the 2-core development machine; see README)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--http-worker-class", choices=("sync", "gthread"), default="sync",
+        help="gunicorn worker class (default sync, as deployed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--http-threads", type=int, default=2, help="threads per gthread worker (default 2)"
+    )
+    parser.add_argument(
         "--processes", type=int, default=2,
-        help="daphne processes (default 2: one per core of the 2-core development machine)",
+        help="daphne processes (default 2: one per core of the 2-core development machine); in "
+             "the split layout they serve the WebSockets only",
     )  # fmt: skip
     parser.add_argument("--duration", type=float, help="seconds per ingest run (30; quick 8)")
     parser.add_argument("--clients", type=int, default=64, help="concurrent ballot clients")
     parser.add_argument("--dashboards", type=int, help="dashboard sockets (1000; quick 200)")
     parser.add_argument("--citizens", type=int, help="citizens (100000; quick 20000)")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy the first server process during the hot run "
+                        help="py-spy one HTTP server process (a gunicorn worker; daphne 0 in "
+                             "the daphne layout) during the hot run "
                              "(bench/results/profile.svg; costs some CPU)")  # fmt: skip
     args = parser.parse_args(argv)
     quick = args.quick
@@ -44,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.read_big = 100_000 if quick else 1_000_000
     args.read_small = 1_000
     return args
+
+
+# gunicorn workers in the split layout: see README "Server layout, by measurement".
+HTTP_WORKERS = 3
 
 
 def machine() -> dict:
@@ -66,8 +90,8 @@ def versions() -> dict:
     from django.db import connection
 
     out = {"python": platform.python_version()}
-    for dist in ("django", "djangorestframework", "psycopg", "psycopg-pool", "daphne", "twisted",
-                 "channels", "channels-redis", "django-allauth", "aiohttp"):  # fmt: skip
+    for dist in ("django", "djangorestframework", "psycopg", "psycopg-pool", "gunicorn", "daphne",
+                 "twisted", "channels", "channels-redis", "django-allauth", "aiohttp"):  # fmt: skip
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -91,7 +115,7 @@ def main(argv=None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     prefix = f"bench_{stamp}_{os.getpid()}"
     services = infra.Services()
-    servers = None
+    layout = None
     ctx = None
 
     def on_term(signum, frame):
@@ -144,13 +168,13 @@ def main(argv=None) -> int:
             "machine": machine(),
             "versions": versions(),
             "server_layout": {
-                "server": "daphne --proxy-headers config.asgi:application (HTTP + WebSocket)",
-                "processes": args.processes,
-                "why": "one process per core: daphne runs Django's sync views on one thread per "
-                "process, so a process uses at most about one core; more processes than cores "
-                "only add contention with PostgreSQL and the load generator on this machine",
-                "proxy": "none: clients spread over the processes' ports, sending X-Forwarded-For "
-                "(distinct per citizen) as the production nginx does",
+                "why": "HTTP on gunicorn sync workers: Django's ASGI handler costs about 2x the "
+                "CPU per request of WSGI (a thread hand-off per request), so WSGI serves the API; "
+                "daphne keeps the WebSockets, one process per core. Worker count: README, "
+                "'Server layout, by measurement'",
+                "proxy": "none: clients connect to the servers' loopback ports (HTTP to gunicorn, "
+                "/ws/ to daphne, as nginx routes them), sending X-Forwarded-For (distinct per "
+                "citizen) as the production nginx does",
                 "database_pool": "Django psycopg pool, project defaults (DATABASE_POOL_MIN/MAX "
                 "2/20)",
                 "env": "DEBUG=false, BENCH_ENDPOINTS=true, SECURE_SSL_REDIRECT=false, "
@@ -159,14 +183,18 @@ def main(argv=None) -> int:
             "data": ds.counts,
             "durations_s": {},
             "clients": args.clients,
-            "profiled": "py-spy on server 0 during the hot run" if args.profile else None,
+            "profiled": "py-spy on one HTTP server process (a gunicorn worker in the split "
+            "layout) during the hot run"
+            if args.profile
+            else None,
         }
-        step(f"servers: {args.processes} daphne processes")
-        servers = infra.Servers(args.processes, env)
-        servers.start()
-        report["server_layout"]["ports"] = servers.ports
+        layout = infra.Layout(args, env)
+        report["server_layout"].update(layout.describe())
+        step(f"servers: {report['server_layout']['summary']}")
+        layout.start()
+        report["server_layout"].update(layout.describe())  # now with the ports
         cores = os.cpu_count() or 1
-        ctx = scenarios.Ctx(ds, servers, args, cores)
+        ctx = scenarios.Ctx(ds, layout, args, cores)
         d = args.duration
         short = max(3.0, min(d, 20.0) * (0.5 if args.quick else 0.7))
         step("warm-up")
@@ -245,8 +273,8 @@ def main(argv=None) -> int:
                 if child.poll() is None:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(child.pid, signal.SIGKILL)
-        if servers is not None:
-            servers.stop()
+        if layout is not None:
+            layout.stop()
         _cleanup_redis(prefix)
         try:
             from django.db import connections

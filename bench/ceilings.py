@@ -1,9 +1,14 @@
 """Ceilings A and B: PostgreSQL alone, driven by pgbench (16 clients, simple protocol).
 
 A, the floor: one-row ``INSERT ... ON CONFLICT DO NOTHING`` on a unique key.
-B, the product's own SQL: every statement one ballot request runs (authentication, poll lookup,
-eligibility, participation, ballot, choice, tally upsert), captured from the product by sending one
-real ballot through it in-process, and replayed with each transaction a distinct citizen.
+B, the product's own SQL: every statement one ballot request runs, captured from the product by
+sending one real ballot through it in-process, and replayed with each transaction a distinct
+citizen. On PostgreSQL that is three statements: the session, the user, and the ballot itself (one
+statement: eligibility, participation, ballot, choices, counter upserts, idempotency record as
+data-modifying CTEs; ``voting/ballot_sql.py``). Its array parameters (``%s::bigint[]``,
+``%s::text[]``) are written as ``ARRAY[...]`` literals, the unused idempotency record's sealed body
+as a ``bytea`` literal, and the citizen, poll, option, slot, ids and voter key as pgbench variables.
+The residence's codes stay the captured citizen's (they only pick which breakdown cells count).
 """
 
 import contextlib
@@ -117,6 +122,12 @@ def capture(ds: data.DataSet) -> tuple[list[tuple[str, object, bool]], dict]:
         return SLOT_SENTINEL if bound == settings.TALLY_SLOTS else original_randbelow(bound)
 
     secrets.randbelow = randbelow
+    # A serving process remembers each district's place in the tree (voting.eligibility) after
+    # its first ballot from there: look it up now, so the capture sees a warm process's SQL.
+    from accounts.models import User
+    from voting.eligibility import Voter
+
+    Voter.of(User.objects.get(pk=uid))
     try:
         client = Client()
         with all_queries() as statements:
@@ -134,7 +145,6 @@ def capture(ds: data.DataSet) -> tuple[list[tuple[str, object, bool]], dict]:
         raise RuntimeError("no SQL captured from the ballot request")
     if response.status_code != 201:
         raise RuntimeError(f"capture ballot answered {response.status_code}: {response.content!r}")
-    from accounts.models import User
     from voting.services import voter_key
 
     user = User.objects.get(pk=uid)

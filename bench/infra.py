@@ -128,9 +128,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_healthy(proc: subprocess.Popen, port: int, what: str, deadline: float) -> None:
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} on port {port} exited; see {LOGS}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} on port {port} did not answer /healthz") from None
+            time.sleep(0.3)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
 class Servers:
-    """N daphne processes, each on its own loopback port, as in production (no proxy in front:
-    the load clients spread themselves over the ports and send X-Forwarded-For as nginx would)."""
+    """N daphne processes (``config.asgi:application``), each on its own loopback port, as in
+    production (no proxy in front: the clients spread themselves over the ports and send
+    X-Forwarded-For as nginx would)."""
 
     def __init__(self, count: int, env: dict[str, str]) -> None:
         self.count = count
@@ -157,33 +184,179 @@ class Servers:
             self.logs.append(log)
         deadline = time.monotonic() + 60
         for proc, port in zip(self.procs, self.ports, strict=True):
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"daphne on port {port} exited; see {LOGS}")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"daphne on port {port} did not answer /healthz") from None
-                    time.sleep(0.3)
+            _wait_healthy(proc, port, "daphne", deadline)
 
-    @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        _stop(self.procs)
         self.procs = []
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc/<child>/stat's ppid field)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+class Gunicorn:
+    """One gunicorn master (``config.wsgi:application``) with ``workers`` pre-forked workers on one
+    loopback port: the kernel hands each connection to a free worker, as behind nginx."""
+
+    def __init__(
+        self, workers: int, env: dict[str, str], *, worker_class: str = "sync", threads: int = 1
+    ) -> None:
+        self.workers = workers
+        self.worker_class = worker_class
+        self.threads = threads
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.log = LOGS / "gunicorn.log"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    def command(self) -> list[str]:
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        cmd = [
+            gunicorn, "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--worker-class", self.worker_class, "--keep-alive", "5", "--backlog", "2048",
+            # As behind nginx: trust the proxy's X-Forwarded-* (DRF's throttles read
+            # X-Forwarded-For themselves). No access log: nginx logs every request in production.
+            "--forwarded-allow-ips", "127.0.0.1",
+        ]  # fmt: skip
+        if self.worker_class == "gthread":
+            cmd += ["--threads", str(self.threads)]
+        return [*cmd, "config.wsgi:application"]
+
+    def start(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        out = open(self.log, "w")  # noqa: SIM115 — the child keeps it
+        self.proc = subprocess.Popen(  # noqa: S603
+            self.command(), cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        _wait_healthy(self.proc, self.port, "gunicorn", deadline)
+        while len(children_of(self.proc.pid)) < self.workers:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not start {self.workers} workers; see {self.log}")
+            time.sleep(0.2)
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self.proc.pid) if self.proc else []
+
+    def pids(self) -> list[int]:
+        """The master and its workers, read anew each time (a worker may be replaced)."""
+        return [self.proc.pid, *self.worker_pids()] if self.proc else []
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop([self.proc])
+            self.proc = None
+
+
+class Layout:
+    """Where HTTP and WebSockets go.
+
+    ``split`` (production): HTTP on gunicorn sync workers (WSGI), WebSockets on daphne (ASGI).
+    ``daphne`` (the former layout, kept for comparison): daphne processes serve both.
+    """
+
+    def __init__(self, args, env: dict[str, str]) -> None:
+        self.kind = args.layout
+        self.ws = Servers(args.processes, env)
+        if self.kind == "split":
+            self.http = Gunicorn(
+                args.http_workers, env, worker_class=args.http_worker_class,
+                threads=args.http_threads,
+            )  # fmt: skip
+        else:
+            self.http = self.ws
+
+    def start(self) -> None:
+        if self.http is not self.ws:
+            self.http.start()
+        self.ws.start()
+
+    def stop(self) -> None:
+        if self.http is not self.ws:
+            self.http.stop()
+        self.ws.stop()
+
+    @property
+    def http_ports(self) -> list[int]:
+        return self.http.ports
+
+    @property
+    def ws_ports(self) -> list[int]:
+        return self.ws.ports
+
+    def http_pids(self) -> list[int]:
+        return self.http.pids()
+
+    def ws_pids(self) -> list[int]:
+        return self.ws.pids()
+
+    def all_pids(self) -> list[int]:
+        return sorted({*self.http_pids(), *self.ws_pids()})
+
+    @property
+    def http_processes(self) -> int:
+        """Processes that serve HTTP requests."""
+        return self.http.workers if isinstance(self.http, Gunicorn) else len(self.ws.ports)
+
+    def profile_pid(self) -> int:
+        """The process py-spy samples during the hot run: a gunicorn worker, or daphne 0."""
+        if isinstance(self.http, Gunicorn):
+            return self.http.worker_pids()[0]
+        return self.ws.pids()[0]
+
+    def describe(self) -> dict:
+        if isinstance(self.http, Gunicorn):
+            g = self.http
+            threads = f" --threads {g.threads}" if g.worker_class == "gthread" else ""
+            return {
+                "layout": "split",
+                "summary": (
+                    f"HTTP: gunicorn config.wsgi:application, {g.workers} {g.worker_class} "
+                    f"workers{threads} on one port; WebSocket: {self.ws.count} × daphne "
+                    "config.asgi:application"
+                ),
+                "http": " ".join(["gunicorn", *g.command()[1:]]),
+                "ws": "daphne --proxy-headers config.asgi:application",
+                "http_workers": g.workers,
+                "http_worker_class": g.worker_class,
+                "http_threads": g.threads if g.worker_class == "gthread" else 1,
+                "processes": self.ws.count,
+                "http_ports": self.http_ports,
+                "ws_ports": self.ws_ports,
+                "access_log": "gunicorn: none (nginx logs requests in production); daphne: its "
+                "default access log (WebSocket handshakes only in this layout)",
+            }
+        return {
+            "layout": "daphne",
+            "summary": f"{self.ws.count} × daphne config.asgi:application (HTTP + WebSocket)",
+            "http": "daphne --proxy-headers config.asgi:application",
+            "ws": "the same processes",
+            "processes": self.ws.count,
+            "http_ports": self.http_ports,
+            "ws_ports": self.ws_ports,
+            "access_log": "daphne's default (every request, to bench/results/logs/)",
+        }
 
 
 # --- /proc readings ------------------------------------------------------------------------------

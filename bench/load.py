@@ -1,7 +1,10 @@
-"""The load clients: closed-loop HTTP workers over aiohttp (keep-alive), with per-request latency.
+"""The load clients: closed-loop HTTP workers over aiohttp, with per-request latency.
 
-Each worker owns one keep-alive connection to one server process (workers are spread round-robin
-over the processes' ports) and sends its next request as soon as the previous answer is read.
+Each worker sends its next request as soon as the previous answer is read, on a keep-alive
+connection where the server keeps it (daphne, gunicorn gthread) and on a new connection per request
+where it closes it (gunicorn sync workers answer ``Connection: close``; aiohttp reconnects, and the
+connect is part of the measured latency). Workers are spread round-robin over the servers' ports
+(one port for gunicorn: the kernel hands each connection to a free worker).
 Every request names its citizen (``X-Session-Token``) and that citizen's address
 (``X-Forwarded-For``, as the production proxy sets it), so rate limits see distinct phones.
 """
@@ -62,6 +65,10 @@ class Run:
             "requests": len(lat) + sum(self.exceptions.values()),
             "ok": self.ok,
             "per_s": round(self.ok / wall, 1),
+            # Answers per second of server CPU: the per-core rate, robust to other load.
+            "per_server_core_s": round(self.ok / self.server_cpu_s, 1)
+            if self.server_cpu_s
+            else None,
             "errors": self.errors,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "exceptions": dict(self.exceptions),
@@ -86,16 +93,19 @@ class Run:
 
 
 class Meter:
-    """CPU of this process, of the servers, of PostgreSQL and of the machine over a window."""
+    """CPU of this process, of the servers, of PostgreSQL and of the machine over a window.
 
-    def __init__(self, server_pids: list[int]) -> None:
-        self.server_pids = server_pids
+    ``server_pids`` is called at both ends (gunicorn's workers are read from /proc each time); a
+    process that appeared meanwhile counts from zero, one that exited meanwhile is missed."""
+
+    def __init__(self, server_pids: Callable[[], list[int]] | list[int]) -> None:
+        self.server_pids = server_pids if callable(server_pids) else (lambda: list(server_pids))
 
     def __enter__(self) -> "Meter":
         self.t0 = time.monotonic()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.c0 = usage.ru_utime + usage.ru_stime
-        self.s0 = sum(infra.proc_cpu_seconds(p) for p in self.server_pids)
+        self.s0 = {p: infra.proc_cpu_seconds(p) for p in self.server_pids()}
         self.p0 = infra.postgres_cpu_seconds()
         self.m0 = infra.machine_cpu()
         return self
@@ -104,7 +114,9 @@ class Meter:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.wall = time.monotonic() - self.t0
         self.client = usage.ru_utime + usage.ru_stime - self.c0
-        self.server = sum(infra.proc_cpu_seconds(p) for p in self.server_pids) - self.s0
+        self.server = sum(
+            max(0.0, infra.proc_cpu_seconds(p) - self.s0.get(p, 0.0)) for p in self.server_pids()
+        )
         # Processes alive at the end (backends that exited meanwhile are missed: a lower bound).
         self.postgres = sum(
             max(0.0, cpu - self.p0.get(pid, 0.0))
@@ -133,7 +145,7 @@ async def closed_loop(
     *,
     clients: int,
     duration: float,
-    server_pids: list[int],
+    server_pids: Callable[[], list[int]],
     cores: int,
     keep_body: Callable[[bytes], None] | None = None,
 ) -> Run:

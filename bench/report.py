@@ -17,8 +17,9 @@ def _run(label: str, r: dict) -> str:
         f"  {label:<28} {_f(r['per_s']):>9}/s  p50 {_f(r['p50_ms'])} p95 {_f(r['p95_ms'])} "
         f"p99 {_f(r['p99_ms'])} ms  errors {r['errors']}"
         + (f" {r['statuses']}" if r["errors"] else "")
-        + f"\n  {'':<28} cpu: load client {_f(cpu.get('load_client_pct_of_one_core'))}% of a core, "
-        f"servers {_f(cpu.get('servers_pct_of_machine'))}%, postgres "
+        + f"\n  {'':<28} {_f(r.get('per_server_core_s'))}/s per server core; cpu: load client "
+        f"{_f(cpu.get('load_client_pct_of_one_core'))}% of a core, servers "
+        f"{_f(cpu.get('servers_pct_of_machine'))}%, postgres "
         f"{_f(cpu.get('postgres_pct_of_machine'))}% of the machine; machine busy "
         f"{_f(cpu.get('machine_busy_pct'))}%"
         + (" (stopped: out of citizens)" if r.get("stopped_early_out_of_citizens") else "")
@@ -35,11 +36,12 @@ def render(r: dict) -> str:
         f"machine  {m['cores']} cores, {m['memory_gb']} GB, {m['cpu_model']}, "
         f"kernel {m['kernel']}, load at start {m['loadavg_at_start']}",
         f"versions python {v['python']}, django {v['django']}, drf {v['djangorestframework']}, "
-        f"psycopg {v['psycopg']}, daphne {v['daphne']}, twisted {v['twisted']}, channels "
+        f"psycopg {v['psycopg']}, gunicorn {v.get('gunicorn')}, daphne {v['daphne']}, twisted "
+        f"{v['twisted']}, channels "
         f"{v['channels']}, channels-redis {v['channels-redis']}, postgres {v['postgres_server']}, "
         f"redis {v['redis_server']}, aiohttp {v['aiohttp']}",
-        f"servers  {lay['processes']} × daphne on 127.0.0.1 (no proxy; clients spread over the "
-        "ports)",
+        f"servers  {lay.get('summary') or str(lay['processes']) + ' × daphne'}, on 127.0.0.1 "
+        "(no proxy)",
         f"data     {r['data']['citizens']:,} citizens in {r['data']['gu']} gu / "
         f"{r['data']['dongs']} dongs, {r['data']['polls']:,} polls, "
         f"{r['data']['read_big_ballots']:,} + {r['data']['read_small_ballots']:,} "

@@ -22,21 +22,28 @@ def _headers(uid: int) -> dict[str, str]:
 
 
 class Ctx:
-    def __init__(self, ds: data.DataSet, servers: infra.Servers, args, cores: int) -> None:
-        self.ds, self.servers, self.args, self.cores = ds, servers, args, cores
+    def __init__(self, ds: data.DataSet, layout: infra.Layout, args, cores: int) -> None:
+        self.ds, self.layout, self.args, self.cores = ds, layout, args, cores
         self.rng = random.Random(66)
         self.children: list = []
 
     @property
     def ports(self) -> list[int]:
-        return self.servers.ports
+        """Where HTTP goes: gunicorn's one port (split layout) or the daphne processes' ports."""
+        return self.layout.http_ports
 
-    def loop(self, name, next_request, *, clients=None, duration, keep_body=None):
+    @property
+    def read_clients(self) -> int:
+        """Clients for the latency-only runs (reads, poll list): one per core that serves HTTP,
+        so requests do not queue behind each other (daphne: one per process)."""
+        return min(self.layout.http_processes, self.cores)
+
+    def loop(self, name, next_request, *, clients=None, duration, keep_body=None, pids=None):
         return asyncio.run(
             closed_loop(
                 name, self.ports, next_request,
                 clients=clients or self.args.clients, duration=duration,
-                server_pids=self.servers.pids, cores=self.cores, keep_body=keep_body,
+                server_pids=pids or self.layout.http_pids, cores=self.cores, keep_body=keep_body,
             )
         )  # fmt: skip
 
@@ -70,7 +77,7 @@ def ingest(ctx: Ctx, poll_ids: list[int], duration: float, name: str, profile: b
     if profile:
         profiler = subprocess.Popen(  # noqa: S603
             [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking",
-             "-o", str(infra.RESULTS / "profile.svg"), "--pid", str(ctx.servers.pids[0]),
+             "-o", str(infra.RESULTS / "profile.svg"), "--pid", str(ctx.layout.profile_pid()),
              "--duration", str(int(min(duration, 10)))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -126,7 +133,7 @@ def noop_wrk(ctx: Ctx, duration: int) -> dict | None:
             f'wrk.headers["X-Forwarded-For"] = "{citizen_ip(2)}"\n'
         )
         per = max(1, ctx.args.clients // len(ctx.ports))
-        with Meter(ctx.servers.pids) as meter:
+        with Meter(ctx.layout.http_pids) as meter:
             procs = [
                 subprocess.Popen(  # noqa: S603
                     [
@@ -168,9 +175,10 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
     ds, poll = ctx.ds, ctx.ds.poll("fanout")
     first_official = ds.citizens + 1
     dashboards = min(dashboards, ds.officials)
+    ws_ports = ctx.layout.ws_ports  # daphne; the ballots meanwhile go to the HTTP server
     config = {
         "urls": [
-            f"ws://127.0.0.1:{ctx.ports[i % len(ctx.ports)]}/ws/polls/{poll}/"
+            f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}/ws/polls/{poll}/"
             for i in range(dashboards)
         ],
         "cookies": [data.official_token(first_official + i) for i in range(dashboards)],
@@ -180,7 +188,8 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
     tmp = tempfile.mkdtemp(prefix="bench-fanout-")
     config["out"] = f"{tmp}/frames.json"
     Path(f"{tmp}/config.json").write_text(json.dumps(config))
-    rss0 = {pid: infra.proc_rss_kb(pid) for pid in ctx.servers.pids}
+    ws_pids = ctx.layout.ws_pids()
+    rss0 = {pid: infra.proc_rss_kb(pid) for pid in ws_pids}
     child = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bench.dashboards", f"{tmp}/config.json"],
         cwd=infra.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -192,7 +201,7 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
         raise RuntimeError(f"dashboard client failed: {ready_line!r}")
     ready = json.loads(ready_line[6:])
     time.sleep(2.0)  # idle: every socket open, its first snapshot sent
-    rss1 = {pid: infra.proc_rss_kb(pid) for pid in ctx.servers.pids}
+    rss1 = {pid: infra.proc_rss_kb(pid) for pid in ws_pids}
     delta_kb = sum(rss1[p] - rss0[p] for p in rss0)
     ws = {
         "connections": ready["connected"],
@@ -201,7 +210,10 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
         "kb_per_connection": round(delta_kb / max(1, ready["connected"]), 1),
     }
 
-    run = ctx.loop("fanout-ingest", ctx.ballot_stream([poll]), duration=duration)
+    # CPU of every server process: the HTTP workers take the ballots, daphne relays the frames.
+    run = ctx.loop(
+        "fanout-ingest", ctx.ballot_stream([poll]), duration=duration, pids=ctx.layout.all_pids
+    )
     t_end = time.monotonic()
     time.sleep(2.0)  # let the last coalesced frame (0.1 s apart at most) arrive everywhere
     db_total = tallies.read(poll).overall.ballots
@@ -242,7 +254,7 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
     summary = run.summary(ctx.cores)
     result = {
         "dashboards": dashboards,
-        "processes": len(ctx.ports),
+        "processes": len(ws_ports),
         "connected": ready["connected"],
         "failed_handshakes": ready["failed"],
         "handshake_failure_reasons": ready["reasons"],
@@ -284,9 +296,9 @@ def reads(ctx: Ctx, duration: float) -> dict:
         def next_request(poll=poll, headers=headers):
             return "GET", f"/api/v1/polls/{poll}/results/", None, headers, 200
 
-        ctx.loop("warm", next_request, clients=len(ctx.ports), duration=1)
+        ctx.loop("warm", next_request, clients=ctx.read_clients, duration=1)
         run = ctx.loop(
-            f"results-{key}", next_request, clients=len(ctx.ports), duration=duration,
+            f"results-{key}", next_request, clients=ctx.read_clients, duration=duration,
             keep_body=lambda b, totals=totals: totals.append(b) if not totals else None,
         )  # fmt: skip
         summary = run.summary(ctx.cores)
@@ -296,7 +308,7 @@ def reads(ctx: Ctx, duration: float) -> dict:
     out["ratio_1m_to_1k"] = round(out["big"]["mean_ms"] / out["small"]["mean_ms"], 2)
     out["p99_ms_1m"] = out["big"]["p99_ms"]
     out["p99_ms_1k"] = out["small"]["p99_ms"]
-    out["clients"] = len(ctx.ports)
+    out["clients"] = ctx.read_clients
     return out
 
 
@@ -310,9 +322,9 @@ def poll_list(ctx: Ctx, duration: float) -> dict:
     def next_request():
         return "GET", "/api/v1/polls/", None, headers, 200
 
-    ctx.loop("warm", next_request, clients=len(ctx.ports), duration=1)
+    ctx.loop("warm", next_request, clients=ctx.read_clients, duration=1)
     run = ctx.loop(
-        "poll-list", next_request, clients=len(ctx.ports), duration=duration,
+        "poll-list", next_request, clients=ctx.read_clients, duration=duration,
         keep_body=lambda b: bodies.append(b) if not bodies else None,
     )  # fmt: skip
     summary = run.summary(ctx.cores)
@@ -333,7 +345,7 @@ def poll_list(ctx: Ctx, duration: float) -> dict:
         open_to_citizen=answer.get("count"),
         expected_open_to_citizen=ctx.ds.counts["polls_open_to_list_citizen"],
         page_size=len(answer.get("results", [])),
-        clients=len(ctx.ports),
+        clients=ctx.read_clients,
     )
     return summary
 
