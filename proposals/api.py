@@ -1,0 +1,167 @@
+"""The citizens' proposals API. Views parse, authenticate and call one service or selector."""
+
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.schema import ERROR_RESPONSES, ErrorSerializer
+from proposals import selectors, services
+from proposals.serializers import (
+    ImageUploadSerializer,
+    ProposalCreateSerializer,
+    ProposalDetailSerializer,
+    ProposalImageSerializer,
+    ProposalListItemSerializer,
+    SupportResponseSerializer,
+)
+
+# Requests with a body: a body of the wrong media type is refused before anything else.
+BODY_ERROR_RESPONSES = {
+    **ERROR_RESPONSES,
+    415: OpenApiResponse(ErrorSerializer, description="unsupported_media_type"),
+}
+
+_DISTRICT_RE = re.compile(r"([0-9]{10}|city)\Z")
+
+STATUS_PARAM = OpenApiParameter(
+    "status", str, enum=list(selectors.STATUSES), description="Default: open"
+)
+ORDER_PARAM = OpenApiParameter(
+    "order",
+    str,
+    enum=list(selectors.ORDERS),
+    description="newest (default) or support (most supported first)",
+)
+DISTRICT_PARAM = OpenApiParameter(
+    "district",
+    str,
+    pattern=r"^([0-9]{10}|city)$",
+    description="A gu's 10-digit code for that gu's proposals, or city for the city-wide ones",
+)
+
+
+class ProposalListView(ListAPIView):
+    serializer_class = ProposalListItemSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status_ = params.get("status", selectors.Proposal.Status.OPEN)
+        if status_ not in selectors.STATUSES:
+            raise serializers.ValidationError(
+                {"status": [_("Choose open, under_review, accepted, rejected or expired.")]}
+            )
+        order = params.get("order", "newest")
+        if order not in selectors.ORDERS:
+            raise serializers.ValidationError({"order": [_("Choose newest or support.")]})
+        district = params.get("district")
+        if district is not None and not _DISTRICT_RE.match(district):
+            raise serializers.ValidationError(
+                {"district": [_("Send a 10-digit gu code, or city for all of Seoul.")]}
+            )
+        return selectors.proposal_list(
+            user=self.request.user, status=status_, district=district, order=order
+        )
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    @extend_schema(
+        parameters=[STATUS_PARAM, DISTRICT_PARAM, ORDER_PARAM],
+        responses={200: ProposalListItemSerializer(many=True), **ERROR_RESPONSES},
+        description="Citizens' proposals of one status (default: open, collecting support).",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ProposalCreateSerializer,
+        responses={201: ProposalDetailSerializer, **BODY_ERROR_RESPONSES},
+        description=(
+            "Propose a poll. Errors: verification_required (403), too_many_open_proposals (409), "
+            "invalid_district (400), invalid_input (400, with fields)."
+        ),
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        serializer = ProposalCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        proposal = services.submit_proposal(
+            author=request.user,
+            title=data["title"],
+            description=data["description"],
+            options=data["options"],
+            district_code=data.get("district"),
+            duration_days=data["duration_days"],
+        )
+        return _detail(request, proposal.pk, status_code=status.HTTP_201_CREATED)
+
+
+def _detail(request: Request, proposal_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+    proposal = selectors.proposal_detail(user=request.user, proposal_id=proposal_id)
+    serializer = ProposalDetailSerializer(proposal, context={"request": request})
+    return Response(serializer.data, status=status_code)
+
+
+class ProposalDetailView(APIView):
+    @extend_schema(responses={200: ProposalDetailSerializer, **ERROR_RESPONSES})
+    def get(self, request: Request, proposal_id: int) -> Response:
+        return _detail(request, proposal_id)
+
+
+class ProposalImagesView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImageUploadSerializer},
+        responses={201: ProposalImageSerializer, **BODY_ERROR_RESPONSES},
+        description=(
+            "The author adds an image (at most 3), while nobody supports the proposal yet. "
+            "Errors: not_author (403), images_locked (409), too_many_images (409), "
+            "proposal_not_open (409)."
+        ),
+    )
+    def post(self, request: Request, proposal_id: int) -> Response:
+        proposal = selectors.visible_proposal(user=request.user, proposal_id=proposal_id)
+        serializer = ImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = services.add_image(
+            proposal=proposal,
+            by=request.user,
+            image=serializer.validated_data["image"],
+            alt=serializer.validated_data["alt"],
+        )
+        body = ProposalImageSerializer(image, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SupportView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: SupportResponseSerializer, **ERROR_RESPONSES},
+        description=(
+            "Support a proposal, once. Errors: already_supported (409), proposal_not_open (409), "
+            "own_proposal (409), verification_required (403), not_resident (403)."
+        ),
+    )
+    def post(self, request: Request, proposal_id: int) -> Response:
+        result = services.support(proposal=proposal_id, user=request.user)
+        body = {"support_count": result.support_count, "status": result.status, "supported": True}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: SupportResponseSerializer, **ERROR_RESPONSES},
+        description="Withdraw my support while the proposal is open. Errors: not_supported (409).",
+    )
+    def delete(self, request: Request, proposal_id: int) -> Response:
+        result = services.withdraw_support(proposal=proposal_id, user=request.user)
+        body = {"support_count": result.support_count, "status": result.status, "supported": False}
+        return Response(body, status=status.HTTP_200_OK)

@@ -1,0 +1,64 @@
+from datetime import timedelta
+
+import factory
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from proposals.models import Proposal
+from tests.factories import CitizenFactory, OfficialFactory
+
+JONGNO = "1111000000"  # 종로구
+SAJIK = "1111053000"  # 종로구 사직동
+GANGNAM = "1168000000"  # 강남구
+SINSA = "1168051000"  # 강남구 신사동
+
+
+class ProposalFactory(factory.django.DjangoModelFactory):
+    """An open city-wide proposal by a phone-verified citizen, with two options."""
+
+    class Meta:
+        model = Proposal
+        skip_postgeneration_save = True
+
+    author = factory.SubFactory(CitizenFactory)
+    title = factory.Sequence(lambda n: f"제안 {n}: 한강 자전거길 야간 조명")
+    description = "야간에도 안전하게 달릴 수 있도록 조명을 늘려 주세요."
+    duration_days = 14
+    support_deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+    class Params:
+        under_review = factory.Trait(
+            status=Proposal.Status.UNDER_REVIEW,
+            support_count=50,
+            reached_threshold_at=factory.LazyFunction(timezone.now),
+        )
+
+    @factory.post_generation
+    def options(self, create, extracted, **kwargs):
+        if not create:
+            return
+        labels = extracted if extracted is not None else ["찬성", "반대"]
+        for position, label in enumerate(labels):
+            self.options.create(label=label, position=position)
+
+
+def make_moderator(jurisdiction: str | None = None, **fields):
+    """An official who may view and moderate proposals (and open the draft poll made of one)."""
+    user = OfficialFactory(jurisdiction_id=jurisdiction, **fields)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label__in=["proposals", "voting"],
+            codename__in=["view_proposal", "change_proposal", "view_poll", "change_poll"],
+        )
+    )
+    return user
+
+
+def png_bytes(size: tuple[int, int] = (4, 4)) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
