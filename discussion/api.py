@@ -1,0 +1,198 @@
+"""The citizens' comments API. Views parse, authenticate and call one service or selector."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.schema import ERROR_RESPONSES
+from discussion import selectors, services
+from discussion.selectors import Order, Subject
+from discussion.serializers import (
+    CommentRequestSerializer,
+    CommentSerializer,
+    LikeResponseSerializer,
+    ReplySerializer,
+    ReportRequestSerializer,
+    ReportResponseSerializer,
+)
+from discussion.throttling import CommentThrottle, ReactionThrottle
+
+ORDER_PARAM = OpenApiParameter(
+    "order",
+    str,
+    enum=list(Order.CHOICES),
+    description="newest (default): most recent threads first; likes: most liked first",
+)
+
+_COMMENT_ERRORS = (
+    "Errors: verification_required (403), not_in_audience (403, with reason), "
+    "discussion_closed (409), reply_depth (400), invalid_parent (400), "
+    "comment_unavailable (409), invalid_input (400), throttled (429)."
+)
+
+
+class _ThreadsView(ListAPIView):
+    """Top-level comments about one subject, each with its first replies; and new comments."""
+
+    serializer_class = CommentSerializer
+    throttle_classes = [CommentThrottle]
+    subject_kind = ""
+    subject_kwarg = ""
+
+    def subject(self) -> Subject:
+        return Subject(self.subject_kind, self.kwargs[self.subject_kwarg])
+
+    def check_subject(self) -> None:
+        raise NotImplementedError
+
+    def get_queryset(self):
+        order = self.request.query_params.get("order", Order.NEWEST)
+        if order not in Order.CHOICES:
+            raise serializers.ValidationError({"order": [_("Choose newest or likes.")]})
+        self.check_subject()
+        return selectors.threads(subject=self.subject(), user=self.request.user, order=order)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        # The first replies of the whole page in one query, not one per comment.
+        return selectors.attach_first_replies(list(page), user=self.request.user)
+
+    def create(self, request: Request) -> Response:
+        serializer = CommentRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.post_comment(
+            user=request.user,
+            subject=self.subject(),
+            body=serializer.validated_data["body"],
+            parent_id=serializer.validated_data.get("parent"),
+        )
+        data = CommentSerializer(comment, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class PollCommentsView(_ThreadsView):
+    subject_kind = "poll"
+    subject_kwarg = "poll_id"
+
+    def check_subject(self) -> None:
+        selectors.readable_poll(poll_id=self.kwargs["poll_id"])
+
+    @extend_schema(
+        parameters=[ORDER_PARAM],
+        responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
+        description="The poll's discussion: top-level comments, each with its first replies "
+        "and reply_count. Any signed-in citizen may read a published poll's discussion.",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=CommentRequestSerializer,
+        responses={201: CommentSerializer, **ERROR_RESPONSES},
+        description="Comment on a poll (its audience only, until some days after it closes). "
+        + _COMMENT_ERRORS,
+    )
+    def post(self, request: Request, poll_id: int) -> Response:
+        return self.create(request)
+
+
+class RepliesView(ListAPIView):
+    serializer_class = ReplySerializer
+
+    def get_queryset(self):
+        return selectors.replies(comment_id=self.kwargs["comment_id"], user=self.request.user)
+
+    @extend_schema(
+        responses={200: ReplySerializer(many=True), **ERROR_RESPONSES},
+        description="Every reply to a comment, oldest first.",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CommentView(APIView):
+    throttle_classes = [ReactionThrottle]
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Deleted"), **ERROR_RESPONSES},
+        description="Delete your own comment. One with replies stays as a placeholder "
+        "(deleted: true, no text, no author) so the replies keep their thread.",
+    )
+    def delete(self, request: Request, comment_id: int) -> Response:
+        services.delete_comment(user=request.user, comment_id=comment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LikeView(APIView):
+    throttle_classes = [ReactionThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={201: LikeResponseSerializer, **ERROR_RESPONSES},
+        description="Like a comment, once. Errors: already_liked (409), comment_unavailable "
+        "(409: hidden or deleted), verification_required (403).",
+    )
+    def post(self, request: Request, comment_id: int) -> Response:
+        comment = services.like(user=request.user, comment_id=comment_id)
+        body = {"comment": comment.pk, "like_count": comment.like_count, "liked_by_me": True}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Not liked (any more)"), **ERROR_RESPONSES},
+        description="Take a like back. Idempotent.",
+    )
+    def delete(self, request: Request, comment_id: int) -> Response:
+        services.unlike(user=request.user, comment_id=comment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReportView(APIView):
+    throttle_classes = [ReactionThrottle]
+
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={201: ReportResponseSerializer, **ERROR_RESPONSES},
+        description="Report a comment to the moderators, once. Errors: already_reported (409), "
+        "own_comment (400), comment_unavailable (409), verification_required (403).",
+    )
+    def post(self, request: Request, comment_id: int) -> Response:
+        serializer = ReportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.report(
+            user=request.user,
+            comment_id=comment_id,
+            reason=serializer.validated_data["reason"],
+            note=serializer.validated_data.get("note", ""),
+        )
+        return Response(
+            {"comment": entry.comment_id, "reason": entry.reason}, status=status.HTTP_201_CREATED
+        )
+
+
+class ProposalCommentsView(_ThreadsView):
+    subject_kind = "proposal"
+    subject_kwarg = "proposal_id"
+
+    def check_subject(self) -> None:
+        selectors.readable_proposal(proposal_id=self.kwargs["proposal_id"])
+
+    @extend_schema(
+        parameters=[ORDER_PARAM],
+        responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
+        description="A proposal's discussion, as for polls. Hidden proposals have none (404).",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=CommentRequestSerializer,
+        responses={201: CommentSerializer, **ERROR_RESPONSES},
+        description="Comment on a proposal (any phone-verified citizen, while it is not hidden). "
+        + _COMMENT_ERRORS,
+    )
+    def post(self, request: Request, proposal_id: int) -> Response:
+        return self.create(request)

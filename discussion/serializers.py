@@ -1,0 +1,129 @@
+"""The comment as the app sees it: a pseudonym, never a name, a phone, a vote or "has voted".
+
+Hidden comments keep their place in the thread (so replies stay attached) but, to anyone but
+their author, say only that they are hidden: no text, no reason, no pseudonym. Their author sees
+the text and the reason. A deleted comment with replies is a placeholder for everyone.
+"""
+
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from discussion.models import Comment, CommentReport
+
+
+def pseudonym(comment: Comment) -> str | None:
+    """A neutral label, the same for one citizen throughout one thread subject and unrelated
+    across subjects: replies can be followed, nobody can be identified or tracked."""
+    if comment.author_id is None:
+        return None
+    subject = f"poll:{comment.poll_id}" if comment.poll_id else f"proposal:{comment.proposal_id}"
+    tag = salted_hmac("discussion.pseudonym", f"{subject}:{comment.author_id}", algorithm="sha256")
+    return gettext("Citizen %(tag)s") % {"tag": tag.hexdigest()[:4].upper()}
+
+
+class _StrictCharField(serializers.CharField):
+    """A JSON string only: DRF would otherwise take 12 or true and make text of it."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only, not "12" nor true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CommentRequestSerializer(serializers.Serializer):
+    # Length, blankness and characters are judged by the service on the stripped text; the cap
+    # here only spares parsing huge bodies.
+    body = _StrictCharField(
+        trim_whitespace=False, allow_blank=True, max_length=20_000, help_text="The comment text"
+    )
+    parent = _StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Id of the top-level comment replied to; null or absent for a new thread",
+    )
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CommentReport.Reason.choices)
+    note = _StrictCharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class ReportResponseSerializer(serializers.Serializer):
+    comment = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class LikeResponseSerializer(serializers.Serializer):
+    comment = serializers.IntegerField()
+    like_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    parent = serializers.IntegerField(allow_null=True)
+    author = serializers.CharField(
+        allow_null=True, help_text="A pseudonym, stable within this poll or proposal"
+    )
+    is_mine = serializers.BooleanField()
+    body = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    like_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+    hidden = serializers.BooleanField()
+    hidden_reason = serializers.CharField(
+        allow_null=True, help_text="Shown to the author of a hidden comment only"
+    )
+    deleted = serializers.BooleanField()
+
+    def to_representation(self, comment: Comment) -> dict:
+        request = self.context.get("request")
+        viewer_id = request.user.pk if request is not None else None
+        mine = viewer_id is not None and comment.author_id == viewer_id
+        deleted = comment.deleted_at is not None
+        hidden = comment.hidden_at is not None
+        shown = not deleted and (not hidden or mine)
+        return {
+            "id": comment.pk,
+            "parent": comment.parent_id,
+            "author": pseudonym(comment) if shown else None,
+            "is_mine": mine,
+            "body": comment.body if shown else None,
+            "created_at": serializers.DateTimeField().to_representation(comment.created_at),
+            "like_count": comment.like_count,
+            "liked_by_me": bool(getattr(comment, "liked_by_me", False)),
+            "hidden": hidden,
+            "hidden_reason": comment.hidden_reason if hidden and mine else None,
+            "deleted": deleted,
+        }
+
+
+class CommentSerializer(ReplySerializer):
+    reply_count = serializers.IntegerField()
+    replies = serializers.SerializerMethodField(help_text="The first replies, oldest first")
+
+    @extend_schema_field(ReplySerializer(many=True))
+    def get_replies(self, comment: Comment) -> list:
+        return []
+
+    def to_representation(self, comment: Comment) -> dict:
+        data = super().to_representation(comment)
+        data["reply_count"] = getattr(comment, "reply_count", 0)
+        data["replies"] = [
+            ReplySerializer(reply, context=self.context).data
+            for reply in getattr(comment, "first_replies", [])
+        ]
+        return data
