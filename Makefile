@@ -23,7 +23,7 @@ migrate: setup
 
 run: migrate
 	@$(BIN)/python manage.py demo_info --port $(PORT) --host $(HOST)
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	TASKS_IN_PROCESS=1 $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

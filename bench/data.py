@@ -70,16 +70,24 @@ def _session_rows(ids, token, backend: str, auth_hash: str, expires):
         yield token(uid), encode(data), expires
 
 
-def load(citizens: int, officials: int, read_big: int, read_small: int, seed: int = 6) -> DataSet:
-    from accounts.models import User
+USER_COLUMNS = [
+    "id", "password", "is_superuser", "username", "email", "phone", "phone_verified",
+    "display_name", "district_id", "district_changed_at", "birth_year", "gender",
+    "verification", "jurisdiction_id", "is_staff", "is_active", "date_joined",
+]  # fmt: skip
+
+
+def load_citizens(
+    citizens: int, *, rng: random.Random | None = None, joined=None
+) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Citizens 1..``citizens``, phone-verified, spread over the 25 gu and their dongs (gu sizes
+    differ, as Seoul's do), with birth years and genders: one COPY. Also used by the tests that
+    need the bench's population (tests/notifications/test_fanout_scale.py). Returns the gu
+    codes, the (dong, gu) pairs and each citizen's gu."""
     from districts.models import District
 
-    rng = random.Random(seed)
-    ds = DataSet(citizens=citizens, officials=officials)
-    now = timezone.now()
-    _sql("SET synchronous_commit = off")  # the load only; the product runs with the defaults
-
-    # --- Citizens: spread over the 25 gu and their dongs, birth years, genders, phone-verified.
+    rng = rng or random.Random(6)
+    joined = joined or timezone.now() - timedelta(days=60)
     dongs = list(
         District.objects.filter(level="dong", is_active=True).values_list("code", "parent_id")
     )
@@ -89,26 +97,34 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
     gu_weight = {gu: rng.choice([1, 2, 3, 4, 5]) for gu in gus}
     gu_pick = rng.choices(gus, weights=[gu_weight[g] for g in gus], k=citizens)
     genders = ["female", "male", "female", "male", "undisclosed", "other"]
-    joined = now - timedelta(days=60)
     citizen_rows = (
         (uid, CITIZEN_PASSWORD, False, None, None, f"+8210{uid:08d}", True, "",
          rng.choice(by_gu[gu_pick[uid - 1]]), None, rng.randint(1940, 2007),
          rng.choice(genders), 10, None, False, True, joined)
         for uid in range(1, citizens + 1)
     )  # fmt: skip
-    columns = [
-        "id", "password", "is_superuser", "username", "email", "phone", "phone_verified",
-        "display_name", "district_id", "district_changed_at", "birth_year", "gender",
-        "verification", "jurisdiction_id", "is_staff", "is_active", "date_joined",
-    ]  # fmt: skip
-    _copy("accounts_user", columns, citizen_rows)
+    _copy("accounts_user", USER_COLUMNS, citizen_rows)
+    return gus, dongs, gu_pick
+
+
+def load(citizens: int, officials: int, read_big: int, read_small: int, seed: int = 6) -> DataSet:
+    from accounts.models import User
+
+    rng = random.Random(seed)
+    ds = DataSet(citizens=citizens, officials=officials)
+    now = timezone.now()
+    _sql("SET synchronous_commit = off")  # the load only; the product runs with the defaults
+
+    # --- Citizens: spread over the 25 gu and their dongs, birth years, genders, phone-verified.
+    gus, dongs, gu_pick = load_citizens(citizens, rng=rng, joined=now - timedelta(days=60))
     first_official = citizens + 1
+    joined = now - timedelta(days=60)
     official_rows = (
         (uid, OFFICIAL_PASSWORD, False, f"bench-official-{uid}", None, None, False,
          f"Official {uid}", None, None, None, "undisclosed", 0, None, True, True, joined)
         for uid in range(first_official, first_official + officials)
     )  # fmt: skip
-    _copy("accounts_user", columns, official_rows)
+    _copy("accounts_user", USER_COLUMNS, official_rows)
     _sql("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [citizens + officials])
     from django.contrib.auth.models import Group
 

@@ -11,9 +11,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from voting.consumers import TicketAuthMiddleware  # noqa: E402
 from voting.routing import websocket_urlpatterns  # noqa: E402
+
+if settings.TASKS_IN_PROCESS:
+    from config import tasks_in_process
+
+    tasks_in_process.start()
 
 application = ProtocolTypeRouter(
     {

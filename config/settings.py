@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "districts",
     "accounts",
     "voting",
+    "proposals",
+    "discussion",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +331,56 @@ LIVE_MIN_INTERVAL = env.float("LIVE_MIN_INTERVAL", default=0.1)
 WS_TICKET_TTL = env.int("WS_TICKET_TTL", default=30)
 BALLOT_THROTTLE_USER = env.str("BALLOT_THROTTLE_USER", default="30/min")
 BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")
+
+# --- Citizen participation: proposals and comments -----------------------------------------------
+# A proposal goes to the officials' moderation queue when this many citizens support it within
+# PROPOSAL_SUPPORT_DAYS; otherwise it expires.
+PROPOSAL_SUPPORT_THRESHOLD = env.int("PROPOSAL_SUPPORT_THRESHOLD", default=50)
+PROPOSAL_SUPPORT_DAYS = env.int("PROPOSAL_SUPPORT_DAYS", default=30)
+PROPOSAL_MAX_OPEN_PER_CITIZEN = env.int("PROPOSAL_MAX_OPEN_PER_CITIZEN", default=3)
+COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=1000)
+# Posting comments, and the lighter actions (likes, reports, deletions), per citizen.
+COMMENT_THROTTLE = env.str("COMMENT_THROTTLE", default="5/min,50/day")
+COMMENT_REACTION_THROTTLE = env.str("COMMENT_REACTION_THROTTLE", default="60/min,1000/day")
+# A poll stays open for discussion this long after it closes.
+COMMENT_WINDOW_AFTER_CLOSE_DAYS = env.int("COMMENT_WINDOW_AFTER_CLOSE_DAYS", default=30)
+
+# --- Notifications: outbox, Celery workers, push ------------------------------------------------
+# With Redis, events go to Celery workers through Redis (docker-compose: `worker` and `beat`).
+# Without it (the embedded default) tasks run in process: the server runs Celery beat on a thread
+# and the scan it schedules delivers the outbox (config/tasks_in_process.py).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER",
+    default=not CELERY_BROKER_URL.startswith(("redis", "rediss", "amqp")),
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Keys of separate deployments (and CI runs) sharing one Redis stay apart.
+    "global_keyprefix": env.str("CELERY_KEY_PREFIX", default="mvoting-celery:"),
+    # An unacknowledged task (its worker died) is given to another worker after this long; the
+    # outbox scan (below) usually resumes the work sooner.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+}
+# A task is acknowledged when done, not when received: a killed worker's task runs again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # the schedule is in code; nothing to persist
+# `make run` sets it: the server runs the scan on a thread (config/tasks_in_process.py).
+TASKS_IN_PROCESS = env.bool("TASKS_IN_PROCESS", default=False)
+NOTIFY_SCAN_SECONDS = env.float("NOTIFY_SCAN_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "notifications-scan": {"task": "notifications.tasks.scan", "schedule": NOTIFY_SCAN_SECONDS},
+}
+# Remind those who have not voted this long before a poll closes.
+NOTIFY_CLOSING_REMINDER_HOURS = env.float("NOTIFY_CLOSING_REMINDER_HOURS", default=24.0)
+# Inbox rows written per query, and pushes handed to the backend per call.
+NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=5000)
+NOTIFY_PUSH_BATCH = env.int("NOTIFY_PUSH_BATCH", default=500)
+PUSH_BACKEND = env.str("PUSH_BACKEND", default="notifications.push.LogPushBackend")
 
 # --- Benchmark ---------------------------------------------------------------------------------
 # Serves the benchmark's baseline endpoints (config/bench_urls.py). Only `make bench` turns it on.

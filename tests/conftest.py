@@ -63,6 +63,21 @@ def _isolate_cache_and_sms(settings):
         sms.outbox.clear()
     except (ImportError, AttributeError):
         pass
+    settings.PUSH_BACKEND = "notifications.push.InMemoryPushBackend"
+    from notifications import push
+
+    push.outbox.clear()
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tasks_run_in_the_test():
+    """Celery tasks run eagerly, and events are delivered when a test calls for it: nothing is
+    sent to a broker no worker reads. The worker tests (tests/notifications/test_worker.py)
+    start real workers, which read the environment, not this."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
     yield
 
 

@@ -133,7 +133,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             fields = (
                 exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
             )
-            body = error_body("invalid_input", _("Some fields are invalid."), fields=_plain(fields))
+            body = error_body(
+                "invalid_input", _("Some fields are invalid."), fields=_field_messages(fields)
+            )
     else:
         code = _first_code(codes) or exc.default_code
         body = error_body(_CODE_ALIASES.get(code, code), _as_text(exc.detail))
@@ -142,13 +144,18 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def _plain(detail: Any) -> Any:
-    """ErrorDetail → str, recursively, so the body is plain JSON."""
+def _field_messages(detail: dict) -> dict[str, list[str]]:
+    """{field: [message, ...]}, as the schema documents it, also for errors inside lists and
+    nested objects (DRF reports those as {index: [...]}): "2: message"."""
+    return {str(key): _messages(value) for key, value in detail.items()}
+
+
+def _messages(detail: Any, prefix: str = "") -> list[str]:
     if isinstance(detail, dict):
-        return {key: _plain(value) for key, value in detail.items()}
+        return [m for key, value in detail.items() for m in _messages(value, f"{prefix}{key}: ")]
     if isinstance(detail, list):
-        return [_plain(value) for value in detail]
-    return str(detail)
+        return [m for value in detail for m in _messages(value, prefix)]
+    return [f"{prefix}{detail}"]
 
 
 # --- Django-level handlers: the API answers JSON even outside DRF views ---------------------------

@@ -172,4 +172,16 @@ class Command(BaseCommand):
                 voting.cast_ballot(poll=city_wide, voter=citizen, option_ids=[first.pk])
         # The closed poll ran its course: move its close into the past now its ballots are in.
         Poll.objects.filter(pk=closed.pk).update(closes_at=now - timedelta(days=1))
+        closed.refresh_from_db()
+        # What the city decided: shown on the poll, and its voters find it in their inbox.
+        voting.record_outcome(
+            poll=closed,
+            by=official,
+            summary=(
+                "투표 결과를 반영해 2027년부터 경로당 냉방비를 6월부터 9월까지 지원합니다. "
+                "관련 예산은 2027년 본예산에 편성했습니다."
+            ),
+            decided_on=timezone.localdate(),
+            link="https://news.seoul.go.kr/welfare",
+        )
         return 4

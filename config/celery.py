@@ -1,0 +1,11 @@
+"""The Celery application: workers deliver the notification outbox (README, "Notifications")."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("mvoting")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,50 @@
+"""The embedded default's task runner: Celery beat on a thread of the server process.
+
+Without a broker (no ``REDIS_URL``) Celery runs tasks eagerly, in the process that sends them.
+Beat, on a daemon thread here, then runs the outbox scan itself every ``NOTIFY_SCAN_SECONDS``:
+poll openings, closing reminders, proposal expiry and every pending fan-out are delivered by
+this thread, never by the web request that caused them. With Redis, the `worker` and `beat`
+processes of docker-compose do this instead, and this module stays off.
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_service = None
+
+
+def _release_connection(**_kwargs) -> None:
+    # Workers have Celery's Django fix-up for this; the scheduler thread has only this hook.
+    if threading.current_thread().name == "Beat":
+        from django.db import close_old_connections
+
+        close_old_connections()
+
+
+def start() -> bool:
+    """Start the scheduler thread once per process; ``False`` when it is not this process's job."""
+    global _service
+    from config.celery import app
+
+    if not app.conf.task_always_eager:
+        logger.warning("TASKS_IN_PROCESS ignored: a broker is configured, run Celery workers")
+        return False
+    with _lock:
+        if _service is not None:
+            return False
+        from celery.beat import EmbeddedService
+        from celery.signals import task_postrun
+
+        import notifications.tasks  # noqa: F401  (registers the scheduled task by name)
+
+        task_postrun.connect(_release_connection, weak=False)
+        # Celery's Service defaults to the shelve-backed scheduler, not the configured one.
+        _service = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
+        _service.start()
+    logger.info("in-process tasks: outbox scan every %ss", settings.NOTIFY_SCAN_SECONDS)
+    return True

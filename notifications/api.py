@@ -1,0 +1,183 @@
+"""``/api/v1/me/notifications/``, ``/api/v1/me/inbox/`` and ``/api/v1/me/devices/``."""
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.errors import ApiError
+from config.api.fields import StrictCharField
+from config.api.pagination import Pagination
+from config.api.schema import ERROR_RESPONSES
+from notifications import messages, services
+from notifications.models import Device, Kind, Notification
+
+
+class UnknownKind(ApiError):
+    default_code = "unknown_notification_kind"
+    default_detail = _("There is no notification of this kind.")
+
+
+class PreferencesSerializer(serializers.Serializer):
+    poll_opened = serializers.BooleanField(required=False, help_text=str(Kind.POLL_OPENED.label))
+    poll_closing = serializers.BooleanField(required=False, help_text=str(Kind.POLL_CLOSING.label))
+    outcome = serializers.BooleanField(required=False, help_text=str(Kind.OUTCOME.label))
+    proposal = serializers.BooleanField(required=False, help_text=str(Kind.PROPOSAL.label))
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(source="event.kind")
+    title = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+    poll_id = serializers.SerializerMethodField()
+    proposal_id = serializers.SerializerMethodField()
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "poll_id", "proposal_id", "created_at", "read"]
+
+    def _text(self, notification: Notification) -> tuple[str, str]:
+        # Rendered when read, in the reader's language (Accept-Language), not when sent.
+        return messages.render(notification.event.kind, notification.event.payload)
+
+    def get_title(self, notification: Notification) -> str:
+        return self._text(notification)[0]
+
+    def get_body(self, notification: Notification) -> str:
+        return self._text(notification)[1]
+
+    def get_poll_id(self, notification: Notification) -> int | None:
+        event = notification.event
+        return None if event.kind == Kind.PROPOSAL else event.subject_id
+
+    def get_proposal_id(self, notification: Notification) -> int | None:
+        event = notification.event
+        return event.subject_id if event.kind == Kind.PROPOSAL else None
+
+    def get_read(self, notification: Notification) -> bool:
+        return notification.read_at is not None
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=500,
+        help_text="Notifications to mark read; leave out to mark all read.",
+    )
+
+
+class DeviceSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=255, help_text="The push token the app was given")
+    platform = serializers.ChoiceField(choices=Device.Platform.choices)
+
+    def validate_token(self, token: str) -> str:
+        if not token.isprintable() or any(c.isspace() for c in token) or "/" in token:
+            raise serializers.ValidationError(_("Not a push token."))
+        return token
+
+
+UNREAD = inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})
+
+
+class PreferencesView(APIView):
+    @extend_schema(
+        responses={200: PreferencesSerializer, **ERROR_RESPONSES},
+        description="Which kinds of notification I receive (all, by default).",
+        operation_id="me_notifications_retrieve",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(services.preferences(request.user))
+
+    @extend_schema(
+        request=PreferencesSerializer,
+        responses={200: PreferencesSerializer, **ERROR_RESPONSES},
+        description="Turn kinds on (true) or off (false); kinds left out stay as they are.",
+        operation_id="me_notifications_update",
+    )
+    def patch(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError(_("Send a JSON object."), code="invalid_body")
+        unknown = sorted(set(request.data) - set(Kind.values))
+        if unknown:
+            raise UnknownKind(fields={name: [str(UnknownKind.default_detail)] for name in unknown})
+        serializer = PreferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(
+            services.set_preferences(user=request.user, wanted=serializer.validated_data)
+        )
+
+
+class InboxPagination(Pagination):
+    """A page of the inbox, with the number of unread notifications (the app's badge)."""
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["unread"] = services.unread_count(self.request.user)
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["unread"] = {"type": "integer", "example": 3}
+        paginated["required"] = [*paginated.get("required", []), "unread"]
+        return paginated
+
+
+class InboxView(ListAPIView):
+    serializer_class = NotificationSerializer
+    pagination_class = InboxPagination
+
+    def get_queryset(self):
+        return services.inbox(self.request.user)
+
+    @extend_schema(
+        responses={200: NotificationSerializer(many=True), **ERROR_RESPONSES},
+        description="My notifications, newest first; `unread` counts the unread ones.",
+        operation_id="me_inbox_list",
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class MarkReadView(APIView):
+    @extend_schema(
+        request=MarkReadSerializer,
+        responses={200: UNREAD, **ERROR_RESPONSES},
+        description="Mark notifications read (all of them without `ids`).",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MarkReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
+        return Response({"unread": services.unread_count(request.user)})
+
+
+class DevicesView(APIView):
+    @extend_schema(
+        request=DeviceSerializer,
+        responses={201: DeviceSerializer, **ERROR_RESPONSES},
+        description="Register this phone for push notifications (again is fine).",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = DeviceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        device = services.register_device(user=request.user, **serializer.validated_data)
+        return Response(
+            {"token": device.token, "platform": device.platform}, status=status.HTTP_201_CREATED
+        )
+
+
+class DeviceView(APIView):
+    @extend_schema(
+        responses={204: None, **ERROR_RESPONSES},
+        description="Stop pushes to this phone (on sign-out).",
+    )
+    def delete(self, request: Request, token: str) -> Response:
+        if not services.unregister_device(user=request.user, token=token):
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)
