@@ -31,7 +31,14 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
         "delete_pollimage",
         "view_category",
         "view_auditentry",
+        "view_outcome",
+        "add_outcome",
+        "change_outcome",
     ],
+    # Moderation: officials decide on proposals and hide comments (through the services).
+    "proposals": ["view_proposal", "change_proposal", "view_proposaloption", "view_proposalimage"],
+    "discussion": ["view_comment", "change_comment", "view_commentreport"],
+    "notifications": ["view_outboxevent"],
 }
 
 

@@ -19,7 +19,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -33,7 +33,7 @@ from accounts.models import Gender, Verification
 from config.api.errors import ApiError
 from voting import eligibility, results, scoping, services, tallies
 from voting.forms import OptionFormSet, PollForm, PollImageFormSet
-from voting.models import AuditEntry, Category, Option, Poll, PollImage
+from voting.models import AuditEntry, Category, Option, Outcome, Poll, PollImage
 
 # Changing these after the first ballot would falsify the ballots already cast.
 FROZEN_FIELDS = (
@@ -580,18 +580,39 @@ def audience_estimate_text(poll: Poll) -> str:
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the log is append-only, and only the services write it."""
 
-    list_display = ("at", "actor_name", "action", "poll_title")
-    list_filter = ("action",)
+    list_display = ("at", "actor_name", "action", "subject_type", "subject_id", "poll_title")
+    list_filter = ("action", "subject_type")
     search_fields = ("poll_title", "actor_name")
     date_hierarchy = "at"
-    fields = ("at", "actor_name", "action", "poll_link", "poll_title", "changes_pretty")
+    fields = (
+        "at",
+        "actor_name",
+        "action",
+        "subject_type",
+        "subject_id",
+        "poll_link",
+        "poll_title",
+        "changes_pretty",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
         queryset = super().get_queryset(request)
         if scoping.is_city_wide(request.user):
             return queryset
-        return queryset.filter(poll_id__in=scoping.polls_visible_to(request.user).values("pk"))
+        # A gu's official: entries about its polls, and moderation of its gu's proposals and of
+        # comments on its polls or proposals.
+        from discussion.models import Comment
+        from proposals.models import Proposal
+
+        polls = scoping.polls_visible_to(request.user).values("pk")
+        proposals = Proposal.objects.filter(district_id=request.user.jurisdiction_id).values("pk")
+        comments = Comment.objects.filter(Q(poll_id__in=polls) | Q(proposal_id__in=proposals))
+        return queryset.filter(
+            Q(poll_id__in=polls)
+            | Q(subject_type=AuditEntry.Subject.PROPOSAL, subject_id__in=proposals)
+            | Q(subject_type=AuditEntry.Subject.COMMENT, subject_id__in=comments.values("pk"))
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -613,6 +634,53 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def changes_pretty(self, obj: AuditEntry) -> str:
         text = json.dumps(obj.changes, indent=2, ensure_ascii=False, sort_keys=True)
         return format_html('<pre class="audit-changes">{}</pre>', text)
+
+
+# --- Outcomes ----------------------------------------------------------------------------------
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    """What was decided because of a closed poll. Saving goes through ``record_outcome``: it is
+    audited, and the first record notifies everyone who voted."""
+
+    list_display = ("poll", "decided_on", "recorded_at", "updated_at")
+    search_fields = ("poll__title", "summary")
+    fields = ("poll", "summary", "link", "attachment", "decided_on")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Outcome]:
+        polls = scoping.polls_visible_to(request.user)
+        return super().get_queryset(request).filter(poll__in=polls).select_related("poll")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Outcome | None = None):
+        return ("poll",) if obj else ()
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "poll":
+            # Closed polls of this official's scope that have no outcome yet.
+            kwargs["queryset"] = scoping.polls_visible_to(
+                request.user,
+                Poll.objects.filter(published=True, closes_at__lte=timezone.now()),
+            ).filter(outcome__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Outcome | None = None) -> bool:
+        return False  # citizens were told; a correction is an edit, and it is audited
+
+    def save_model(self, request: HttpRequest, obj: Outcome, form, change: bool) -> None:
+        attachment = (
+            form.cleaned_data.get("attachment") if "attachment" in form.changed_data else None
+        )
+        saved = services.record_outcome(
+            poll=obj.poll,
+            by=request.user,
+            summary=obj.summary,
+            link=obj.link,
+            decided_on=obj.decided_on,
+            attachment=attachment,
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
 
 
 # --- Categories ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -232,6 +232,40 @@ class PollImage(models.Model):
         return self.caption or self.alt
 
 
+class Outcome(models.Model):
+    """What was decided because of a closed poll: the answer the city owes those who voted."""
+
+    poll = models.OneToOneField(
+        Poll, verbose_name=_("poll"), on_delete=models.CASCADE, related_name="outcome"
+    )
+    summary = models.TextField(_("what was decided"), max_length=5000)
+    link = models.URLField(_("link"), blank=True, help_text=_("The decision or plan, if online."))
+    attachment = models.FileField(
+        _("attachment"),
+        upload_to="outcomes/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(["pdf", "hwp", "hwpx", "docx", "xlsx", "png", "jpg"])],
+    )
+    decided_on = models.DateField(_("decided on"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("outcome")
+        verbose_name_plural = _("outcomes")
+
+    def __str__(self) -> str:
+        return f"outcome of poll {self.poll_id}"
+
+
 class Participation(models.Model):
     """That a citizen took part in a poll — and nothing about what they chose.
 
@@ -383,6 +417,17 @@ class AuditEntry(models.Model):
         CLOSE = "close", _("closed early")
         PUBLISH_RESULTS = "publish_results", _("published results")
         DUPLICATE = "duplicate", _("duplicated")
+        OUTCOME = "outcome", _("recorded the outcome")
+        # Moderation of what citizens write (proposals, comments).
+        ACCEPT = "accept", _("accepted")
+        REJECT = "reject", _("rejected")
+        HIDE = "hide", _("hidden")
+        UNHIDE = "unhide", _("shown again")
+
+    class Subject(models.TextChoices):
+        POLL = "poll", _("poll")
+        PROPOSAL = "proposal", _("proposal")
+        COMMENT = "comment", _("comment")
 
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True, editable=False)
     # No database constraints on the references: deleting an account or a draft must not
@@ -407,7 +452,12 @@ class AuditEntry(models.Model):
         related_name="audit_entries",
         editable=False,
     )
-    poll_title = models.CharField(_("poll title"), max_length=200, editable=False)
+    # What the entry is about: a poll (``poll`` is set too), or a proposal or comment by id.
+    subject_type = models.CharField(
+        _("subject"), max_length=8, choices=Subject.choices, default=Subject.POLL, editable=False
+    )
+    subject_id = models.BigIntegerField(_("subject id"), null=True, editable=False)
+    poll_title = models.CharField(_("title"), max_length=200, editable=False)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices, editable=False)
     changes = models.JSONField(_("changes"), default=dict, blank=True, editable=False)
 
@@ -417,6 +467,7 @@ class AuditEntry(models.Model):
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
         ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.poll_title}"

@@ -71,7 +71,7 @@ def poll_detail(*, user: User, poll_id: int) -> Poll:
         Poll.objects.filter(pk=poll_id, published=True), voter
     ).annotate(has_voted=_has_voted(user))
     poll = (
-        queryset.select_related("category")
+        queryset.select_related("category", "outcome")
         .prefetch_related(
             Prefetch("options", queryset=Option.objects.order_by("position", "id")),
             Prefetch("images", queryset=PollImage.objects.order_by("-is_cover", "position", "id")),

@@ -1,8 +1,9 @@
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Verification
-from voting.models import Option, Poll, PollImage
+from voting.models import Option, Outcome, Poll, PollImage
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -73,6 +74,21 @@ class OptionSerializer(serializers.ModelSerializer):
         }
 
 
+class OutcomeSerializer(serializers.ModelSerializer):
+    attachment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Outcome
+        fields = ["summary", "link", "attachment", "decided_on", "recorded_at"]
+
+    def get_attachment(self, outcome: Outcome) -> str | None:
+        if not outcome.attachment:
+            return None
+        request = self.context.get("request")
+        url = outcome.attachment.url
+        return request.build_absolute_uri(url) if request else url
+
+
 class PollDetailSerializer(serializers.ModelSerializer):
     category = CategorySerializer(allow_null=True)
     images = ImageSerializer(many=True)
@@ -84,6 +100,7 @@ class PollDetailSerializer(serializers.ModelSerializer):
     has_voted = serializers.BooleanField()
     results_available = serializers.SerializerMethodField()
     participants = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
 
     class Meta:
         model = Poll
@@ -107,10 +124,20 @@ class PollDetailSerializer(serializers.ModelSerializer):
             "results_visibility",
             "results_available",
             "participants",
+            "outcome",
         ]
 
     def get_status(self, poll: Poll) -> str:
         return poll.status
+
+    @extend_schema_field(OutcomeSerializer(allow_null=True))
+    def get_outcome(self, poll: Poll) -> dict | None:
+        # What the city decided because of this poll (null until officials record it).
+        try:
+            outcome = poll.outcome
+        except Outcome.DoesNotExist:
+            return None
+        return OutcomeSerializer(outcome, context=self.context).data
 
     def get_audience(self, poll: Poll) -> dict:
         return {

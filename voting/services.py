@@ -22,6 +22,8 @@ from rest_framework import status
 
 from accounts.models import User
 from config.api.errors import ApiError, Conflict, Forbidden
+from notifications.events import emit
+from notifications.models import Kind as NotificationKind
 from voting import (
     audit,
     ballot_sql,
@@ -32,7 +34,15 @@ from voting import (
     selectors,
     tallies,
 )
-from voting.models import AuditEntry, Ballot, BallotChoice, Option, Participation, Poll
+from voting.models import (
+    AuditEntry,
+    Ballot,
+    BallotChoice,
+    Option,
+    Outcome,
+    Participation,
+    Poll,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -350,7 +360,20 @@ def publish_poll(*, poll: Poll, by: User | None) -> Poll:
     poll.published = True
     poll.save(update_fields=["published", "updated_at"])
     _changed(poll, by=by, action=AuditEntry.Action.PUBLISH)
+    if poll.opens_at <= timezone.now():
+        # Open from the moment it is published: tell its audience now (in this transaction).
+        # A poll that opens later is announced by the clock scan (notifications.tasks.scan).
+        announce_opened(poll)
     return poll
+
+
+def announce_opened(poll: Poll) -> None:
+    emit(
+        NotificationKind.POLL_OPENED,
+        subject_id=poll.pk,
+        dedupe_key=f"poll_opened:{poll.pk}",
+        payload={"title": poll.title},
+    )
 
 
 @transaction.atomic
@@ -395,6 +418,56 @@ def publish_results(*, poll: Poll, by: User | None = None) -> Poll:
         poll.save(update_fields=["results_published_at", "updated_at"])
         _changed(poll, by=by, action=AuditEntry.Action.PUBLISH_RESULTS)
     return poll
+
+
+class PollNotClosed(Conflict):
+    default_code = "poll_not_closed"
+    default_detail = _("An outcome can be recorded only for a closed poll.")
+
+
+@transaction.atomic
+def record_outcome(
+    *,
+    poll: Poll,
+    by: User | None,
+    summary: str,
+    decided_on,
+    link: str = "",
+    attachment=None,
+) -> Outcome:
+    """Record (or correct) what was decided because of a closed poll.
+
+    The first record tells everyone who voted; a correction is audited but not announced again.
+    """
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if not poll.published or poll.status != Poll.Status.CLOSED:
+        raise PollNotClosed()
+    outcome = Outcome.objects.filter(poll=poll).first()
+    before = (
+        {"summary": outcome.summary, "link": outcome.link, "decided_on": outcome.decided_on}
+        if outcome
+        else {}
+    )
+    if outcome is None:
+        outcome = Outcome(poll=poll, recorded_by=by)
+    outcome.summary = summary
+    outcome.link = link
+    outcome.decided_on = decided_on
+    if attachment is not None:
+        outcome.attachment = attachment
+    outcome.full_clean(exclude=["poll"])
+    outcome.save()
+    after = {"summary": outcome.summary, "link": outcome.link, "decided_on": outcome.decided_on}
+    audit.record(
+        actor=by, poll=poll, action=AuditEntry.Action.OUTCOME, changes=audit.diff(before, after)
+    )
+    emit(
+        NotificationKind.OUTCOME,
+        subject_id=poll.pk,
+        dedupe_key=f"outcome:{poll.pk}",
+        payload={"title": poll.title},
+    )
+    return outcome
 
 
 def has_ballots(poll: Poll) -> bool:

@@ -59,6 +59,7 @@ DETAIL_FIELDS = {
     "results_visibility",
     "results_available",
     "participants",
+    "outcome",
 }
 
 
@@ -371,6 +372,7 @@ def test_detail_has_every_field(resident, resident_api):
     assert body["results_visibility"] == "live"
     assert body["results_available"] is True
     assert body["participants"] == 0
+    assert body["outcome"] is None  # nothing decided yet (tests/voting/test_outcome.py)
 
 
 def test_detail_of_an_unrestricted_poll(resident_api):

@@ -1,0 +1,141 @@
+"""The outcome: what was decided because of a closed poll, recorded by officials, shown on the
+poll and told to the citizens who voted."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications import delivery
+from notifications.models import Kind, Notification, OutboxEvent
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory
+from voting import services
+from voting.models import AuditEntry, Outcome
+
+pytestmark = pytest.mark.django_db
+
+SAJIK = "1111053000"  # 종로구 사직동
+JONGNO = "1111000000"
+GANGNAM = "1168000000"
+YEOKSAM1 = "1168064000"  # 강남구 역삼1동
+
+
+def closed_poll_with_voters(n_voters: int = 2, residence: str = SAJIK, **kwargs):
+    poll = PollFactory(**kwargs)
+    voters = CitizenFactory.create_batch(n_voters, district_id=residence)
+    for voter in voters:
+        services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    services.close_poll(poll=poll, by=None)
+    return poll, voters
+
+
+def test_recording_an_outcome_tells_exactly_those_who_voted():
+    poll, voters = closed_poll_with_voters()
+    CitizenFactory(district_id=SAJIK)  # in the audience, did not vote
+    official = OfficialFactory()
+
+    outcome = services.record_outcome(
+        poll=poll,
+        by=official,
+        summary="2027년 상반기부터 시행합니다.",
+        decided_on=date(2026, 12, 1),
+        link="https://news.seoul.go.kr/decision/1",
+    )
+
+    event = OutboxEvent.objects.get(kind=Kind.OUTCOME)
+    assert (event.subject_id, event.dedupe_key) == (poll.pk, f"outcome:{poll.pk}")
+    delivery.deliver(event.pk)
+    told = set(Notification.objects.filter(event=event).values_list("user_id", flat=True))
+    assert told == {v.pk for v in voters}
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.OUTCOME)
+    assert (entry.poll_id, entry.actor_id) == (poll.pk, official.pk)
+    assert entry.changes["summary"] == [None, "2027년 상반기부터 시행합니다."]
+    assert outcome.recorded_by == official
+
+
+def test_a_correction_is_audited_but_not_announced_again():
+    poll, _ = closed_poll_with_voters()
+    services.record_outcome(poll=poll, by=None, summary="시행", decided_on=date(2026, 12, 1))
+    services.record_outcome(poll=poll, by=None, summary="보류", decided_on=date(2026, 12, 2))
+
+    assert Outcome.objects.get().summary == "보류"
+    assert OutboxEvent.objects.filter(kind=Kind.OUTCOME).count() == 1
+    edits = AuditEntry.objects.filter(action=AuditEntry.Action.OUTCOME).order_by("id")
+    assert edits.last().changes["summary"] == ["시행", "보류"]
+
+
+def test_no_outcome_for_a_poll_still_open():
+    poll = PollFactory()
+    with pytest.raises(services.PollNotClosed):
+        services.record_outcome(poll=poll, by=None, summary="x", decided_on=date(2026, 1, 1))
+    assert not Outcome.objects.exists()
+    assert not OutboxEvent.objects.filter(kind=Kind.OUTCOME).exists()
+
+
+def test_the_poll_detail_shows_the_outcome(citizen, client_for):
+    poll, voters = closed_poll_with_voters()
+    services.record_outcome(
+        poll=poll,
+        by=None,
+        summary="시행합니다.",
+        decided_on=date(2026, 12, 1),
+        link="https://seoul.go.kr/d/1",
+    )
+    body = client_for(voters[0]).get(f"/api/v1/polls/{poll.pk}/").json()
+    outcome = body["outcome"]
+    assert outcome["summary"] == "시행합니다."
+    assert outcome["decided_on"] == "2026-12-01"
+    assert outcome["link"] == "https://seoul.go.kr/d/1"
+    assert outcome["attachment"] is None
+    # Public accountability: everyone who can see the poll reads what was decided.
+    assert client_for(citizen).get(f"/api/v1/polls/{poll.pk}/").json()["outcome"] == outcome
+
+
+# --- In the admin --------------------------------------------------------------------------------
+
+
+def test_an_official_records_the_outcome_in_the_admin(client):
+    poll, _ = closed_poll_with_voters()
+    official = OfficialFactory(is_superuser=True)
+    client.force_login(official)
+
+    response = client.post(
+        "/admin/voting/outcome/add/",
+        {
+            "poll": poll.pk,
+            "summary": "예산을 편성했습니다.",
+            "link": "",
+            "decided_on": "2026-12-01",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    outcome = Outcome.objects.get(poll=poll)
+    assert (outcome.summary, outcome.recorded_by) == ("예산을 편성했습니다.", official)
+    assert OutboxEvent.objects.filter(kind=Kind.OUTCOME, subject_id=poll.pk).exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.OUTCOME, poll=poll).exists()
+
+
+def test_a_gu_official_can_choose_only_closed_polls_of_their_gu(client):
+    from django.contrib.auth.models import Group as Role
+
+    now = timezone.now()
+    mine, _ = closed_poll_with_voters(1, districts=[JONGNO])
+    theirs, _ = closed_poll_with_voters(1, residence=YEOKSAM1, districts=[GANGNAM])
+    still_open = PollFactory(districts=[JONGNO], closes_at=now + timedelta(days=1))
+    official = OfficialFactory(jurisdiction_id=JONGNO)
+    official.groups.add(Role.objects.get(name="official"))
+    client.force_login(official)
+
+    page = client.get("/admin/voting/outcome/add/")
+    assert page.status_code == 200
+    choices = {c[0].value for c in page.context["adminform"].form.fields["poll"].choices if c[0]}
+    assert choices == {mine.pk}
+    assert still_open.pk not in choices
+
+    refused = client.post(
+        "/admin/voting/outcome/add/",
+        {"poll": theirs.pk, "summary": "x", "decided_on": "2026-12-01"},
+    )
+    assert refused.status_code == 200  # the form says the choice is invalid
+    assert not Outcome.objects.exists()
