@@ -28,7 +28,9 @@ from schemathesis import GenerationMode
 from accounts.models import Verification
 from districts.models import Group
 from tests.conftest import make_session_token
+from tests.discussion.factories import CommentFactory, ReplyFactory
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
+from tests.proposals.factories import ProposalFactory
 from tests.security.conftest import SAJIK, make_official
 from voting import services
 
@@ -73,6 +75,27 @@ def test_every_api_operation_is_in_the_schema():
         "GET /api/v1/polls/{poll_id}/results/",
         "GET /api/v1/receipts/{code}/",
         "POST /api/v1/ws-tickets/",
+        "GET /api/v1/proposals/",
+        "POST /api/v1/proposals/",
+        "GET /api/v1/proposals/{proposal_id}/",
+        "POST /api/v1/proposals/{proposal_id}/images/",
+        "POST /api/v1/proposals/{proposal_id}/support/",
+        "DELETE /api/v1/proposals/{proposal_id}/support/",
+        "GET /api/v1/polls/{poll_id}/comments/",
+        "POST /api/v1/polls/{poll_id}/comments/",
+        "GET /api/v1/proposals/{proposal_id}/comments/",
+        "POST /api/v1/proposals/{proposal_id}/comments/",
+        "DELETE /api/v1/comments/{comment_id}/",
+        "GET /api/v1/comments/{comment_id}/replies/",
+        "POST /api/v1/comments/{comment_id}/like/",
+        "DELETE /api/v1/comments/{comment_id}/like/",
+        "POST /api/v1/comments/{comment_id}/report/",
+        "GET /api/v1/me/notifications/",
+        "PATCH /api/v1/me/notifications/",
+        "GET /api/v1/me/inbox/",
+        "POST /api/v1/me/inbox/read/",
+        "POST /api/v1/me/devices/",
+        "DELETE /api/v1/me/devices/{token}/",
     }
 
 
@@ -121,9 +144,22 @@ def world(db, settings):
         poll=polls[0], voter=voter, option_ids=[polls[0].options.first().pk]
     ).body["receipt"]
     groups = [GroupFactory(), GroupFactory(kind=Group.Kind.MANAGED)]
+    # Proposals and comments of every kind, so the fuzzer reaches their rules, not only 404s.
+    proposal, hidden = ProposalFactory(), ProposalFactory(hidden_at=now, hidden_reason="x")
+    under_review = ProposalFactory(under_review=True)
+    top = CommentFactory(poll=polls[0])
+    comments = [
+        top,
+        ReplyFactory(parent=top),
+        CommentFactory(poll=polls[0], hidden_at=now, hidden_reason="x"),
+        CommentFactory(poll=None, proposal=proposal),
+        CommentFactory(poll=None, proposal=hidden),
+    ]
     return {
         "poll_id": [p.pk for p in polls],
         "group_id": [g.pk for g in groups],
+        "proposal_id": [proposal.pk, hidden.pk, under_review.pk],
+        "comment_id": [c.pk for c in comments],
         "code": ["1100000000", "1111000000", SAJIK, "9999999999", receipt],
         "option_ids": [o.pk for p in polls for o in p.options.all()],
     }
