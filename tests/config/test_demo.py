@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from voting.models import Ballot, Participation, Poll
+from proposals.models import Proposal
+from voting.models import Ballot, Outcome, Participation, Poll
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,10 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
         Participation.objects.filter(poll=closed).count()
         == Ballot.objects.filter(poll=closed).count()
     )
+    # Participation beyond the ballot: what was decided, and a citizen's proposal with support.
+    assert Outcome.objects.filter(poll=closed).exists()
+    proposal = Proposal.objects.get()
+    assert (proposal.status, proposal.support_count) == ("open", 3)
     official = get_user_model().objects.get(username="official")
     assert official.is_staff and not official.is_superuser
     assert client.login(username="official", password="mvoting-demo")

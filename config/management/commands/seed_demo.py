@@ -17,6 +17,15 @@ from voting.models import Category, Poll
 DEMO_OFFICIAL = {"username": "official", "password": "mvoting-demo", "email": "official@demo.local"}
 
 # phone, dong code, birth year, gender, verification
+DEMO_PROPOSAL = {
+    "title": "한강공원에 반려견 놀이터를 더 만들까요?",
+    "description": (
+        "반려견과 함께 쉴 수 있는 울타리 놀이터를 한강공원마다 한 곳 이상 두자는 제안입니다."
+    ),
+    "options": ["찬성", "반대", "잘 모르겠다"],
+    "duration_days": 14,
+}
+
 DEMO_CITIZENS = [
     ("+821000000001", "1111053000", 1987, Gender.FEMALE, Verification.PHONE),  # 종로구 사직동
     ("+821000000002", "1168064000", 1995, Gender.MALE, Verification.RESIDENT),  # 강남구 역삼1동
@@ -96,10 +105,27 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "name_en": name_en, "position": position}
             )
         created_polls = self._polls(official, categories)
+        created_proposals = self._proposals()
         self.stdout.write(
             f"demo data: 1 official, {len(DEMO_CITIZENS)} citizens, {len(DEMO_GROUPS)} groups, "
-            f"{created_polls} new polls"
+            f"{created_polls} new polls, {created_proposals} new proposals"
         )
+
+    def _proposals(self) -> int:
+        """A city-wide proposal collecting support, backed by some of the demo citizens."""
+        from proposals import services as proposals
+        from proposals.models import Proposal
+
+        if Proposal.objects.filter(title=DEMO_PROPOSAL["title"]).exists():
+            return 0
+        User = get_user_model()
+        author, *others = User.objects.filter(phone__in=[row[0] for row in DEMO_CITIZENS]).order_by(
+            "phone"
+        )
+        proposal = proposals.submit_proposal(author=author, district_code=None, **DEMO_PROPOSAL)
+        for citizen in others[:3]:
+            proposals.support(proposal=proposal, user=citizen)
+        return 1
 
     def _polls(self, official, categories) -> int:
         """Polls open to all of Seoul and to one gu, upcoming, and closed with results."""
