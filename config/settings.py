@@ -349,7 +349,7 @@ COMMENT_WINDOW_AFTER_CLOSE_DAYS = env.int("COMMENT_WINDOW_AFTER_CLOSE_DAYS", def
 # With Redis, events go to Celery workers through Redis (docker-compose: `worker` and `beat`).
 # Without it (the embedded default) tasks run in process: the server runs Celery beat on a thread
 # and the scan it schedules delivers the outbox (config/tasks_in_process.py).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER",
     default=not CELERY_BROKER_URL.startswith(("redis", "rediss", "amqp")),
