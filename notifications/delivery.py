@@ -98,7 +98,8 @@ def push_batch(event_id: int) -> int:
 
 
 def deliver(event_id: int) -> None:
-    """Fan out and push ``event_id`` to the end (or until another worker holds the fan-out)."""
+    """Fan out and push ``event_id`` to the end, in this process (tests, management shells);
+    workers run the same steps as tasks (``notifications.tasks.deliver``)."""
     while fan_out_batch(event_id):
         pass
     while push_batch(event_id):

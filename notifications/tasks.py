@@ -26,12 +26,26 @@ logger = logging.getLogger(__name__)
 RESUME_WINDOW = timedelta(days=2)
 
 
-@shared_task(name="notifications.tasks.deliver", bind=True, max_retries=None)
-def deliver(self, event_id: int) -> None:
+@shared_task(name="notifications.tasks.deliver")
+def deliver(event_id: int) -> None:
+    """Fan the event out batch by batch; each committed batch starts pushing on another worker
+    while this one writes the next, so the first citizens hear within a second, not after the
+    whole city is written."""
+    while True:
+        more = delivery.fan_out_batch(event_id)
+        push.delay(event_id)
+        if not more:
+            return
+
+
+@shared_task(name="notifications.tasks.push", bind=True, max_retries=None)
+def push(self, event_id: int) -> None:
+    """Push the event's unpushed inbox rows until none is left (workers share them)."""
     from notifications.push import PushError
 
     try:
-        delivery.deliver(event_id)
+        while delivery.push_batch(event_id):
+            pass
     except PushError as exc:
         raise self.retry(exc=exc, countdown=30) from exc
 
