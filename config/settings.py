@@ -338,6 +338,8 @@ BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")
 PROPOSAL_SUPPORT_THRESHOLD = env.int("PROPOSAL_SUPPORT_THRESHOLD", default=50)
 PROPOSAL_SUPPORT_DAYS = env.int("PROPOSAL_SUPPORT_DAYS", default=30)
 PROPOSAL_MAX_OPEN_PER_CITIZEN = env.int("PROPOSAL_MAX_OPEN_PER_CITIZEN", default=3)
+# Proposing, adding images, supporting and withdrawing, per citizen.
+PROPOSAL_THROTTLE = env.str("PROPOSAL_THROTTLE", default="20/min,200/day")
 COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=1000)
 # Posting comments, and the lighter actions (likes, reports, deletions), per citizen.
 COMMENT_THROTTLE = env.str("COMMENT_THROTTLE", default="5/min,50/day")

@@ -22,6 +22,7 @@ from proposals.serializers import (
     ProposalListItemSerializer,
     SupportResponseSerializer,
 )
+from voting.throttling import WriteThrottle
 
 # Requests with a body: a body of the wrong media type is refused before anything else.
 BODY_ERROR_RESPONSES = {
@@ -48,7 +49,16 @@ DISTRICT_PARAM = OpenApiParameter(
 )
 
 
+class ProposalThrottle(WriteThrottle):
+    """``PROPOSAL_THROTTLE``: proposing, adding images, supporting and withdrawing."""
+
+    setting = "PROPOSAL_THROTTLE"
+    default = "20/min,200/day"
+    prefix = "proposal-throttle"
+
+
 class ProposalListView(ListAPIView):
+    throttle_classes = [ProposalThrottle]
     serializer_class = ProposalListItemSerializer
 
     def get_queryset(self):
@@ -117,6 +127,7 @@ class ProposalDetailView(APIView):
 
 
 class ProposalImagesView(APIView):
+    throttle_classes = [ProposalThrottle]
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -143,6 +154,8 @@ class ProposalImagesView(APIView):
 
 
 class SupportView(APIView):
+    throttle_classes = [ProposalThrottle]
+
     @extend_schema(
         request=None,
         responses={201: SupportResponseSerializer, **ERROR_RESPONSES},

@@ -67,3 +67,42 @@ class BallotThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return math.ceil(self._wait) if self._wait else None
+
+
+def _rates(setting: str, default: str) -> list[tuple[int, int]]:
+    value = getattr(settings, setting, default)
+    rates = value.split(",") if isinstance(value, str) else list(value)
+    return [_parse(rate.strip()) for rate in rates if rate.strip()]
+
+
+class WriteThrottle(BaseThrottle):
+    """Per-citizen limits on a view's unsafe methods (reading is never throttled here), every
+    window counted in one round trip. Subclasses name a setting such as "5/min,50/day". If the
+    cache is down, requests go through: a flood is a nuisance, refusing everyone an outage."""
+
+    setting = ""
+    default = ""
+    prefix = ""
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = 0.0
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.user.is_authenticated:
+            return True
+        now = time.time()
+        rules = _rates(self.setting, self.default)
+        windows = [
+            (f"{self.prefix}:{request.user.pk}:{seconds}:{int(now // seconds)}", seconds)
+            for _limit, seconds in rules
+        ]
+        try:
+            counts = hit(windows)
+        except Exception as exc:
+            logger.warning("%s skipped, cache unavailable: %s", self.prefix, type(exc).__name__)
+            return True
+        for (limit, seconds), count in zip(rules, counts, strict=True):
+            if count > limit:
+                self._wait = max(self._wait, seconds - now % seconds)
+        return self._wait == 0.0
+
+    def wait(self) -> float | None:
+        return math.ceil(self._wait) if self._wait else None

@@ -525,3 +525,25 @@ def test_a_form_body_is_refused_as_json_only(citizen_api):
     response = citizen_api.post(URL, payload(), format="multipart")
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_supporting_and_withdrawing_are_rate_limited(client_for, settings):
+    """Support/withdraw toggling and proposal spam are bounded per citizen (reads are not)."""
+    settings.PROPOSAL_THROTTLE = "3/min,100/day"
+    proposal = ProposalFactory()
+    client = client_for(CitizenFactory())
+
+    statuses = [
+        client.post(support_url(proposal.pk)).status_code,
+        client.delete(support_url(proposal.pk)).status_code,
+        client.post(support_url(proposal.pk)).status_code,
+        client.delete(support_url(proposal.pk)).status_code,
+    ]
+
+    assert statuses == [201, 200, 201, 429]
+    limited = client.post(support_url(proposal.pk))
+    assert limited.json()["code"] == "throttled"
+    assert "Retry-After" in limited.headers
+    assert client.get(detail_url(proposal.pk)).status_code == 200
+    proposal.refresh_from_db()
+    assert proposal.support_count == 1  # the refused withdrawal changed nothing
