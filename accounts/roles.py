@@ -21,6 +21,7 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
         "view_poll",
         "add_poll",
         "change_poll",
+        "delete_poll",  # drafts only (the admin refuses published polls); audited
         "view_option",
         "add_option",
         "change_option",

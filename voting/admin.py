@@ -337,6 +337,9 @@ class PollAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def delete_model(self, request: HttpRequest, obj: Poll) -> None:
+        services.delete_draft(poll=obj, by=request.user)
+
     # --- Saving, audited ---
 
     def save_model(self, request: HttpRequest, obj: Poll, form, change: bool) -> None:

@@ -418,6 +418,7 @@ class AuditEntry(models.Model):
         PUBLISH_RESULTS = "publish_results", _("published results")
         DUPLICATE = "duplicate", _("duplicated")
         OUTCOME = "outcome", _("recorded the outcome")
+        DELETE = "delete", _("deleted (draft)")
         # Moderation of what citizens write (proposals, comments).
         ACCEPT = "accept", _("accepted")
         REJECT = "reject", _("rejected")

@@ -470,6 +470,23 @@ def record_outcome(
     return outcome
 
 
+class PollAlreadyPublished(Conflict):
+    default_code = "poll_published"
+    default_detail = _("A published poll is kept: unpublish it (before it opens) to delete it.")
+
+
+@transaction.atomic
+def delete_draft(*, poll: Poll, by: User | None) -> None:
+    """Delete a draft, leaving in the audit log what it was and who deleted it."""
+    poll = Poll.objects.select_for_update().get(pk=poll.pk)
+    if poll.published:
+        raise PollAlreadyPublished()
+    audit.record(
+        actor=by, poll=poll, action=AuditEntry.Action.DELETE, changes=poll_snapshot(poll)
+    )
+    poll.delete()
+
+
 def has_ballots(poll: Poll) -> bool:
     return Participation.objects.filter(poll_id=poll.pk).exists()
 

@@ -21,7 +21,7 @@ from PIL import Image
 from accounts.models import Verification
 from accounts.roles import ensure_official_group
 from tests.factories import CategoryFactory, CitizenFactory, OfficialFactory, PollFactory
-from voting import results, tallies
+from voting import results, services, tallies
 from voting.models import AuditEntry, Option, Poll
 from voting.services import cast_ballot
 
@@ -871,3 +871,27 @@ def test_officials_view_categories_and_superusers_edit_them(city_official):
     )
     assert response.status_code == 302
     assert CategoryFactory._meta.model.objects.get(slug="environment").name == "환경"
+
+
+def test_deleting_a_draft_leaves_an_audit_entry(client, city_official):
+    draft = PollFactory(published=False, title="폐기할 초안", options=["가", "나"])
+    client.force_login(city_official)
+
+    response = client.post(f"/admin/voting/poll/{draft.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Poll.objects.filter(pk=draft.pk).exists()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.DELETE)
+    assert (entry.poll_id, entry.poll_title) == (draft.pk, "폐기할 초안")
+    assert entry.actor == city_official
+    assert entry.changes["options"] == ["0. 가", "1. 나"]
+
+
+def test_a_published_poll_cannot_be_deleted(client, city_official):
+    poll = PollFactory(opens_at=timezone.now() + timedelta(days=1))
+    client.force_login(city_official)
+    assert client.post(f"/admin/voting/poll/{poll.pk}/delete/", {"post": "yes"}).status_code == 403
+    with pytest.raises(services.PollAlreadyPublished):
+        services.delete_draft(poll=poll, by=city_official)
+    assert Poll.objects.filter(pk=poll.pk).exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.DELETE).exists()
