@@ -223,6 +223,8 @@ def main(argv=None) -> int:
         polls = scenarios.poll_list(ctx, reads_s)
         step("recount (verify_tallies)")
         verified = scenarios.verify(ds, env)
+        step(f"8. notifications: a city-wide poll to {ds.citizens} citizens, 2 Celery workers")
+        notified = scenarios.notifications(ctx, env, workers=2)
 
         hot_poll = str(ds.poll("hot"))
         hot["ballots_per_s"] = hot["per_s"]
@@ -254,6 +256,7 @@ def main(argv=None) -> int:
             reads=reads,
             polls=polls,
             recount=verified,
+            notifications=notified,
         )
         report["durations_s"] = {"ingest": d, "others": short, "reads": reads_s}
         report["wall_s"] = round(time.monotonic() - started, 1)

@@ -116,6 +116,7 @@ def server_env(prefix: str) -> dict[str, str]:
         BENCH_ENDPOINTS="true",
         CHANNEL_LAYER_PREFIX=f"{prefix}:layer",
         CACHE_KEY_PREFIX=f"{prefix}:cache",
+        CELERY_KEY_PREFIX=f"{prefix}:celery:",
         DJANGO_SETTINGS_MODULE="config.settings",
         PYTHONUNBUFFERED="1",
     )

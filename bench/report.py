@@ -100,6 +100,16 @@ def render(r: dict) -> str:
         f"p99 {_f(pl['p99_ms'])} ms, {pl['queries']} queries per request",
         f"7. memory: {_f(ws['kb_per_connection'])} KB RSS per idle WebSocket "
         f"({ws['connections']} connections)",
+    ]
+    nt = r.get("notifications")
+    if nt:
+        lines.append(
+            f"8. notifications: a city-wide poll to {nt['recipients']:,} citizens through the "
+            f"outbox, {nt['workers']} Celery workers: first push {_f(nt['first_push_s'])} s, all "
+            f"inbox rows {_f(nt['all_inbox_rows_s'])} s, all pushed {_f(nt['all_pushed_s'])} s "
+            f"({_f(nt['pushed_per_s'])}/s); complete {nt['complete']}"
+        )
+    lines += [
         "",
         f"recount (verify_tallies): {'all ok' if r['recount']['ok'] else 'MISMATCH'} over "
         f"{len(r['recount']['polls'])} polls",

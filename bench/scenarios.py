@@ -380,3 +380,89 @@ def drf_consistency(ds: data.DataSet) -> dict:
         )
         counted = cursor.fetchone()[0]
     return {"ballots": ballots, "counter": int(counted), "equal": ballots == counted}
+
+
+def notifications(ctx: Ctx, env: dict, workers: int) -> dict:
+    """8. A city-wide poll published to every citizen: from the publishing commit to the last
+    push, through the outbox and ``workers`` real Celery worker processes on Redis.
+
+    The push backend counts and drops (``bench.push.NullPushBackend``): what is measured is the
+    product's part, not a provider's. Figures: time to the first and the last inbox row and push,
+    and rows per second."""
+    from django.utils import timezone
+
+    from notifications.models import Notification, OutboxEvent
+    from voting import services
+    from voting.models import Poll
+
+    log_dir = infra.LOGS
+    worker_env = {**env, "PUSH_BACKEND": "bench.push.NullPushBackend"}
+    procs = []
+    for i in range(workers):
+        log = open(log_dir / f"celery-{i}.log", "w")  # noqa: SIM115 (closed with the process)
+        command = [
+            str(Path(sys.executable).parent / "celery"), "-A", "config", "worker",
+            "--pool=solo", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+            f"--hostname=bench-{i}@%h",
+        ]  # fmt: skip
+        child = subprocess.Popen(  # noqa: S603
+            command, cwd=infra.ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        ctx.children.append(child)
+        procs.append(child)
+    time.sleep(4.0)  # workers connect to Redis and PostgreSQL
+    now = timezone.now()
+    poll = Poll.objects.create(
+        title="알림 벤치마크: 서울 전체 투표",
+        kind=Poll.Kind.SINGLE,
+        opens_at=now,
+        closes_at=now + timezone.timedelta(days=7),
+    )
+    poll.options.create(label="찬성", position=0)
+    poll.options.create(label="반대", position=1)
+    started = time.monotonic()
+    services.publish_poll(poll=poll, by=None)  # the event commits here; the task follows
+    event = OutboxEvent.objects.get(dedupe_key=f"poll_opened:{poll.pk}")
+    rows = Notification.objects.filter(event=event)
+    first_row = first_push = all_rows = None
+    expected = ctx.ds.citizens
+    deadline = started + 600
+    while time.monotonic() < deadline:
+        written = rows.count()
+        pushed = rows.filter(pushed_at__isnull=False).count()
+        at = time.monotonic() - started
+        if written and first_row is None:
+            first_row = at
+        if pushed and first_push is None:
+            first_push = at
+        if written >= expected and all_rows is None:
+            all_rows = at
+        if pushed >= expected:
+            break
+        time.sleep(0.05)
+    total = time.monotonic() - started
+    for child in procs:
+        child.terminate()
+    for child in procs:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    pushed = rows.filter(pushed_at__isnull=False).count()
+    return {
+        "workers": workers,
+        "recipients": expected,
+        "inbox_rows": rows.count(),
+        "pushed": pushed,
+        "complete": pushed == expected == rows.count(),
+        "first_inbox_row_s": round(first_row, 2) if first_row is not None else None,
+        "first_push_s": round(first_push, 2) if first_push is not None else None,
+        "all_inbox_rows_s": round(all_rows, 2) if all_rows is not None else None,
+        "all_pushed_s": round(total, 2),
+        "pushed_per_s": round(pushed / total, 1) if total else None,
+        "batches": {
+            "fanout": env.get("NOTIFY_FANOUT_BATCH", 5000),
+            "push": env.get("NOTIFY_PUSH_BATCH", 500),
+        },
+    }
