@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -55,6 +55,24 @@ class AccountAdapter(DefaultAccountAdapter):
             # as the 429 every other rate limit gives, so the app handles "slow down" once.
             raise ImmediateHttpResponse(ratelimit.respond_429(context.request))
         return super().validation_error(code, *args)
+
+    # --- Saving a new citizen ---------------------------------------------------------------
+
+    def save_user(self, request: HttpRequest, user: AbstractBaseUser, form, commit: bool = True):
+        """Save the new account; lose a same-instant race for the number with a 429, not a 500.
+
+        Two sign-ups for one new number can both pass allauth's "is it taken?" check and its
+        per-number limit (which counts only once a code is sent); the unique index then refuses
+        the second. Its answer is the one the limit gives a second attempt within 30 s, so it
+        reveals nothing the first request did not.
+        """
+        try:
+            with transaction.atomic():
+                return super().save_user(request, user, form, commit=commit)
+        except IntegrityError as exc:
+            if "phone" not in str(exc):
+                raise
+            raise ImmediateHttpResponse(ratelimit.respond_429(request)) from exc
 
     # --- Phone storage ---------------------------------------------------------------------
 
