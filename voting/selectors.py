@@ -100,8 +100,10 @@ def poll_for_ballot(*, poll_id: int) -> Poll:
 
 def results_visible_to(*, poll: Poll, user: User) -> bool:
     """Citizens see results as the poll's visibility says; officials see them at any time for
-    the polls in their jurisdiction (a gu's official not another gu's, as in the admin)."""
-    if user.is_staff and scoping.may_manage(user, poll):
+    the polls in their jurisdiction (a gu's official not another gu's, as in the admin). Staff
+    accounts without the officials' permission to view polls (operators) are citizens here, as
+    on the live dashboards."""
+    if user.is_staff and scoping.may_see_live(user, poll):
         return True
     return poll.results_visible_to_citizens()
 

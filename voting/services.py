@@ -481,9 +481,7 @@ def delete_draft(*, poll: Poll, by: User | None) -> None:
     poll = Poll.objects.select_for_update().get(pk=poll.pk)
     if poll.published:
         raise PollAlreadyPublished()
-    audit.record(
-        actor=by, poll=poll, action=AuditEntry.Action.DELETE, changes=poll_snapshot(poll)
-    )
+    audit.record(actor=by, poll=poll, action=AuditEntry.Action.DELETE, changes=poll_snapshot(poll))
     poll.delete()
 
 

@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from districts.models import GroupMembership
-from tests.factories import CitizenFactory, GroupFactory, GroupMembershipFactory, PollFactory
+from tests.factories import (
+    CitizenFactory,
+    GroupFactory,
+    GroupMembershipFactory,
+    OfficialFactory,
+    PollFactory,
+)
 from tests.security.conftest import GANGNAM, JONGNO, SAJIK, SINSA, make_official, world_state
 from voting import tallies
 
@@ -195,6 +201,19 @@ def test_gu_official_sees_own_gus_results_early(client_for):
     poll = PollFactory(districts=[SAJIK], results_visibility="officials")
     response = client_for(make_official(JONGNO)).get(f"/api/v1/polls/{poll.pk}/results/")
     assert response.status_code == 200
+
+
+def test_staff_without_the_officials_role_do_not_see_results_early(client_for):
+    """An operator's staff account (admin access, no official role) is a citizen for results."""
+    poll = PollFactory(results_visibility="officials")
+    operator = OfficialFactory()  # is_staff, no permissions
+    client = client_for(operator)
+
+    response = client.get(f"/api/v1/polls/{poll.pk}/results/")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "results_hidden"
+    assert client_for(make_official()).get(f"/api/v1/polls/{poll.pk}/results/").status_code == 200
 
 
 @pytest.mark.parametrize("districts", [[GANGNAM], [SINSA], [], [SAJIK, GANGNAM]])

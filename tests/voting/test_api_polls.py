@@ -437,7 +437,12 @@ def test_detail_results_available_once_officials_publish(resident_api):
 
 
 def test_detail_results_always_available_to_officials(official, client_for):
+    from accounts.roles import ensure_official_group
+
     poll = PollFactory(results_visibility="officials")
+    # A staff account alone is not enough (tests/security/test_access_control.py): the role is.
+    assert client_for(official).get(detail_url(poll)).json()["results_available"] is False
+    official.groups.add(ensure_official_group())
     assert client_for(official).get(detail_url(poll)).json()["results_available"] is True
 
 

@@ -54,6 +54,9 @@ def citizen_api(client_for):
 
 @pytest.fixture
 def official_api(official, client_for):
+    from accounts.roles import ensure_official_group
+
+    official.groups.add(ensure_official_group())  # the role that lets officials see polls
     return client_for(official)
 
 
