@@ -10,7 +10,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -111,21 +111,41 @@ def poll_dashboard(request: HttpRequest, poll_id: int) -> HttpResponse:
     )
 
 
-@require_GET
-@officials_only
-def overview(request: HttpRequest) -> HttpResponse:
+def _open_polls(request: HttpRequest) -> list[Poll]:
     now = timezone.now()
-    polls = list(
+    return list(
         scoping.polls_visible_to(request.user, Poll.objects.open_at(now)).order_by(
             "closes_at", "pk"
         )
     )
+
+
+@require_GET
+@officials_only
+def overview(request: HttpRequest) -> HttpResponse:
+    polls = _open_polls(request)
+    config = _page_config(polls)
+    # The page asks now and then which polls are open (and at the next opening), and reloads
+    # when the set changed: a poll opening or published after the page loaded appears.
+    config["poll_list_url"] = reverse("voting_dashboard:open-polls")
+    upcoming = scoping.polls_visible_to(
+        request.user, Poll.objects.filter(published=True, opens_at__gt=timezone.now())
+    ).order_by("opens_at")
+    next_opening = upcoming.values_list("opens_at", flat=True).first()
+    config["next_opening_at"] = next_opening.isoformat() if next_opening else None
     return render(
         request,
         "voting/dashboard/overview.html",
         {
             "polls": polls,
             "snapshots": {str(poll.pk): live.snapshot(poll.pk) for poll in polls},
-            "config": _page_config(polls),
+            "config": config,
         },
     )
+
+
+@require_GET
+@officials_only
+def open_polls(request: HttpRequest) -> JsonResponse:
+    """The ids of the open polls the overview shows, for its periodic check."""
+    return JsonResponse({"polls": [poll.pk for poll in _open_polls(request)]})

@@ -147,3 +147,37 @@ def see_ballots_arrive(browser, server, poll_id, username, tokens, choices):
         assert not problems, problems
     finally:
         context.close()
+
+
+def test_the_overview_shows_a_poll_that_opens_after_it_loaded(server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    open_now = PollFactory(title="지금 열린 투표")
+    later = PollFactory(
+        title="곧 열릴 투표",
+        opens_at=timezone.now() + timedelta(seconds=4),
+        closes_at=timezone.now() + timedelta(days=1),
+    )
+    official = official_in_group()
+
+    with chromium() as browser:
+        context = browser.new_context(locale="en-US", base_url=server.base_url)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            page.goto("/admin/login/?next=/dashboard/")
+            page.fill("#id_username", official.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_url("**/dashboard/")
+            cards = page.locator("[data-poll]")
+            sync_api.expect(cards).to_have_count(1)
+            sync_api.expect(cards.first).to_have_attribute("data-poll", str(open_now.pk))
+            # No click, no reload by hand: the page notices the opening and shows both.
+            sync_api.expect(cards).to_have_count(2, timeout=20_000)
+            shown = {cards.nth(i).get_attribute("data-poll") for i in range(2)}
+            assert shown == {str(open_now.pk), str(later.pk)}
+        finally:
+            context.close()

@@ -186,6 +186,36 @@ def test_overview_without_open_polls_says_so(client):
     assert b"/ws/polls/" not in response.content
 
 
+def test_the_overview_can_tell_when_the_set_of_open_polls_changes(client):
+    """A poll opening (by the clock or by publication) after the page loaded must appear: the
+    page knows where to ask and when the next one opens."""
+    now = timezone.now()
+    open_now = PollFactory(districts=[JONGNO])
+    PollFactory(districts=[GANGNAM])  # another gu's
+    soon = PollFactory(
+        districts=[SAJIK], opens_at=now + timedelta(hours=2), closes_at=now + timedelta(days=2)
+    )
+    PollFactory(districts=[GANGNAM], opens_at=now + timedelta(hours=1))  # not in scope
+    official = _official(jurisdiction_id=JONGNO)
+    _logged_in(client, official)
+
+    page = client.get(reverse("voting_dashboard:overview"))
+    config = json.loads(_json_script(page.content.decode(), "dashboard-config"))
+    assert config["poll_list_url"] == reverse("voting_dashboard:open-polls")
+    assert config["next_opening_at"] == soon.opens_at.isoformat()
+    assert client.get(config["poll_list_url"]).json() == {"polls": [open_now.pk]}
+
+    services.publish_poll(poll=PollFactory(districts=[JONGNO], published=False), by=official)
+    assert len(client.get(config["poll_list_url"]).json()["polls"]) == 2
+
+
+def test_the_open_polls_check_is_for_officials_only(client):
+    _logged_in(client, OfficialFactory())  # staff without the role
+    assert client.get(reverse("voting_dashboard:open-polls")).status_code == 403
+    client.logout()
+    assert client.get(reverse("voting_dashboard:open-polls")).status_code == 302
+
+
 def test_the_script_and_stylesheet_are_found_and_served(client):
     for name in ("voting/dashboard.js", "voting/dashboard.css"):
         path = finders.find(name)

@@ -377,7 +377,32 @@
     views.forEach(function (view) { view.tick(); });
   }, 1000);
 
+  /* The overview: when the set of open polls changes (one opened, was published, closed early),
+     reload to show the new set. Checked every 30 s and just after the next known opening. */
+  function checkOpenPolls() {
+    if (!config.poll_list_url || !window.fetch) { return; }
+    var shown = Object.keys(config.polls || {}).sort().join(",");
+    window.fetch(config.poll_list_url, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        var open = body.polls.map(String).sort().join(",");
+        if (open !== shown) { window.location.reload(); }
+      })
+      .catch(function () { /* offline: the next check tries again */ });
+  }
+  if (config.poll_list_url) {
+    window.setInterval(checkOpenPolls, 30000);
+    if (config.next_opening_at) {
+      var untilOpening = Date.parse(config.next_opening_at) - now() + 1000;
+      if (untilOpening > 0 && untilOpening < 2147483647) {
+        window.setTimeout(checkOpenPolls, untilOpening);
+      }
+    }
+  }
+
   function wake() {
+    checkOpenPolls();
     views.forEach(function (view) { view.socket.refresh(); });
   }
   document.addEventListener("visibilitychange", function () {
