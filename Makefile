@@ -70,4 +70,5 @@ stress: setup
 	CACHE_KEY_PREFIX="$${CACHE_KEY_PREFIX:-stress}" \
 	STRESS=1 STRESS_EXAMPLES=500 \
 	  $(BIN)/python -m pytest tests/reliability tests/security tests/voting/test_concurrency.py \
-	    tests/voting/test_state_machine.py --create-db -p no:cacheprovider $(PYTEST_ARGS)
+	    tests/voting/test_state_machine.py tests/notifications/test_worker.py \
+	    tests/proposals/test_support_concurrency.py --create-db -p no:cacheprovider $(PYTEST_ARGS)

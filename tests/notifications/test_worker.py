@@ -22,6 +22,7 @@ from django.conf import settings
 from accounts.models import User
 from notifications.models import Notification, OutboxEvent
 from tests.factories import PollFactory
+from tests.reliability.conftest import size
 from tests.reliability.servers import server_environment
 from voting import services
 
@@ -32,7 +33,7 @@ pytestmark = [
 ]
 
 CELERY = Path(sys.executable).parent / "celery"
-CITIZENS = 2_000
+CITIZENS = size(ci=2_000, stress=50_000)  # `make stress`: the large version
 PUSH_BATCH = 100
 
 
@@ -64,7 +65,7 @@ class Worker:
             NOTIFY_PUSH_BATCH=str(PUSH_BATCH),
             PUSH_BACKEND="tests.notifications.recording.FilePushBackend",
             PUSH_RECORD_PATH=str(record),
-            PUSH_RECORD_DELAY="0.002",
+            PUSH_RECORD_DELAY="0.002" if CITIZENS <= 10_000 else "0.0002",
         )
         # A worker with beat inside it, so the scan runs as in production (there: `beat`).
         command = [
