@@ -8,11 +8,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.schema import ERROR_RESPONSES, ErrorSerializer
+from config.api.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
 from proposals import selectors, services
 from proposals.serializers import (
     ImageUploadSerializer,
@@ -61,6 +62,12 @@ class ProposalListView(ListAPIView):
     throttle_classes = [ProposalThrottle]
     serializer_class = ProposalListItemSerializer
 
+    def get_permissions(self):
+        # The list is public, like the districts: proposals are made to be read and shared.
+        if self.request is not None and self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [AllowAny()]
+        return super().get_permissions()
+
     def get_queryset(self):
         params = self.request.query_params
         status_ = params.get("status", selectors.Proposal.Status.OPEN)
@@ -85,8 +92,11 @@ class ProposalListView(ListAPIView):
 
     @extend_schema(
         parameters=[STATUS_PARAM, DISTRICT_PARAM, ORDER_PARAM],
-        responses={200: ProposalListItemSerializer(many=True), **ERROR_RESPONSES},
-        description="Citizens' proposals of one status (default: open, collecting support).",
+        responses={200: ProposalListItemSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+        description=(
+            "Citizens' proposals of one status (default: open, collecting support). Public: "
+            "without a session, `supported` and `is_mine` are false."
+        ),
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -121,7 +131,9 @@ def _detail(request: Request, proposal_id: int, status_code: int = status.HTTP_2
 
 
 class ProposalDetailView(APIView):
-    @extend_schema(responses={200: ProposalDetailSerializer, **ERROR_RESPONSES})
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ProposalDetailSerializer, **PUBLIC_ERROR_RESPONSES})
     def get(self, request: Request, proposal_id: int) -> Response:
         return _detail(request, proposal_id)
 

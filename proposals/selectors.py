@@ -29,10 +29,16 @@ def _with_status(queryset: QuerySet[Proposal], status: str) -> QuerySet[Proposal
 
 
 def _visible_to(user: User) -> QuerySet[Proposal]:
+    """Proposals not hidden, and the reader's own even when hidden (anonymous readers have
+    none: ``author_id=None`` would match the proposals of deleted accounts)."""
+    if user.pk is None:
+        return Proposal.objects.filter(hidden_at__isnull=True)
     return Proposal.objects.filter(Q(hidden_at__isnull=True) | Q(author_id=user.pk))
 
 
-def _supported(user: User) -> Exists:
+def _supported(user: User) -> Exists | Value:
+    if user.pk is None:
+        return Value(False, BooleanField())
     return Exists(Support.objects.filter(proposal_id=OuterRef("pk"), user_id=user.pk))
 
 
@@ -54,9 +60,7 @@ def proposal_list(
         queryset = queryset.filter(district_id=district)
     ordering = ["-support_count", "-id"] if order == "support" else ["-created_at", "-id"]
     return (
-        queryset.annotate(supported=_supported(user) if user.pk else Value(False, BooleanField()))
-        .select_related("district")
-        .order_by(*ordering)
+        queryset.annotate(supported=_supported(user)).select_related("district").order_by(*ordering)
     )
 
 

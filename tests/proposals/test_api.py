@@ -152,11 +152,25 @@ def test_create_is_limited_to_n_open_proposals(citizen_api, settings):
     assert Proposal.objects.count() == 1
 
 
-def test_anonymous_requests_are_refused(api):
-    assert api.get(URL).status_code == 401
-    response = api.post(URL, payload(), format="json")
-    assert response.status_code == 401
-    assert response.json()["code"] == "authentication_required"
+def test_anonymous_readers_see_the_public_proposals_but_cannot_write(api):
+    shown = ProposalFactory()
+    orphan_hidden = ProposalFactory(hidden_at=timezone.now(), hidden_reason="욕설", author=None)
+
+    listed = api.get(URL)
+    assert listed.status_code == 200
+    assert ids(listed) == [shown.pk]  # a hidden one is nobody's to see, even with no author
+    item = listed.json()["results"][0]
+    assert (item["supported"], item["is_mine"]) == (False, False)
+    assert api.get(detail_url(shown.pk)).status_code == 200
+    assert api.get(detail_url(orphan_hidden.pk)).status_code == 404
+
+    for response in (
+        api.post(URL, payload(), format="json"),
+        api.post(support_url(shown.pk)),
+        api.delete(support_url(shown.pk)),
+    ):
+        assert response.status_code == 401
+        assert response.json()["code"] == "authentication_required"
 
 
 # --- Listing -----------------------------------------------------------------------------------
