@@ -159,3 +159,51 @@ def test_a_ticket_is_always_for_the_caller(client_for):
     assert response.status_code == 201
     ticket = tickets.redeem(response.json()["ticket"])
     assert (ticket.user_id, ticket.poll_id) == (caller.pk, poll.pk)
+
+
+def test_proposal_and_comment_bodies_cannot_set_what_the_server_decides(alice, bob, client_for):
+    from discussion.models import Comment
+    from proposals.models import Proposal
+
+    smuggled = {
+        "author": bob.pk,
+        "author_id": bob.pk,
+        "status": "accepted",
+        "support_count": 10_000,
+        "support_deadline": "2099-01-01T00:00:00+09:00",
+        "reached_threshold_at": "2026-01-01T00:00:00+09:00",
+        "poll": 1,
+        "hidden_at": None,
+        "decided_by": bob.pk,
+        "like_count": 500,
+        "report_count": 0,
+        "hidden": False,
+        "is_mine": True,
+        "created_at": "2020-01-01T00:00:00+09:00",
+    }
+    client = client_for(alice)
+    created = client.post(
+        "/api/v1/proposals/",
+        {
+            "title": "공원 조명",
+            "description": "밤에도 밝게",
+            "options": ["찬성", "반대"],
+            "district": None,
+            "duration_days": 7,
+            **smuggled,
+        },
+        format="json",
+    )
+    assert created.status_code == 201
+    proposal = Proposal.objects.get()
+    assert (proposal.author_id, proposal.status, proposal.support_count) == (alice.pk, "open", 0)
+    assert proposal.poll_id is None and proposal.decided_by_id is None
+
+    poll = PollFactory()
+    comment = client.post(
+        f"/api/v1/polls/{poll.pk}/comments/", {"body": "좋아요", **smuggled}, format="json"
+    )
+    assert comment.status_code == 201
+    stored = Comment.objects.get()
+    assert (stored.author_id, stored.like_count, stored.report_count) == (alice.pk, 0, 0)
+    assert stored.created_at.year >= 2026
