@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import StrictCharField, StrictIntegerField
 from discussion.models import Comment, CommentReport
 
 
@@ -23,31 +24,13 @@ def pseudonym(comment: Comment) -> str | None:
     return gettext("Citizen %(tag)s") % {"tag": tag.hexdigest()[:4].upper()}
 
 
-class _StrictCharField(serializers.CharField):
-    """A JSON string only: DRF would otherwise take 12 or true and make text of it."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class _StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only, not "12" nor true."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class CommentRequestSerializer(serializers.Serializer):
     # Length, blankness and characters are judged by the service on the stripped text; the cap
     # here only spares parsing huge bodies.
-    body = _StrictCharField(
+    body = StrictCharField(
         trim_whitespace=False, allow_blank=True, max_length=20_000, help_text="The comment text"
     )
-    parent = _StrictIntegerField(
+    parent = StrictIntegerField(
         required=False,
         allow_null=True,
         min_value=1,
@@ -58,7 +41,7 @@ class CommentRequestSerializer(serializers.Serializer):
 
 class ReportRequestSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=CommentReport.Reason.choices)
-    note = _StrictCharField(required=False, allow_blank=True, max_length=500, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class ReportResponseSerializer(serializers.Serializer):

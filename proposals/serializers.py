@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import StrictCharField, StrictIntegerField
 from districts.api import DistrictRefSerializer
 from proposals import selectors
 from proposals.models import (
@@ -21,25 +22,6 @@ from proposals.models import (
     Proposal,
     ProposalImage,
 )
-
-
-class StrictCharField(serializers.CharField):
-    """Text only: DRF would turn a number or a boolean into text, accepting what the schema
-    says is invalid."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (not "5", 5.0 or true)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ProposalCreateSerializer(serializers.Serializer):

@@ -4,9 +4,18 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
-    """A string, and only a string: DRF's CharField would turn ``123`` into ``"123"``."""
+    """A JSON string, and only that: DRF's CharField would turn ``123`` or ``true`` into text."""
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, and only that: not ``"5"``, ``5.0`` or ``true``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
