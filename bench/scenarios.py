@@ -396,7 +396,7 @@ def notifications(ctx: Ctx, env: dict, workers: int) -> dict:
     from voting.models import Poll
 
     log_dir = infra.LOGS
-    worker_env = {**env, "PUSH_BACKEND": "bench.push.NullPushBackend"}
+    worker_env = {**env, "PUSH_BACKEND": "bench.push.NullPushBackend", "NOTIFY_QUIET_HOURS": ""}
     procs = []
     for i in range(workers):
         log = open(log_dir / f"celery-{i}.log", "w")  # noqa: SIM115 (closed with the process)

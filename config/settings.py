@@ -379,6 +379,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Remind those who have not voted this long before a poll closes.
 NOTIFY_CLOSING_REMINDER_HOURS = env.float("NOTIFY_CLOSING_REMINDER_HOURS", default=24.0)
+# No pushes in these hours, Seoul time ("21-8"; empty: none): they go out when it ends.
+NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="21-8")
 # Inbox rows written per query, and pushes handed to the backend per call.
 NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=5000)
 NOTIFY_PUSH_BATCH = env.int("NOTIFY_PUSH_BATCH", default=500)

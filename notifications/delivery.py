@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import audiences, messages, push
+from notifications import audiences, messages, push, quiet
 from notifications.models import Device, Kind, Notification, OutboxEvent
 
 
@@ -60,7 +60,10 @@ def fan_out_batch(event_id: int) -> bool:
 
 
 def push_batch(event_id: int) -> int:
-    """Push the next batch of ``event_id``'s unpushed inbox rows; how many (0: none left)."""
+    """Push the next batch of ``event_id``'s unpushed inbox rows; how many (0: none left, or
+    quiet hours: the rows wait for the morning scan)."""
+    if quiet.is_quiet():
+        return 0
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(skip_locked=True)

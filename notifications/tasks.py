@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from notifications import delivery
+from notifications import delivery, quiet
 from notifications.events import emit
 from notifications.models import Kind, Notification, OutboxEvent
 from voting.models import Poll
@@ -125,9 +125,12 @@ def remind_closing_polls(now) -> int:
 
 
 def unfinished_events(now) -> list[int]:
-    """Recent events not fanned out, or with inbox rows not pushed yet."""
+    """Recent events not fanned out, or with inbox rows not pushed yet (not in quiet hours:
+    those pushes wait for the morning)."""
     recent = OutboxEvent.objects.filter(created_at__gte=now - RESUME_WINDOW)
     not_fanned = recent.filter(fanned_out_at__isnull=True).values_list("pk", flat=True)
+    if quiet.is_quiet(now):
+        return sorted(not_fanned)
     unpushed = (
         Notification.objects.filter(
             pushed_at__isnull=True, event__created_at__gte=now - RESUME_WINDOW

@@ -281,3 +281,45 @@ def test_proposal_news_reaches_its_author_and_supporters_only(settings):
     assert bystander.pk not in inbox_users(event)
     titles = {m.title for m in push.outbox}
     assert titles == {"제안하거나 지지한 제안이 검토에 들어갔습니다"}
+
+
+# --- Quiet hours ---------------------------------------------------------------------------------
+
+
+def _seoul(hour: int):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime(2026, 11, 25, hour, 30, tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "quiet_at", "loud_at"),
+    [("21-8", [21, 23, 0, 7], [8, 12, 20]), ("1-5", [1, 4], [0, 5, 23]), ("", [], [0, 12, 22])],
+)
+def test_quiet_hours_in_seoul_time(settings, setting, quiet_at, loud_at):
+    from notifications import quiet
+
+    settings.NOTIFY_QUIET_HOURS = setting
+    assert [quiet.is_quiet(_seoul(h)) for h in quiet_at] == [True] * len(quiet_at)
+    assert [quiet.is_quiet(_seoul(h)) for h in loud_at] == [False] * len(loud_at)
+
+
+def test_at_night_the_inbox_fills_and_the_pushes_wait_for_the_morning(settings):
+    from django.utils import timezone as tz
+
+    citizens = CitizenFactory.create_batch(2, district_id=SAJIK)
+    services.publish_poll(poll=draft(), by=None)
+    event = OutboxEvent.objects.get()
+    hour = tz.localtime().hour
+    settings.NOTIFY_QUIET_HOURS = f"{hour}-{(hour + 1) % 24}"  # quiet right now
+
+    delivery.deliver(event.pk)
+
+    assert inbox_users(event) == {c.pk for c in citizens}  # the app shows them
+    assert push.outbox == []
+    assert tasks.unfinished_events(tz.now()) == []  # the scan does not churn all night
+    settings.NOTIFY_QUIET_HOURS = f"{(hour + 1) % 24}-{(hour + 2) % 24}"  # morning
+    assert tasks.unfinished_events(tz.now()) == [event.pk]
+    tasks.scan()
+    assert sorted(m.user_id for m in push.outbox) == sorted(c.pk for c in citizens)

@@ -23,6 +23,7 @@ def test_the_server_delivers_events_on_its_scheduler_thread():
         "in-process",
         TASKS_IN_PROCESS="1",
         NOTIFY_SCAN_SECONDS="0.5",
+        NOTIFY_QUIET_HOURS="",  # whatever the hour in Seoul
         REDIS_URL="",  # the embedded default: no broker, Celery runs tasks in process
         CELERY_BROKER_URL="memory://localhost/",
         PUSH_BACKEND="notifications.push.LogPushBackend",

@@ -61,6 +61,7 @@ class Worker:
             # test: resuming is the scan's job, which is what the test is about.
             CELERY_VISIBILITY_TIMEOUT="3600",
             NOTIFY_SCAN_SECONDS="1",
+            NOTIFY_QUIET_HOURS="",  # whatever the hour in Seoul
             NOTIFY_FANOUT_BATCH="500",
             NOTIFY_PUSH_BATCH=str(PUSH_BATCH),
             PUSH_BACKEND="tests.notifications.recording.FilePushBackend",
