@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.errors import ApiError
-from config.api.fields import StrictCharField
+from config.api.fields import StrictBooleanField, StrictCharField
 from config.api.pagination import Pagination
 from config.api.schema import ERROR_RESPONSES
 from notifications import messages, services
@@ -23,10 +23,10 @@ class UnknownKind(ApiError):
 
 
 class PreferencesSerializer(serializers.Serializer):
-    poll_opened = serializers.BooleanField(required=False, help_text=str(Kind.POLL_OPENED.label))
-    poll_closing = serializers.BooleanField(required=False, help_text=str(Kind.POLL_CLOSING.label))
-    outcome = serializers.BooleanField(required=False, help_text=str(Kind.OUTCOME.label))
-    proposal = serializers.BooleanField(required=False, help_text=str(Kind.PROPOSAL.label))
+    poll_opened = StrictBooleanField(required=False, help_text=str(Kind.POLL_OPENED.label))
+    poll_closing = StrictBooleanField(required=False, help_text=str(Kind.POLL_CLOSING.label))
+    outcome = StrictBooleanField(required=False, help_text=str(Kind.OUTCOME.label))
+    proposal = StrictBooleanField(required=False, help_text=str(Kind.PROPOSAL.label))
 
 
 class NotificationSerializer(serializers.ModelSerializer):

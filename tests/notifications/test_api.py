@@ -48,6 +48,7 @@ def test_turning_kinds_off_and_on(citizen, citizen_api):
     [
         ({"marketing": True}, "unknown_notification_kind"),
         ({"outcome": "maybe"}, "invalid_input"),
+        ({"outcome": 0}, "invalid_input"),  # the schema says boolean: 0 is not false here
         (["outcome"], "invalid_body"),
     ],
 )
