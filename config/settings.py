@@ -111,6 +111,11 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
+    # With the pool, Django's health checks are the pool's `check`: an empty query before a
+    # pooled connection is handed out, so after a database restart or a killed backend the pool
+    # replaces dead connections instead of giving each to one request (a 503). One local round
+    # trip per request (README, "Performance").
+    _db["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=True)
     # Test runs get a database of their own name, created and dropped by pytest-django.
     _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{_db['NAME']}")}
 DATABASE_IS_POSTGRES = _db["ENGINE"].startswith("django.db.backends.postg")

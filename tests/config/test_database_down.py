@@ -61,3 +61,32 @@ def test_ballot_on_a_killed_connection_is_503_and_writes_nothing(api, settings):
     # The service recovers without a restart: the next request gets a fresh connection.
     retry = api.post(f"/api/v1/polls/{poll.pk}/ballots/", {"options": [option]}, format="json")
     assert retry.status_code == 201
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_connection_killed_while_idle_is_replaced_not_handed_to_a_request(api):
+    """After a database restart or a killed backend, the pool checks a connection before
+    handing it out (CONN_HEALTH_CHECKS): the next request gets a live one, not a 503."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    connection.close()  # back to the pool, idle with the pool's others
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        **{k: v for k, v in params.items() if k in ("host", "port", "user", "dbname", "password")},
+        autocommit=True,
+    ) as killer:
+        killed = killer.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert len(killed) >= 2  # every pooled connection of this process is dead now
+
+    for _ in range(len(killed)):
+        response = api.get("/api/v1/districts/?parent=1100000000")
+        assert response.status_code == 200, response.content
+    connection.ensure_connection()
+    assert connection.connection.info.backend_pid != pid
