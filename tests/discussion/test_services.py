@@ -1,11 +1,9 @@
 """The comment services and the database rules under them, concurrency included."""
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
@@ -13,6 +11,7 @@ from accounts.services import delete_account
 from discussion import services
 from discussion.models import Comment, CommentLike, CommentReport
 from discussion.selectors import Subject
+from tests.concurrency import run_at_once
 from tests.conftest import make_session_token
 from tests.discussion.factories import CommentFactory, ProposalFactory, ReplyFactory
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
@@ -157,30 +156,6 @@ def test_unhiding_shows_it_again_and_is_audited():
 
 
 # --- Concurrency, on PostgreSQL -----------------------------------------------------------------
-
-
-def run_at_once(jobs: list[Callable[[], int]]) -> list[int]:
-    """Start every job at the same instant, each on its own thread and connection."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[int | BaseException] = [0] * len(jobs)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = jobs[index]()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors[:3]
-    return results  # type: ignore[return-value]
 
 
 def post_like(token: str, comment_id: int) -> int:

@@ -1,44 +1,18 @@
 """Support under real concurrency, on PostgreSQL: threads posting at the same moment."""
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from notifications.models import OutboxEvent
 from proposals.models import Proposal, Support
+from tests.concurrency import run_at_once
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory
 from tests.proposals.factories import ProposalFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(jobs: list[Callable[[], int]]) -> list[int]:
-    """Start every job at the same instant, each on its own thread and connection."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[int | BaseException] = [0] * len(jobs)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = jobs[index]()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors[:3]
-    return results  # type: ignore[return-value]
 
 
 def post_support(token: str, proposal_id: int) -> int:

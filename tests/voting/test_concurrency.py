@@ -1,14 +1,12 @@
 """Exactly once under real concurrency, on PostgreSQL: threads posting at the same moment."""
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.concurrency import run_at_once
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, PollFactory
 from voting import tallies
@@ -23,30 +21,6 @@ def _no_throttling_here(settings):
     # answer 429 before the race is run.
     settings.BALLOT_THROTTLE_USER = "100000/min"
     settings.BALLOT_THROTTLE_IP = "100000/min"
-
-
-def run_at_once(jobs: list[Callable[[], int]]) -> list[int]:
-    """Start every job at the same instant, each on its own thread and connection."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[int | BaseException] = [0] * len(jobs)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = jobs[index]()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connection.close()  # give the connection back to the pool
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors[:3]
-    return results  # type: ignore[return-value]
 
 
 def post_ballot(token: str, poll_id: int, option_id: int, key: str | None = None) -> int:

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from notifications import delivery
 from notifications.models import Kind, Notification, OutboxEvent
@@ -139,3 +140,30 @@ def test_a_gu_official_can_choose_only_closed_polls_of_their_gu(client):
     )
     assert refused.status_code == 200  # the form says the choice is invalid
     assert not Outcome.objects.exists()
+
+
+def test_the_outcome_can_carry_an_attachment_of_an_office_document_type(client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    poll, voters = closed_poll_with_voters()
+    client.force_login(OfficialFactory(is_superuser=True))
+    form = {"poll": poll.pk, "summary": "예산 편성", "link": "", "decided_on": "2026-12-01"}
+
+    refused = client.post(
+        "/admin/voting/outcome/add/",
+        {**form, "attachment": SimpleUploadedFile("run.exe", b"MZ", "application/octet-stream")},
+    )
+    assert refused.status_code == 200 and not Outcome.objects.exists()
+
+    accepted = client.post(
+        "/admin/voting/outcome/add/",
+        {**form, "attachment": SimpleUploadedFile("결정문.pdf", b"%PDF-1.4", "application/pdf")},
+    )
+    assert accepted.status_code == 302
+    outcome = Outcome.objects.get()
+    assert outcome.attachment.name.endswith(".pdf")
+    body = APIClient()
+    body.force_authenticate(voters[0])
+    url = body.get(f"/api/v1/polls/{poll.pk}/").json()["outcome"]["attachment"]
+    assert url.startswith("http://testserver/media/outcomes/") and url.endswith(".pdf")
