@@ -20,6 +20,7 @@ if settings.TASKS_IN_PROCESS:
     from config import tasks_in_process
 
     tasks_in_process.start()
+    tasks_in_process.start_counter()
 
 application = ProtocolTypeRouter(
     {

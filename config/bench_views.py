@@ -6,8 +6,8 @@ authentication classes).
 
 - ``BenchBallotCreateView``: how a typical DRF application would write a ballot endpoint — a
   ``ModelSerializer`` (its ``UniqueTogetherValidator`` comes from the (poll, voter) constraint, one
-  SELECT before the INSERT), and a straightforward create: participation, ballot, choice, and one
-  counter incremented with ``F()``. No throttles, no eligibility rules, no breakdown counters.
+  SELECT before the INSERT), and a straightforward create: the participation and the sealed
+  envelope, as the product writes them. No throttles, no eligibility rules, no idempotency.
 - ``NoopView``: authenticates, parses the JSON body and answers ``{"ok": true}``: the framework's
   own ceiling for an authenticated POST.
 """
@@ -16,13 +16,13 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.db.models import F
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from voting.models import Ballot, BallotChoice, Option, Participation, TallyCell
+from voting import sealing
+from voting.models import Envelope, Option, Participation
 
 
 class BenchBallotSerializer(serializers.ModelSerializer):
@@ -47,22 +47,22 @@ class BenchBallotSerializer(serializers.ModelSerializer):
             voter_key=hashlib.sha256(f"{user.phone or user.pk}".encode()).hexdigest(),
         )
         district = user.district
-        if district is not None and district.level == "dong":
-            gu, dong = district.parent_id, district.code
-        else:
-            gu, dong = (district.code if district else ""), ""
-        ballot = Ballot.objects.create(
+        gu = (district.parent_id if district.level == "dong" else district.code) if district else ""
+        Envelope.objects.create(
             poll=participation.poll,
-            gu_code=gu,
-            dong_code=dong,
-            gender=user.gender,
-            channel=Ballot.Channel.APP,
-            receipt_hash=secrets.token_hex(32),
+            lookup=secrets.token_hex(32),
+            sealed=sealing.seal_envelope(
+                payload={
+                    "p": participation.poll_id,
+                    "o": [option.pk],
+                    "g": gu,
+                    "a": None,
+                    "s": user.gender,
+                    "t": secrets.token_hex(32),
+                },
+                max_choices=1,
+            ),
         )
-        BallotChoice.objects.create(ballot=ballot, option=option)
-        TallyCell.objects.filter(
-            poll=participation.poll, dimension="", value="", option_id=option.pk, slot=0
-        ).update(count=F("count") + 1)
         return participation
 
 

@@ -20,7 +20,11 @@ if (BASE_DIR / ".env").exists():
 DEBUG = env.bool("DEBUG", default=True)
 
 # --- Fail fast in production -------------------------------------------------------------------
-_missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env.str(name, default="")]
+# The ballot box's public keys (voting/sealing.py): without them a production server could not
+# seal envelopes or publish the key the board is checked against. The private halves belong to
+# the counter alone (`manage.py count_ballots` refuses to start without them).
+_required = ("SECRET_KEY", "ALLOWED_HOSTS", "BALLOT_SEALING_PUBLIC_KEY", "BOARD_VERIFY_KEY")
+_missing = [name for name in _required if not env.str(name, default="")]
 if not DEBUG and _missing:
     # One line, naming what is missing, instead of a traceback deep inside Django.
     sys.exit(f"configuration error: DEBUG is off, so {' and '.join(_missing)} must be set")
@@ -322,9 +326,23 @@ API_WORKER_THREADS = env.int("API_WORKER_THREADS", default=8)
 
 # --- Voting ------------------------------------------------------------------------------------
 POLL_IMAGE_MAX_BYTES = env.int("POLL_IMAGE_MAX_BYTES", default=5_000_000)
-# Each counter is spread over this many rows, so concurrent ballots on one poll rarely wait for
-# the same row lock. Reading sums them: cost grows with slots, never with ballots.
-TALLY_SLOTS = env.int("TALLY_SLOTS", default=16)
+# The secret ballot (docs/secret-ballot.md). Every change of a published or stored total is the sum
+# of at least BALLOT_BATCH_MIN ballots: while a poll is open the counter counts when 2k are
+# sealed, leaving the newest k; at close (after the grace for ballots still committing) the rest.
+BALLOT_BATCH_MIN = env.int("BALLOT_BATCH_MIN", default=10)
+if BALLOT_BATCH_MIN < 5:
+    sys.exit("configuration error: BALLOT_BATCH_MIN must be at least 5")
+# At most this many envelopes are opened in one counting transaction.
+BALLOT_BATCH_MAX = env.int("BALLOT_BATCH_MAX", default=5000)
+if BALLOT_BATCH_MAX < 2 * BALLOT_BATCH_MIN:
+    sys.exit("configuration error: BALLOT_BATCH_MAX must be at least twice BALLOT_BATCH_MIN")
+BALLOT_CLOSE_GRACE_SECONDS = env.float("BALLOT_CLOSE_GRACE_SECONDS", default=30.0)
+# How often an idle counter looks for envelopes to count.
+COUNT_INTERVAL = env.float("COUNT_INTERVAL", default=0.2)
+BALLOT_SEALING_PUBLIC_KEY = env.str("BALLOT_SEALING_PUBLIC_KEY", default="")
+BALLOT_SEALING_PRIVATE_KEY = env.str("BALLOT_SEALING_PRIVATE_KEY", default="")
+BOARD_VERIFY_KEY = env.str("BOARD_VERIFY_KEY", default="")
+BOARD_SIGNING_KEY = env.str("BOARD_SIGNING_KEY", default="")
 # Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
 RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

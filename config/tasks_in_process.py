@@ -1,10 +1,11 @@
-"""The embedded default's task runner: Celery beat on a thread of the server process.
+"""The embedded default's task runner: Celery beat and the ballot counter on threads of the server.
 
 Without a broker (no ``REDIS_URL``) Celery runs tasks eagerly, in the process that sends them.
 Beat, on a daemon thread here, then runs the outbox scan itself every ``NOTIFY_SCAN_SECONDS``:
 poll openings, closing reminders, proposal expiry and every pending fan-out are delivered by
-this thread, never by the web request that caused them. With Redis, the `worker` and `beat`
-processes of docker-compose do this instead, and this module stays off.
+this thread, never by the web request that caused them. The ballot counter
+(voting/counting.py) runs on a thread of its own. With Redis, the `worker`, `beat` and `counter`
+services of docker-compose do this instead, and this module stays off.
 """
 
 import logging
@@ -47,4 +48,20 @@ def start() -> bool:
         _service = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
         _service.start()
     logger.info("in-process tasks: outbox scan every %ss", settings.NOTIFY_SCAN_SECONDS)
+    return True
+
+
+_counter: threading.Thread | None = None
+
+
+def start_counter() -> bool:
+    """Run the ballot counter on a daemon thread of this process, once."""
+    global _counter
+    with _lock:
+        if _counter is not None:
+            return False
+        from voting import counting
+
+        _counter = threading.Thread(target=counting.run_forever, name="Counter", daemon=True)
+        _counter.start()
     return True

@@ -442,8 +442,10 @@ class PollAdmin(admin.ModelAdmin):
             "original": poll,
             "status": Poll.Status(document["status"]).label,
             "total": document["total"],
+            "note": document["note"],
             "tables": results_tables(document),
             "min_cell": settings.RESULTS_MIN_CELL,
+            "batch_min": settings.BALLOT_BATCH_MIN,
             "csv_url": reverse("admin:voting_poll_results_csv", args=[poll.pk]),
             "dashboard_url": _reverse_or_none("voting_dashboard:poll", poll.pk),
             "has_view_permission": True,
@@ -460,7 +462,9 @@ class PollAdmin(admin.ModelAdmin):
         suppressed = gettext("suppressed")
         writer.writerow([gettext("Poll"), _csv_text(poll.title)])
         writer.writerow([gettext("Status"), Poll.Status(document["status"]).label])
-        writer.writerow([gettext("Participants"), document["total"]])
+        writer.writerow(
+            [gettext("Participants"), document["note"] if document["withheld"] else document["total"]]
+        )
         writer.writerow([gettext("Exported at"), timezone.localtime().isoformat()])
         for table in results_tables(document):
             writer.writerow([])

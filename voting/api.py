@@ -2,24 +2,24 @@
 
 import logging
 
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import SessionTokenAuthentication
 from config.api.errors import ApiError, Forbidden
 from config.api.schema import ERROR_RESPONSES
-from voting import idempotency, receipts, results, selectors, services, tallies
-from voting.models import Ballot, BallotChoice
+from voting import board, casting, idempotency, results, selectors, tallies
 from voting.serializers import (
     BallotRequestSerializer,
     BallotResponseSerializer,
+    BoardSerializer,
     PollDetailSerializer,
     PollListItemSerializer,
     ReceiptSerializer,
@@ -126,7 +126,9 @@ class BallotView(APIView):
             )
         ],
         description=(
-            "Cast a ballot, exactly once. The answer holds a receipt code, shown only here. "
+            "Cast a ballot, exactly once. It is sealed at once and counted later, in a shuffled "
+            "batch of at least BALLOT_BATCH_MIN ballots. The answer echoes the choice and holds "
+            "a receipt code, both shown only here. "
             "Errors: already_voted (409), poll_not_open (409), not_eligible (403, with reason), "
             "invalid_choice (400), idempotency_mismatch (422)."
         ),
@@ -140,16 +142,10 @@ class BallotView(APIView):
             raise InvalidIdempotencyKey()
         serializer = BallotRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        channel = (
-            Ballot.Channel.APP
-            if isinstance(request.successful_authenticator, SessionTokenAuthentication)
-            else Ballot.Channel.WEB
-        )
-        result = services.cast_ballot(
+        result = casting.cast_ballot(
             poll=poll_id,
             voter=request.user,
             option_ids=serializer.validated_data["options"],
-            channel=channel,
             idempotency_key=key,
         )
         response = Response(result.body, status=result.status_code)
@@ -170,30 +166,45 @@ class ResultsView(APIView):
 class ReceiptView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: ReceiptSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        responses={200: ReceiptSerializer, **ERROR_RESPONSES},
+        description=(
+            "Whether the ballot with this receipt is still sealed or counted, and in which batch "
+            "of the poll's board. Never the choice: a receipt cannot prove how anyone voted."
+        ),
+    )
     def get(self, request: Request, code: str) -> Response:
-        from django.http import Http404
+        found = selectors.receipt_status(code=code)
+        if found is None:
+            raise Http404
+        return Response(ReceiptSerializer(found).data)
 
-        if not receipts.looks_valid(code):
-            raise Http404
-        ballot = (
-            Ballot.objects.filter(receipt_hash=receipts.hash_code(code))
-            .select_related("poll")
-            .first()
-        )
-        if ballot is None:
-            raise Http404
-        chosen = (
-            BallotChoice.objects.filter(ballot=ballot)
-            .select_related("option")
-            .order_by("option__position", "option_id")
-        )
-        return Response(
-            {
-                "poll": ballot.poll_id,
-                "poll_title": ballot.poll.title,
-                "options": [{"id": c.option_id, "label": c.option.label} for c in chosen],
-                "counted": True,
-            },
-            status=status.HTTP_200_OK,
-        )
+
+class BoardView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="Entries after this batch number.")
+        ],
+        responses={200: BoardSerializer, **ERROR_RESPONSES},
+        description=(
+            "The poll's public board: every counted batch (sorted receipt trackers, and the "
+            "batch's ballots shuffled separately), hash-chained, with the head signed by the "
+            "city's key, and the totals it must add up to. Readable when the results are. "
+            "Check it with verifier/verify_board.py."
+        ),
+    )
+    def get(self, request: Request, poll_id: int) -> Response:
+        poll = selectors.published_poll(poll_id=poll_id)
+        if not selectors.results_visible_to(poll=poll, user=request.user):
+            raise ResultsHidden()
+        after = request.query_params.get("after", "0")
+        if not after.isdigit() or len(after) > 9:
+            raise serializers.ValidationError({"after": [_("A batch number.")]})
+        document = board.document(poll_id=poll.pk, after=int(after))
+        if document["next"] is not None:
+            document["next"] = request.build_absolute_uri(
+                f"{request.path}?after={document['next']}"
+            )
+        return Response(document)

@@ -1,16 +1,13 @@
-"""The ballot in one statement, on PostgreSQL.
+"""The SQL of the ballot path: the verdict row, and the participation that makes a vote once.
 
-``services.cast_ballot`` on PostgreSQL sends a single SQL statement per ballot: the eligibility
-verdicts (the very expressions of ``eligibility.conditions``, compiled by the ORM), then — only if
-they all hold and the choice is valid — the participation (``ON CONFLICT DO NOTHING``: the unique
-index decides "once"), the anonymous ballot, its choices, the counter upserts and the idempotency
-record, as data-modifying CTEs. One round trip instead of nine, atomic without an explicit
-transaction, and nothing is written unless every write is.
-
-SQLite has no data-modifying CTEs; there the same steps run as separate statements in one
-transaction (``services._cast_in_steps``). The test suite runs on both.
+The verdict query holds every eligibility rule (the very expressions of ``eligibility.conditions``,
+compiled by the ORM), "open" by the database's clock, and the choice's validity, for one citizen,
+one poll and one choice: one query on PostgreSQL and SQLite alike. The participation is an
+``INSERT ... ON CONFLICT DO NOTHING RETURNING``: the unique indexes decide "once", and the answer
+says whether this request was the one.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection
@@ -19,50 +16,17 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from voting import eligibility, tallies
-from voting.models import (
-    Ballot,
-    BallotChoice,
-    IdempotencyRecord,
-    Option,
-    Participation,
-    Poll,
-    TallyCell,
-)
+from voting import eligibility
+from voting.models import Option, Participation, Poll
 
 RULES = [f"rule_{reason}" for reason in eligibility.REASONS]
 
 
 @dataclass(frozen=True)
-class Row:
-    participation_id: str
-    voter_id: int
-    voter_key: str
-    voted_on: object
-    ballot_id: str
-    gu_code: str
-    dong_code: str
-    age_band: int | None
-    gender: str
-    channel: str
-    receipt_hash: str
-    slot: int
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    lookup: str
-    fingerprint: str
-    status_code: int
-    sealed_body: bytes
-
-
-@dataclass(frozen=True)
-class Outcome:
-    found: bool  # the poll exists and is published
-    verdicts: dict[str, bool]
+class Verdicts:
+    rules: dict[str, bool]
     choice_ok: bool  # the options belong to the poll and their number fits its limits
-    inserted: bool  # False: the participation already existed (or nothing was attempted)
+    max_choices: int
 
 
 def _table(model) -> str:
@@ -89,7 +53,7 @@ def _verdicts_queryset(poll_id: int, voter: eligibility.Voter, option_ids: list[
                 output_field=BooleanField(),
             )
         )
-        .values(*RULES, "choice_ok")
+        .values(*RULES, "choice_ok", "max_choices")
     )
 
 
@@ -153,100 +117,28 @@ def verdicts_sql(
     return sql, params
 
 
-def cast(
-    *,
-    poll_id: int,
-    voter: eligibility.Voter,
-    option_ids: list[int],
-    row: Row,
-    idem: Idempotency | None,
-) -> Outcome:
-    checked_sql, checked_params = verdicts_sql(poll_id=poll_id, voter=voter, option_ids=option_ids)
-
-    cells = sorted(
-        (dimension, value, option_id)
-        for dimension, value in tallies.cells_of(
-            gu=row.gu_code, age_band=row.age_band, gender=row.gender
-        )
-        for option_id in [tallies.BALLOTS, *option_ids]
-    )
-    all_rules = " AND ".join(f"c.{rule}" for rule in RULES)
-    participation, ballot, choice = _table(Participation), _table(Ballot), _table(BallotChoice)
-    tally, record = _table(TallyCell), _table(IdempotencyRecord)
-
-    sql = f"""
-        WITH checked AS ({checked_sql}),
-        ok AS (SELECT 1 FROM checked c WHERE {all_rules} AND c.choice_ok),
-        part AS (
-            INSERT INTO {participation} (id, poll_id, voter_id, voter_key, voted_on)
-            SELECT %s, %s, %s, %s, %s FROM ok
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ),
-        ballot AS (
-            INSERT INTO {ballot}
-                (id, poll_id, gu_code, dong_code, age_band, gender, channel, receipt_hash)
-            SELECT %s, %s, %s, %s, %s, %s, %s, %s FROM part
-            RETURNING id
-        ),
-        choices AS (
-            INSERT INTO {choice} (ballot_id, option_id)
-            SELECT ballot.id, o FROM ballot, unnest(%s::bigint[]) AS o
-            RETURNING 1
-        ),
-        counted AS (
-            INSERT INTO {tally} (poll_id, slot, dimension, value, option_id, count)
-            SELECT %s, %s, t.d, t.v, t.o, 1
-            FROM part, unnest(%s::text[], %s::text[], %s::bigint[]) AS t(d, v, o)
-            ORDER BY t.d, t.v, t.o
-            ON CONFLICT (poll_id, dimension, value, option_id, slot)
-            DO UPDATE SET count = {tally}.count + excluded.count
-            RETURNING 1
-        ),
-        remembered AS (
-            INSERT INTO {record} (lookup, fingerprint, status_code, sealed_body, created_at)
-            SELECT %s, %s, %s, %s, now() FROM part WHERE %s
-            RETURNING 1
-        )
-        SELECT {", ".join(f"c.{rule}" for rule in RULES)}, c.choice_ok, (SELECT count(*) FROM part)
-        FROM checked c
-    """  # noqa: S608 - table names from the models, values all bound as parameters
-    params = [
-        *checked_params,
-        row.participation_id,
-        poll_id,
-        row.voter_id,
-        row.voter_key,
-        row.voted_on,
-        row.ballot_id,
-        poll_id,
-        row.gu_code,
-        row.dong_code,
-        row.age_band,
-        row.gender,
-        row.channel,
-        row.receipt_hash,
-        option_ids,
-        poll_id,
-        row.slot,
-        [c[0] for c in cells],
-        [c[1] for c in cells],
-        [c[2] for c in cells],
-        idem.lookup if idem else "",
-        idem.fingerprint if idem else "",
-        idem.status_code if idem else 0,
-        idem.sealed_body if idem else b"",
-        idem is not None,
-    ]
+def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -> Verdicts | None:
+    """The verdicts for one ballot, or None where the poll does not exist or is a draft."""
+    sql, params = verdicts_sql(poll_id=poll_id, voter=voter, option_ids=option_ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        result = cursor.fetchone()
-    if result is None:
-        return Outcome(found=False, verdicts={}, choice_ok=False, inserted=False)
-    verdicts = dict(zip(RULES, result[: len(RULES)], strict=True))
-    return Outcome(
-        found=True,
-        verdicts=verdicts,
-        choice_ok=bool(result[len(RULES)]),
-        inserted=bool(result[len(RULES) + 1]),
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Verdicts(
+        rules={rule: bool(value) for rule, value in zip(RULES, row[: len(RULES)], strict=True)},
+        choice_ok=bool(row[len(RULES)]),
+        max_choices=int(row[len(RULES) + 1]),
     )
+
+
+def insert_participation(*, poll_id: int, voter_id: int, voter_key: str) -> bool:
+    """Record that ``voter_id`` took part; False where they (or their number) already had."""
+    table = _table(Participation)
+    sql = (
+        f"INSERT INTO {table} (id, poll_id, voter_id, voter_key, voted_on) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [uuid.uuid4().hex, poll_id, voter_id, voter_key, timezone.localdate()])
+        return cursor.fetchone() is not None

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from voting.models import IdempotencyRecord
+from voting.sealing import pad
 
 MAX_KEY_LENGTH = 255
 
@@ -50,9 +51,15 @@ def _cipher(key: str, lookup: str) -> AESGCM:
     return AESGCM(derived)
 
 
+# Every stored answer has the same length, whatever it holds: it is written in the voter's own
+# transaction, so a length that moved with the choice would tell a database reader the choice.
+_PADDED_LENGTH = 2560  # room for the longest answer a ballot request can have (100 options)
+
+
 def seal(*, key: str, lookup: str, body: dict) -> bytes:
     nonce = os.urandom(12)
-    return nonce + _cipher(key, lookup).encrypt(nonce, json.dumps(body).encode(), None)
+    plain = pad(body, block=_PADDED_LENGTH)
+    return nonce + _cipher(key, lookup).encrypt(nonce, plain, None)
 
 
 def unseal(*, key: str, lookup: str, sealed: bytes) -> dict:

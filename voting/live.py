@@ -3,9 +3,11 @@
 Two halves, one per direction, both coalescing to at most one message per poll per
 ``LIVE_MIN_INTERVAL`` (0.1 s) however fast ballots arrive, and always ending on the latest state:
 
-- **Publisher** (where ballots are accepted): after a ballot's transaction commits, the poll is
-  marked changed; one task per poll reads the current totals (a single counter query) and sends
-  the full snapshot through the channel layer to the poll's group.
+- **Publisher** (the counter, after each batch it commits; any process, after an official's
+  action on a poll): the poll is marked changed; one task per poll reads the current totals (a
+  single counter query) and sends the full snapshot through the channel layer to the poll's
+  group. Casting a ballot publishes nothing: totals move only when a batch of at least
+  ``BALLOT_BATCH_MIN`` is counted, so no message follows a single citizen's ballot.
 - **Relay** (where dashboards are connected): each server process joins the poll's group once,
   with one channel of its own, and hands each message to its local sockets in memory. Redis then
   carries one message per poll per process, not one per dashboard.
@@ -62,6 +64,8 @@ def snapshot(poll_id: int) -> dict[str, Any]:
         "closes_at": poll.closes_at.isoformat(),
         "results_published": poll.results_published_at is not None,
         "total": document["total"],
+        "withheld": document["withheld"],
+        "note": document["note"],
         "options": [
             {"id": o["id"], "label": o["label"], "votes": o["votes"], "share": o["share"]}
             for o in document["options"]

@@ -1,4 +1,11 @@
-"""Ballot receipts: a random code shown once to the voter; only its hash is stored."""
+"""Ballot receipts: a random code shown once to the voter; only two unrelated hashes are stored.
+
+The **tracker** (SHA-256 of the code) is published on the board once the ballot is counted; the
+**envelope lookup** (SHA-256 of a prefix and the code) is kept on the sealed envelope until then.
+Neither can be computed from the other without the code (100 bits), so nothing stored ties an
+envelope to the batch it was counted in. The standalone verifier computes the tracker the same
+way (verifier/verify_board.py).
+"""
 
 import hashlib
 import secrets
@@ -18,8 +25,12 @@ def normalise(code: str) -> str:
     return cleaned.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
 
 
-def hash_code(code: str) -> str:
+def tracker(code: str) -> str:
     return hashlib.sha256(normalise(code).encode()).hexdigest()
+
+
+def envelope_lookup(code: str) -> str:
+    return hashlib.sha256(b"mvoting-envelope:" + normalise(code).encode()).hexdigest()
 
 
 def looks_valid(code: str) -> bool:

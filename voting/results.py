@@ -1,9 +1,18 @@
-"""Published results: totals, shares and breakdowns, with small cells suppressed.
+"""Published results: totals, shares and breakdowns, with small numbers withheld.
 
-Every number that leaves the system — API, admin, CSV, live stream — is built here, so the
-suppression rule is applied in exactly one place.
+Every number that leaves the system — API, admin, CSV, live stream, board — is built from the
+counters the counter writes (voting/counting.py), and the document is built here, so the rules
+are applied in exactly one place:
 
-Suppression: a breakdown number below ``RESULTS_MIN_CELL`` (5) is withheld. Where only one
+- Totals move only in whole batches of at least ``BALLOT_BATCH_MIN`` (k) ballots. Until the first
+  batch is counted — and for good where the whole turnout stays below k — there are no totals at
+  all: ``"withheld": true``, every number null.
+- Breakdowns appear once the poll is final, and list only the cells the counter published (at
+  least k ballots each, and never a single withheld remainder below k); cells not published are
+  not listed at all, since even their existence is information.
+- Within a listed cell, an option's votes below ``RESULTS_MIN_CELL`` (5) are withheld.
+
+Where only one
 number of a group would be withheld, the next smallest is withheld too, since the total minus the
 shown numbers would give the hidden one away. An option's votes across the cells of a breakdown
 add up to its published total just as a cell's votes add up to the cell's total, so the same rule
@@ -11,7 +20,6 @@ is applied to both, the rows and the columns of the table, until neither gives a
 """
 
 from collections.abc import Mapping
-from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -21,20 +29,6 @@ from voting.models import Option, Poll
 from voting.tallies import UNKNOWN, Counts, Tally
 
 DIMENSIONS = (("gu", "gu"), ("age", "age_band"), ("gender", "gender"))
-
-
-def suppress(values: Mapping[Any, int], *, min_cell: int | None = None) -> dict[Any, int | None]:
-    """Withhold small numbers, and one more where a single withheld one could be derived."""
-    threshold = settings.RESULTS_MIN_CELL if min_cell is None else min_cell
-    shown: dict[Any, int | None] = dict(values)
-    hidden = [key for key, value in values.items() if value < threshold]
-    if len(hidden) == 1 and len(values) > 1:
-        # Complementary suppression: hide the smallest of the rest as well.
-        rest = sorted((value, str(key), key) for key, value in values.items() if key != hidden[0])
-        hidden.append(rest[0][2])
-    for key in hidden:
-        shown[key] = None
-    return shown
 
 
 def _suppress_table(
@@ -100,18 +94,28 @@ def build(poll: Poll, tally: Tally, options: list[Option] | None = None) -> dict
     """The results document for ``poll``: what the API, the admin and the CSV show."""
     options = list(poll.options.all()) if options is None else options
     total = tally.overall.ballots
+    withheld = total == 0
     gu_codes = [code for code in tally.breakdown.get("gu", {}) if code != UNKNOWN]
     districts = District.objects.in_bulk(gu_codes) if gu_codes else {}
+    minimum = settings.BALLOT_BATCH_MIN
     return {
         "poll": poll.pk,
         "status": poll.status,
-        "total": total,
+        "total": None if withheld else total,
+        "withheld": withheld,
+        "batch_min": minimum,
+        "note": (
+            _("Fewer than %(k)d ballots counted: totals appear once at least %(k)d are.")
+            % {"k": minimum}
+            if withheld
+            else None
+        ),
         "options": [
             {
                 "id": option.pk,
                 "label": option.label,
-                "votes": tally.overall.votes.get(option.pk, 0),
-                "share": _share(tally.overall.votes.get(option.pk, 0), total),
+                "votes": None if withheld else tally.overall.votes.get(option.pk, 0),
+                "share": None if withheld else _share(tally.overall.votes.get(option.pk, 0), total),
             }
             for option in options
         ],
@@ -128,25 +132,25 @@ def _breakdown(
     options: list[Option],
     districts: Mapping[str, District],
 ) -> list[dict]:
+    # Only the cells the counter published are here, each of at least k ballots (no cell is
+    # withheld whole, so none is listed as withheld).
     cells = {value: counts for value, counts in cells.items() if counts.ballots}
-    totals = suppress({value: counts.ballots for value, counts in cells.items()})
     votes = _suppress_table(
         {
             value: {option.pk: counts.votes.get(option.pk, 0) for option in options}
             for value, counts in cells.items()
         },
-        withheld_rows={value for value, total in totals.items() if total is None},
+        withheld_rows=set(),
     )
     out = []
     # Codes and age bands in numeric order, genders alphabetically; "unknown" last.
     for value in sorted(cells, key=lambda v: (v == UNKNOWN, v.zfill(11) if v.isdigit() else v)):
-        cell_total = totals[value]
         option_votes = votes[value]
         out.append(
             {
                 **_cell_label(dimension, value, districts),
-                "total": cell_total,
-                "suppressed": cell_total is None,
+                "total": cells[value].ballots,
+                "suppressed": False,
                 "options": [
                     {
                         "id": option.pk,

@@ -5,8 +5,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from voting import eligibility, scoping
-from voting.models import Option, Participation, Poll, PollImage
+from voting import eligibility, receipts, scoping
+from voting.models import BoardTracker, Envelope, Option, Participation, Poll, PollImage
 
 
 class Status:
@@ -118,3 +118,35 @@ def published_poll(*, poll_id: int) -> Poll:
 def polls_open_to(user: User) -> QuerySet[Poll]:
     """The polls ``user`` may vote in right now (one query)."""
     return eligibility.open_to(eligibility.Voter.of(user))
+
+
+def receipt_status(*, code: str) -> dict | None:
+    """What a receipt says: its poll, and ``sealed`` or ``counted`` in batch N — never the choice,
+    so a voter cannot use it to prove to anyone how they voted. None: no such receipt."""
+    if not receipts.looks_valid(code):
+        return None
+    envelope = (
+        Envelope.objects.filter(lookup=receipts.envelope_lookup(code))
+        .values("poll_id", "poll__title")
+        .first()
+    )
+    if envelope is not None:
+        return {
+            "poll": envelope["poll_id"],
+            "poll_title": envelope["poll__title"],
+            "status": "sealed",
+            "batch": None,
+        }
+    tracked = (
+        BoardTracker.objects.filter(tracker=receipts.tracker(code))
+        .values("entry__poll_id", "entry__poll__title", "entry__seq")
+        .first()
+    )
+    if tracked is None:
+        return None
+    return {
+        "poll": tracked["entry__poll_id"],
+        "poll_title": tracked["entry__poll__title"],
+        "status": "counted",
+        "batch": tracked["entry__seq"],
+    }

@@ -1,21 +1,19 @@
 """Exact tallies that cost the same to read at 1k ballots as at 1M.
 
-Counters live in ``TallyCell`` rows: overall and per breakdown cell (gu, age band, gender), one
-counter for the ballots and one per option, each spread over ``TALLY_SLOTS`` rows. A ballot adds 1
-to its counters in a randomly drawn slot, in one statement inside the ballot's transaction; reading
-sums the slots in one statement. ``recount`` counts the ballots themselves, for verification.
+Counters live in ``TallyCell`` rows: overall and, once a poll is final, per breakdown cell (gu,
+age band, gender), one counter for the ballots and one per option. Only the counter writes them,
+a whole batch at a time (voting/counting.py); reading sums them in one statement. ``recount``
+counts the public board itself, for verification.
 """
 
-import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
-from voting.models import Ballot, BallotChoice, TallyCell
+from voting.models import BoardEntry, TallyCell
 
 BALLOTS = 0  # option_id of the counter that counts ballots rather than votes for an option
 OVERALL = ("", "")
@@ -65,30 +63,22 @@ def cells_of(*, gu: str, age_band: int | None, gender: str) -> list[tuple[str, s
     ]
 
 
-def record(
-    *, poll_id: int, option_ids: Iterable[int], gu: str, age_band: int | None, gender: str
-) -> None:
-    """Count one ballot: +1 to its ballot counter and each chosen option's, in every cell."""
-    slot = secrets.randbelow(settings.TALLY_SLOTS)
-    counters = [BALLOTS, *sorted(set(option_ids))]
-    # Sorted rows: every ballot locks counter rows in the same order, so two ballots never
-    # deadlock on each other's rows.
-    rows = sorted(
-        (dimension, value, option_id)
-        for dimension, value in cells_of(gu=gu, age_band=age_band, gender=gender)
-        for option_id in counters
-    )
+def add(*, poll_id: int, counts: Mapping[tuple[str, str, int], int]) -> None:
+    """Add ``counts`` ((dimension, value, option id) → n) to the poll's counters, in one
+    statement. Callers hold the poll's count lock (voting/counting.py), so nothing races."""
+    rows = sorted((key, n) for key, n in counts.items() if n)
+    if not rows:
+        return
     table = connection.ops.quote_name(TallyCell._meta.db_table)
-    values = ", ".join(["(%s, %s, %s, %s, %s, 1)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     params: list = []
-    for dimension, value, option_id in rows:
-        params += [poll_id, slot, dimension, value, option_id]
-    # An upsert creates a counter the first time a cell sees a ballot, so nothing has to be
-    # prepared per poll and unused cells cost nothing. Portable: PostgreSQL and SQLite ≥ 3.24.
+    for (dimension, value, option_id), n in rows:
+        params += [poll_id, dimension, value, option_id, n]
+    # Portable upsert: PostgreSQL and SQLite >= 3.24.
     sql = (
-        f"INSERT INTO {table} (poll_id, slot, dimension, value, option_id, count) "  # noqa: S608
+        f"INSERT INTO {table} (poll_id, dimension, value, option_id, count) "  # noqa: S608
         f"VALUES {values} "
-        "ON CONFLICT (poll_id, dimension, value, option_id, slot) "
+        "ON CONFLICT (poll_id, dimension, value, option_id) "
         f"DO UPDATE SET count = {table}.count + excluded.count"
     )
     with connection.cursor() as cursor:
@@ -118,23 +108,16 @@ def read_totals(poll_ids: Iterable[int]) -> dict[int, int]:
 
 
 def recount(poll_id: int) -> Tally:
-    """Count the ballots themselves. Grows with the ballots: for verification, not for reads."""
-    rows: list[tuple[str, str, int, int]] = []
-    ballots = Ballot.objects.filter(poll_id=poll_id)
-    choices = BallotChoice.objects.filter(ballot__poll_id=poll_id)
-    rows.append(("", "", BALLOTS, ballots.count()))
-    rows += [
-        ("", "", option_id, n)
-        for option_id, n in choices.values_list("option_id").annotate(n=Count("id")).order_by()
-    ]
-    for dimension, column in (("gu", "gu_code"), ("age", "age_band"), ("gender", "gender")):
-        for value, n in ballots.values_list(column).annotate(n=Count("id")).order_by():
-            rows.append((dimension, _cell_value(value), BALLOTS, n))
-        for value, option_id, n in (
-            choices.values_list(f"ballot__{column}", "option_id").annotate(n=Count("id")).order_by()
-        ):
-            rows.append((dimension, _cell_value(value), option_id, n))
-    return _assemble(rows)
+    """Count the board itself: every counted ballot is on it. Grows with the ballots: for
+    verification, not for reads. Breakdowns are not on the board (they would tie attributes to
+    choices), so this recounts the overall counters only."""
+    overall = Counts()
+    for ballots in BoardEntry.objects.filter(poll_id=poll_id).values_list("ballots", flat=True):
+        for ballot in ballots:
+            overall.ballots += 1
+            for option_id in ballot:
+                overall.votes[option_id] = overall.votes.get(option_id, 0) + 1
+    return Tally(overall=overall, breakdown={})
 
 
 def _cell_value(value: object) -> str:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("polls/<id:poll_id>/", offloaded(api.PollDetailView.as_view()), name="poll-detail"),
     path("polls/<id:poll_id>/ballots/", offloaded(api.BallotView.as_view()), name="ballots"),
     path("polls/<id:poll_id>/results/", offloaded(api.ResultsView.as_view()), name="results"),
+    path("polls/<id:poll_id>/board/", offloaded(api.BoardView.as_view()), name="board"),
     path("receipts/<str:code>/", offloaded(api.ReceiptView.as_view()), name="receipt"),
     path("ws-tickets/", offloaded(officials_api.WebSocketTicketView.as_view()), name="ws-tickets"),
 ]

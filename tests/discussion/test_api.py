@@ -9,7 +9,7 @@ from accounts.models import Verification
 from discussion.models import Comment, CommentLike, CommentReport
 from tests.discussion.factories import CommentFactory, ProposalFactory, ReplyFactory
 from tests.factories import CitizenFactory, GroupFactory, GroupMembershipFactory, PollFactory
-from voting.services import cast_ballot
+from voting.casting import cast_ballot
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from accounts.models import Verification
 from notifications import delivery, push, tasks
 from notifications.models import Device, Kind, Notification, OptOut, OutboxEvent
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import services
+from voting import casting, services
 
 JONGNO = "1111000000"
 SAJIK = "1111053000"  # 종로구 사직동
@@ -219,7 +219,7 @@ def test_closing_reminder_goes_to_those_who_have_not_voted(settings):
     now = timezone.now()
     poll = PollFactory(opens_at=now - timedelta(days=3), closes_at=now + timedelta(hours=5))
     voter, waiting = CitizenFactory.create_batch(2, district_id=SAJIK)
-    services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
 
     assert tasks.remind_closing_polls(now) == 1
     assert tasks.remind_closing_polls(now) == 0  # once per poll

@@ -13,7 +13,7 @@ from accounts.models import User, Verification
 from districts.models import GroupMembership
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from tests.security.conftest import GANGNAM, SAJIK, SINSA, make_official
-from voting import services, tickets
+from voting import casting, tickets
 from voting.models import Ballot, Participation
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_ballot_body_cannot_choose_who_where_or_how(alice, bob, client_for):
     ballot = Ballot.objects.get()
     assert ballot.poll_id == poll.pk
     assert (ballot.gu_code, ballot.dong_code, ballot.gender) == (JONGNO, SAJIK, "female")
-    assert ballot.age_band == services.age_band(1990)
+    assert ballot.age_band == casting.age_band(1990)
     assert ballot.channel == "app"
     assert ballot.receipt_hash != "0" * 64
     assert not Ballot.objects.filter(poll=other_poll).exists()

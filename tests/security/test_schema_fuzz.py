@@ -32,7 +32,7 @@ from tests.discussion.factories import CommentFactory, ReplyFactory
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from tests.proposals.factories import ProposalFactory
 from tests.security.conftest import SAJIK, make_official
-from voting import services
+from voting import casting
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def world(db, settings):
         PollFactory(kind="multiple", min_choices=1, max_choices=2, options=["A", "B", "C"]),
         PollFactory(districts=["1168000000"]),  # 강남구: outside the citizen's audience
     ]
-    receipt = services.cast_ballot(
+    receipt = casting.cast_ballot(
         poll=polls[0], voter=voter, option_ids=[polls[0].options.first().pk]
     ).body["receipt"]
     groups = [GroupFactory(), GroupFactory(kind=Group.Kind.MANAGED)]

@@ -22,8 +22,8 @@ from accounts.models import Verification
 from accounts.roles import ensure_official_group
 from tests.factories import CategoryFactory, CitizenFactory, OfficialFactory, PollFactory
 from voting import results, services, tallies
+from voting.casting import cast_ballot
 from voting.models import AuditEntry, Option, Poll
-from voting.services import cast_ballot
 
 pytestmark = pytest.mark.django_db
 

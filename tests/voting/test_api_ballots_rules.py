@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import CitizenFactory, PollFactory
-from voting import services, tallies
+from voting import casting, services, tallies
 from voting.eligibility import Voter
 from voting.models import Ballot, BallotChoice, IdempotencyRecord, Participation
 
@@ -505,7 +505,7 @@ def test_closing_a_poll_that_closed_on_schedule_is_poll_closed(official):
 def test_closing_an_upcoming_poll_is_refused(official):
     now = timezone.now()
     poll = PollFactory(opens_at=now + timedelta(days=1), closes_at=now + timedelta(days=3))
-    with pytest.raises(services.PollNotOpen):
+    with pytest.raises(casting.PollNotOpen):
         services.close_poll(poll=poll, by=official)
     poll.refresh_from_db()
     assert poll.closed_early_at is None

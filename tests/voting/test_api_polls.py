@@ -16,7 +16,7 @@ from tests.factories import (
     PollFactory,
     PollImageFactory,
 )
-from voting import services
+from voting import casting, services
 
 pytestmark = pytest.mark.django_db
 
@@ -199,7 +199,7 @@ def test_list_item_fields(resident, resident_api):
         poll=poll, is_cover=True, image="polls/2025/01/cover.png", caption="표지", alt="버스"
     )
     voter = CitizenFactory(district_id=SAJIK)
-    services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
 
     item = resident_api.get(LIST_URL).json()["results"][0]
 
@@ -296,7 +296,7 @@ def test_list_query_count_is_pinned_and_does_not_grow(resident, client_for, para
             poll = closed(**kwargs) if params.get("status") == "closed" else PollFactory(**kwargs)
             PollImageFactory(poll=poll, is_cover=True)
             if i % 2 and poll.status == "open":
-                services.cast_ballot(
+                casting.cast_ballot(
                     poll=poll, voter=resident, option_ids=[poll.options.first().pk]
                 )
 
@@ -504,7 +504,7 @@ def test_detail_query_count_is_pinned(resident, client_for):
         PollImageFactory(poll=poll, is_cover=True)
     for i in range(5):
         PollImageFactory(poll=big, position=i + 1)
-    services.cast_ballot(
+    casting.cast_ballot(
         poll=small, voter=CitizenFactory(district_id=SAJIK), option_ids=[small.options.first().pk]
     )
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.roles import ensure_official_group
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import live, services, tickets
+from voting import casting, live, services, tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +67,7 @@ def _setup(poll_districts=(), official_jurisdiction=None):
 @database_sync_to_async
 def _vote(poll, option_id, **citizen_fields):
     citizen = CitizenFactory(**citizen_fields)
-    return services.cast_ballot(poll=poll, voter=citizen, option_ids=[option_id])
+    return casting.cast_ballot(poll=poll, voter=citizen, option_ids=[option_id])
 
 
 async def test_anonymous_is_refused_at_the_handshake():
@@ -134,7 +134,7 @@ async def test_no_update_after_a_rollback():
     def vote_and_roll_back():
         citizen = CitizenFactory()
         with pytest.raises(RuntimeError), transaction.atomic():
-            services.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
+            casting.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
             raise RuntimeError("rolled back after the ballot")
 
     await vote_and_roll_back()
@@ -151,7 +151,7 @@ async def test_burst_of_ballots_is_coalesced_and_ends_on_the_latest_state():
     @database_sync_to_async
     def burst(n):
         for _ in range(n):
-            services.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a])
+            casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a])
 
     await burst(30)
     messages = []
@@ -271,7 +271,7 @@ async def test_ballot_from_a_process_without_event_loop_reaches_dashboards(setti
 
     def vote_like_a_wsgi_worker():
         # A plain thread: no running loop, and not one asgiref started for us.
-        services.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
+        casting.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
         from django.db import connection
 
         connection.close()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.roles import ensure_official_group
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import services
+from voting import casting, services
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_unknown_poll_is_404(client):
 def test_official_in_scope_gets_the_live_page(client):
     poll = PollFactory(districts=[SAJIK], options=["찬성", "반대"])
     voter = CitizenFactory(district_id=SAJIK, birth_year=1987, gender="female")
-    services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
     _logged_in(client, _official(jurisdiction_id=JONGNO))
 
     response = client.get(_url(poll))

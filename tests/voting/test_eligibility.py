@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Verification
 from districts.models import GroupMembership
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
-from voting import eligibility, selectors, services
+from voting import casting, eligibility, selectors
 from voting.models import Ballot, Participation
 
 pytestmark = pytest.mark.django_db
@@ -297,6 +297,6 @@ def test_voter_known_by_gu_only():
 def test_ballot_of_a_citizen_known_by_gu_records_the_gu():
     citizen = CitizenFactory(district_id=GANGNAM)
     poll = PollFactory()
-    services.cast_ballot(poll=poll, voter=citizen, option_ids=[poll.options.first().pk])
+    casting.cast_ballot(poll=poll, voter=citizen, option_ids=[poll.options.first().pk])
     ballot = Ballot.objects.get(poll=poll)
     assert (ballot.gu_code, ballot.dong_code) == (GANGNAM, "")

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from notifications import delivery
 from notifications.models import Kind, Notification, OutboxEvent
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import services
+from voting import casting, services
 from voting.models import AuditEntry, Outcome
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def closed_poll_with_voters(n_voters: int = 2, residence: str = SAJIK, **kwargs)
     poll = PollFactory(**kwargs)
     voters = CitizenFactory.create_batch(n_voters, district_id=residence)
     for voter in voters:
-        services.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+        casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
     services.close_poll(poll=poll, by=None)
     return poll, voters
 

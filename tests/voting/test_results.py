@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from districts.models import District
 from tests.factories import CitizenFactory, PollFactory
-from voting import results, services, tallies
+from voting import casting, results, services, tallies
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def results_url(poll) -> str:
 
 def vote(poll, option, *, district=SAJIK, age=35, gender="female") -> None:
     citizen = CitizenFactory(district_id=district, birth_year=THIS_YEAR - age, gender=gender)
-    services.cast_ballot(poll=poll, voter=citizen, option_ids=[option.pk])
+    casting.cast_ballot(poll=poll, voter=citizen, option_ids=[option.pk])
 
 
 def close(poll) -> None:
@@ -354,7 +354,7 @@ def test_unknown_cells_are_labelled(client_for):
     poll = PollFactory(results_visibility="live")
     yes = poll.options.first()
     for _ in range(5):
-        services.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[yes.pk])
+        casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[yes.pk])
 
     body = client_for(CitizenFactory()).get(results_url(poll), HTTP_ACCEPT_LANGUAGE="en").json()
 
@@ -369,8 +369,8 @@ def test_multiple_choice_shares_are_of_ballots(client_for):
         results_visibility="live", kind="multiple", min_choices=1, max_choices=2, options=list("AB")
     )
     a, b = poll.options.all()
-    services.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk, b.pk])
-    services.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk])
+    casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk, b.pk])
+    casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk])
 
     body = client_for(CitizenFactory()).get(results_url(poll)).json()
 

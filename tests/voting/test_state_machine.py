@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 from config.api.errors import ApiError
 from tests.factories import CitizenFactory, PollFactory
-from voting import services, tallies
+from voting import casting, services, tallies
 from voting.models import Ballot, Participation, Poll
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ class BallotLife(RuleBasedStateMachine):
         chosen = [options[i] for i in picks]
         key = f"key-{uuid.uuid4().hex}" if with_key else None
         try:
-            result = services.cast_ballot(
+            result = casting.cast_ballot(
                 poll=poll, voter=citizen, option_ids=chosen, idempotency_key=key
             )
         except ApiError as refusal:
@@ -93,7 +93,7 @@ class BallotLife(RuleBasedStateMachine):
         citizen = CitizenFactory._meta.model.objects.filter(pk=citizen_id).first()
         if citizen is None:
             return
-        replay = services.cast_ballot(
+        replay = casting.cast_ballot(
             poll=Poll.objects.get(pk=poll_id), voter=citizen, option_ids=chosen, idempotency_key=key
         )
         assert replay.replayed

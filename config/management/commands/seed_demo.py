@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Gender, Verification
 from accounts.roles import ensure_official_group
 from districts.models import District, Group, GroupMembership
+from voting import casting, counting
 from voting import services as voting
 from voting.models import Category, Poll
 
@@ -32,6 +33,20 @@ DEMO_CITIZENS = [
     ("+821000000003", "1144056500", 1962, Gender.FEMALE, Verification.PHONE),  # 마포구 서교동
     ("+821000000004", "1135059500", 2004, Gender.OTHER, Verification.PHONE),  # 노원구 상계1동
     ("+821000000005", "1168064000", 1978, Gender.UNDISCLOSED, Verification.PHONE),
+]
+
+# More voters, so the demo polls pass the secret ballot's thresholds (counting in batches of at
+# least BALLOT_BATCH_MIN, breakdown cells of at least as many): 60 citizens over four gu, four age
+# bands and two genders, 15 to a gu. Nobody logs in as them.
+DEMO_VOTER_DONGS = ["1111053000", "1168064000", "1144056500", "1135059500"]
+DEMO_VOTERS = [
+    (
+        f"+8210000{1000 + i:04d}",
+        DEMO_VOTER_DONGS[i % 4],
+        (1996, 1986, 1976, 1956)[(i // 4) % 4],
+        (Gender.FEMALE, Gender.MALE)[(i // 16) % 2],
+    )
+    for i in range(60)
 ]
 
 DEMO_CATEGORIES = [
@@ -99,6 +114,19 @@ class Command(BaseCommand):
                 continue
             GroupMembership.objects.get_or_create(group=groups["청년 19–34"], user=citizen)
 
+        voter_dongs = District.objects.in_bulk(DEMO_VOTER_DONGS)
+        for phone, dong, birth_year, gender in DEMO_VOTERS:
+            User.objects.get_or_create(
+                phone=phone,
+                defaults={
+                    "phone_verified": True,
+                    "district": voter_dongs.get(dong),
+                    "birth_year": birth_year,
+                    "gender": gender,
+                    "verification": Verification.PHONE,
+                },
+            )
+
         categories = {}
         for position, (slug, name, name_en) in enumerate(DEMO_CATEGORIES):
             categories[slug], _ = Category.objects.get_or_create(
@@ -107,7 +135,8 @@ class Command(BaseCommand):
         created_polls = self._polls(official, categories)
         created_proposals = self._proposals()
         self.stdout.write(
-            f"demo data: 1 official, {len(DEMO_CITIZENS)} citizens, {len(DEMO_GROUPS)} groups, "
+            f"demo data: 1 official, {len(DEMO_CITIZENS) + len(DEMO_VOTERS)} citizens, "
+            f"{len(DEMO_GROUPS)} groups, "
             f"{created_polls} new polls, {created_proposals} new proposals"
         )
 
@@ -187,18 +216,23 @@ class Command(BaseCommand):
             closes_at=now + timedelta(minutes=5),
         )
         User = get_user_model()
-        citizens = list(User.objects.filter(phone__in=[row[0] for row in DEMO_CITIZENS]))
+        phones = [row[0] for row in DEMO_CITIZENS] + [row[0] for row in DEMO_VOTERS]
+        citizens = sorted(User.objects.filter(phone__in=phones), key=lambda user: user.phone)
         yes, no = closed.options.all()
+        city_options = list(city_wide.options.order_by("position"))
         for index, citizen in enumerate(citizens):
-            voting.cast_ballot(
+            casting.cast_ballot(
                 poll=closed, voter=citizen, option_ids=[(yes if index % 3 else no).pk]
             )
             if index % 2 == 0:
-                first = city_wide.options.order_by("position").first()
-                voting.cast_ballot(poll=city_wide, voter=citizen, option_ids=[first.pk])
+                choice = city_options[0 if index % 3 else 1]
+                casting.cast_ballot(poll=city_wide, voter=citizen, option_ids=[choice.pk])
         # The closed poll ran its course: move its close into the past now its ballots are in.
         Poll.objects.filter(pk=closed.pk).update(closes_at=now - timedelta(days=1))
         closed.refresh_from_db()
+        # Count now, as the counter service would: the closed poll in full with its breakdowns,
+        # the open one in batches (its newest ballots stay sealed, as always while open).
+        counting.count_all()
         # What the city decided: shown on the poll, and its voters find it in their inbox.
         voting.record_outcome(
             poll=closed,

@@ -1,15 +1,20 @@
-"""Recount polls from their ballots and compare with the live counters."""
+"""Check polls end to end: the board, the counters and the participations (exit 1 if any
+problem)."""
 
 import sys
 
 from django.core.management.base import BaseCommand
 
-from voting import tallies
-from voting.models import Participation, Poll
+from voting import board
+from voting.models import Poll
 
 
 class Command(BaseCommand):
-    help = "Recount from the ballots and report any difference from the tallies (exit 1 if any)."
+    help = (
+        "For each poll: the board's hash chain and signatures verify, every batch holds at least "
+        "BALLOT_BATCH_MIN ballots, the board's sums equal the counters (a recount), and "
+        "participations equal counted ballots plus sealed envelopes. Exit 1 on any difference."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("polls", nargs="*", type=int, help="Poll ids (default: all)")
@@ -20,18 +25,16 @@ class Command(BaseCommand):
             queryset = queryset.filter(pk__in=polls)
         bad = 0
         for poll_id in queryset.values_list("pk", flat=True):
-            counted = tallies.read(poll_id)
-            recounted = tallies.recount(poll_id)
-            participations = Participation.objects.filter(poll_id=poll_id).count()
-            if counted == recounted and participations == recounted.overall.ballots:
-                self.stdout.write(f"poll {poll_id}: ok ({recounted.overall.ballots} ballots)")
+            result = board.check(poll_id=poll_id)
+            if result.ok:
+                self.stdout.write(
+                    f"poll {poll_id}: ok ({result.counted} ballots counted, "
+                    f"{result.sealed} sealed, {result.participations} participations)"
+                )
                 continue
             bad += 1
-            self.stdout.write(
-                f"poll {poll_id}: MISMATCH tally={counted.overall.ballots} "
-                f"ballots={recounted.overall.ballots} participations={participations} "
-                f"tally_votes={counted.overall.votes} recount_votes={recounted.overall.votes}"
-            )
+            for problem in result.problems:
+                self.stdout.write(f"poll {poll_id}: MISMATCH {problem}")
         if bad:
             self.stdout.flush()
             sys.exit(1)

@@ -1,0 +1,264 @@
+"""The count: sealed envelopes become anonymous ballots, in shuffled batches of at least k.
+
+One batch is one transaction (``count_poll``):
+lock the poll's ``CountState`` (``SKIP LOCKED``: counters run side by side, one per poll at a
+time) → read the oldest envelopes → open them with the counter's private key → shuffle → append
+one signed entry to the poll's board (sorted trackers; the ballots, shuffled separately) → add the
+batch to the overall counters and to the sealed breakdown accumulator → delete the envelopes.
+Killed anywhere before the commit, nothing of it happened; after it, each envelope has become a
+ballot exactly once. The live snapshot is published after the commit.
+
+How much is counted (k = ``BALLOT_BATCH_MIN``): while the poll is open, only when at least 2k
+envelopes are sealed, and never the newest k — so every change of a total, including the last,
+is the sum of at least k ballots. Once the poll has closed (and ``BALLOT_CLOSE_GRACE_SECONDS``
+have passed, for ballots still committing), the rest is counted, the breakdown cells of at least
+k ballots are written once, and the poll is final. A poll whose whole turnout is below k is
+final with nothing counted: its envelopes stay sealed, and it shows no totals anywhere.
+"""
+
+import logging
+import random
+import threading
+from collections import Counter as Multiset
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from verifier.verify_board import entry_hash, signed_message
+from voting import live, sealing, tallies
+from voting.models import BoardEntry, BoardTracker, CountState, Envelope, Poll, TallyCell
+
+logger = logging.getLogger(__name__)
+_shuffle = random.SystemRandom().shuffle
+
+BREAKDOWN_DIMENSIONS = (("gu", "g"), ("age", "a"), ("gender", "s"))
+
+
+class IntegrityAlarm(Exception):
+    """An envelope that should not exist: sealed for another poll, or choosing what the poll does
+    not offer. The poll is not counted until an operator looks (the envelope stays)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    poll_id: int
+    seq: int | None  # the board entry written, or None (nothing counted: finalized only)
+    size: int
+    final: bool
+
+
+def k() -> int:
+    return settings.BALLOT_BATCH_MIN
+
+
+def polls_with_work(*, now: datetime | None = None) -> list[int]:
+    """Polls the counter has something to do for: 2k or more envelopes sealed, or closed (past
+    the grace) and not final yet. Two small queries, whatever the number of ballots."""
+    now = now or timezone.now()
+    closed_before = now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
+    pending = dict(
+        Envelope.objects.values_list("poll_id").annotate(n=Count("id")).order_by().values_list(
+            "poll_id", "n"
+        )
+    )
+    closed = set(
+        Poll.objects.filter(pk__in=list(pending), closes_at__lte=closed_before)
+        .exclude(count_state__final=True)
+        .values_list("pk", flat=True)
+    )
+    closed |= set(
+        CountState.objects.filter(final=False, poll__closes_at__lte=closed_before).values_list(
+            "poll_id", flat=True
+        )
+    )
+    busy = {poll_id for poll_id, n in pending.items() if n >= 2 * k()}
+    return sorted(busy | closed)
+
+
+def count_poll(
+    *, poll_id: int, counter: sealing.Counter, now: datetime | None = None
+) -> Batch | None:
+    """Count one batch of ``poll_id`` if there is one to count; None if there is nothing to do or
+    another counter holds the poll."""
+    now = now or timezone.now()
+    CountState.objects.bulk_create([CountState(poll_id=poll_id)], ignore_conflicts=True)
+    with transaction.atomic():
+        state = CountState.objects.select_for_update(skip_locked=True).filter(poll_id=poll_id)
+        state = state.first()
+        if state is None or state.final:
+            return None
+        poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
+        closed = poll.closes_at <= now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
+        waiting = Envelope.objects.filter(poll_id=poll_id).order_by("id")
+        pending = waiting.count()
+        # The whole turnout below k: nothing is ever counted, the envelopes stay sealed.
+        below_k = closed and state.counted == 0 and pending < k()
+        take = 0 if below_k else _how_many(pending=pending, closed=closed)
+        envelopes = list(waiting.values_list("id", "sealed")[:take]) if take else []
+        if envelopes:
+            _count(poll=poll, state=state, envelopes=envelopes, counter=counter, now=now)
+        done = closed and (take == pending or below_k)
+        if done:
+            _finalize(poll=poll, state=state, counter=counter, now=now)
+        if not envelopes and not done:
+            return None
+        state.save()
+        transaction.on_commit(partial(live.tally_changed, poll_id))
+    if envelopes:
+        logger.info("counted a batch of %s ballots in poll %s", len(envelopes), poll_id)
+    return Batch(
+        poll_id=poll_id, seq=state.seq if envelopes else None, size=len(envelopes), final=done
+    )
+
+
+def _how_many(*, pending: int, closed: bool) -> int:
+    limit = settings.BALLOT_BATCH_MAX
+    if closed:
+        if pending <= limit:
+            return pending
+        # Several batches: each at least k, and at least k left for the last one.
+        return min(limit, pending - k())
+    if pending < 2 * k():
+        return 0
+    return min(limit, pending - k())
+
+
+def _count(
+    *,
+    poll: Poll,
+    state: CountState,
+    envelopes: list[tuple[int, bytes]],
+    counter: sealing.Counter,
+    now: datetime,
+) -> None:
+    offered = {option.pk for option in poll.options.all()}
+    opened = [counter.open(sealed) for _id, sealed in envelopes]
+    for payload in opened:
+        choice = payload.get("o") or []
+        if (
+            payload.get("p") != poll.pk
+            or not set(choice) <= offered
+            or not poll.min_choices <= len(choice) <= poll.max_choices
+        ):
+            raise IntegrityAlarm(f"an envelope in poll {poll.pk} is not a valid ballot of it")
+    _shuffle(opened)
+    trackers = sorted(payload["t"] for payload in opened)
+    ballots = [sorted(payload["o"]) for payload in opened]
+    _shuffle(ballots)
+
+    seq = state.seq + 1
+    digest = entry_hash(poll.pk, seq, state.head, trackers, ballots)
+    entry = BoardEntry.objects.create(
+        poll=poll,
+        seq=seq,
+        prev=state.head,
+        hash=digest,
+        signature=counter.sign(signed_message(poll.pk, seq, digest)),
+        trackers=trackers,
+        ballots=ballots,
+        size=len(ballots),
+        counted_at=now,
+    )
+    BoardTracker.objects.bulk_create(
+        [BoardTracker(tracker=tracker, entry=entry) for tracker in trackers], batch_size=5000
+    )
+    votes = Multiset(option_id for ballot in ballots for option_id in ballot)
+    tallies.add(
+        poll_id=poll.pk,
+        counts={
+            (*tallies.OVERALL, tallies.BALLOTS): len(ballots),
+            **{(*tallies.OVERALL, option_id): n for option_id, n in votes.items()},
+        },
+    )
+    accumulator = counter.open_state(state.sealed_breakdown)
+    for payload in opened:
+        for dimension, key in BREAKDOWN_DIMENSIONS:
+            value = payload.get(key)
+            cell = accumulator.setdefault(dimension, {}).setdefault(
+                tallies.UNKNOWN if value in (None, "") else str(value), {"n": 0, "v": {}}
+            )
+            cell["n"] += 1
+            for option_id in payload["o"]:
+                cell["v"][str(option_id)] = cell["v"].get(str(option_id), 0) + 1
+    state.sealed_breakdown = counter.seal_state(accumulator)
+    # Explicit ids, never "id <= the last": an envelope whose transaction took an older id but
+    # committed after this read is not in this batch and must not be deleted with it.
+    Envelope.objects.filter(pk__in=[envelope_id for envelope_id, _sealed in envelopes]).delete()
+    state.seq = seq
+    state.head = digest
+    state.counted += len(ballots)
+
+
+def _finalize(*, poll: Poll, state: CountState, counter: sealing.Counter, now: datetime) -> None:
+    """Write the breakdown once: each dimension's cells of at least k ballots, withholding more
+    where what is left over (the total minus the cells shown) would be a group below k."""
+    accumulator = counter.open_state(state.sealed_breakdown)
+    counts: dict[tuple[str, str, int], int] = {}
+    for dimension, _key in BREAKDOWN_DIMENSIONS:
+        for value in publishable_cells(
+            {value: cell["n"] for value, cell in accumulator.get(dimension, {}).items()},
+            total=state.counted,
+        ):
+            cell = accumulator[dimension][value]
+            counts[(dimension, value, tallies.BALLOTS)] = cell["n"]
+            for option_id, n in cell["v"].items():
+                counts[(dimension, value, int(option_id))] = n
+    TallyCell.objects.filter(poll_id=poll.pk).exclude(dimension="").delete()
+    tallies.add(poll_id=poll.pk, counts=counts)
+    # Published once; the finer detail of the withheld cells is not kept.
+    state.sealed_breakdown = None
+    state.final = True
+    state.finalized_at = now
+
+
+def publishable_cells(cells: dict[str, int], *, total: int) -> list[str]:
+    """The cells of one dimension that may be shown: at least k ballots each, and — since the
+    total minus the shown cells is the sum of the others — whatever is withheld is either nothing
+    or at least k ballots (the smallest shown cells are withheld until it is)."""
+    shown = sorted((n, value) for value, n in cells.items() if n >= k())
+    rest = total - sum(n for n, _value in shown)
+    while shown and 0 < rest < k():
+        n, _value = shown.pop(0)
+        rest += n
+    return sorted(value for _n, value in shown)
+
+
+def count_all(*, counter: sealing.Counter | None = None, now: datetime | None = None) -> int:
+    """Count every batch there is to count now; the number of ballots counted. Tests and the
+    embedded default call this; the counter service calls it in a loop."""
+    counter = counter or sealing.Counter()
+    counted = 0
+    while True:
+        progress = False
+        for poll_id in polls_with_work(now=now):
+            try:
+                batch = count_poll(poll_id=poll_id, counter=counter, now=now)
+            except (IntegrityAlarm, sealing.SealingError) as exc:
+                logger.error("poll %s not counted: %s", poll_id, exc)
+                continue
+            if batch is not None:
+                counted += batch.size
+                progress = progress or batch.size > 0
+        if not progress:
+            return counted
+
+
+def run_forever(*, stop: threading.Event | None = None) -> None:
+    """The counter service: count whatever there is, then look again every COUNT_INTERVAL."""
+    stop = stop or threading.Event()
+    counter = sealing.Counter()
+    logger.info("counter started (k=%s, every %ss)", k(), settings.COUNT_INTERVAL)
+    while not stop.is_set():
+        try:
+            count_all(counter=counter)
+        except Exception as exc:
+            # The database away: nothing was counted (the transaction rolled back); try again.
+            logger.warning("count round failed: %s", type(exc).__name__)
+            close_old_connections()
+            stop.wait(1.0)
+        stop.wait(settings.COUNT_INTERVAL)

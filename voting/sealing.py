@@ -1,0 +1,150 @@
+"""The ballot box's keys, and sealing and opening what they protect.
+
+Two key pairs, each split between who may use which half:
+
+- **Sealing** (X25519, libsodium sealed boxes): web processes hold only the public key and seal
+  each envelope to it; only the counter holds the private key and opens them. The counter also
+  derives from it the key of its own per-poll state (the breakdown accumulator).
+- **Signing** (Ed25519): the counter signs each board entry; the public key is published, and
+  the standalone verifier (verifier/verify_board.py) checks the board against it.
+
+Settings (hex, 32 bytes each): ``BALLOT_SEALING_PUBLIC_KEY`` and ``BOARD_VERIFY_KEY`` for every
+process; ``BALLOT_SEALING_PRIVATE_KEY`` and ``BOARD_SIGNING_KEY`` for the counter only
+(``manage.py ballot_keys`` makes a set). With ``DEBUG`` on and a key unset, a development key is
+derived from ``SECRET_KEY`` so ``make run`` needs no set-up; production refuses to start without
+the public halves, and the counter without the private ones.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.secret import SecretBox
+from nacl.signing import SigningKey, VerifyKey
+
+
+class SealingError(Exception):
+    """An envelope or state blob that does not open: altered, or sealed to another key."""
+
+
+def _dev_seed(label: str) -> bytes:
+    if not settings.DEBUG:
+        raise ImproperlyConfigured(f"{label} is not set (manage.py ballot_keys makes a set)")
+    return hashlib.sha256(f"mvoting-dev-{label}:{settings.SECRET_KEY}".encode()).digest()
+
+
+def _from_hex(setting: str) -> bytes | None:
+    value = getattr(settings, setting, "") or ""
+    if not value:
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{setting} must be 64 hex characters") from exc
+    if len(raw) != 32:
+        raise ImproperlyConfigured(f"{setting} must be 64 hex characters")
+    return raw
+
+
+def _private_key() -> PrivateKey:
+    raw = _from_hex("BALLOT_SEALING_PRIVATE_KEY")
+    return PrivateKey(raw if raw else _dev_seed("BALLOT_SEALING_PRIVATE_KEY"))
+
+
+def sealing_public_key() -> PublicKey:
+    raw = _from_hex("BALLOT_SEALING_PUBLIC_KEY")
+    if raw:
+        return PublicKey(raw)
+    return PrivateKey(_dev_seed("BALLOT_SEALING_PRIVATE_KEY")).public_key
+
+
+def signing_key() -> SigningKey:
+    raw = _from_hex("BOARD_SIGNING_KEY")
+    return SigningKey(raw if raw else _dev_seed("BOARD_SIGNING_KEY"))
+
+
+def verify_key_hex() -> str:
+    raw = _from_hex("BOARD_VERIFY_KEY")
+    if raw:
+        return raw.hex()
+    return SigningKey(_dev_seed("BOARD_SIGNING_KEY")).verify_key.encode().hex()
+
+
+class Counter:
+    """The private halves, as the counter holds them. Built only where ballots are counted."""
+
+    def __init__(self) -> None:
+        self.private = _private_key()
+        self.signer = signing_key()
+        if self.private.public_key.encode() != sealing_public_key().encode():
+            raise ImproperlyConfigured("BALLOT_SEALING_PRIVATE_KEY does not match the public key")
+        if self.signer.verify_key.encode().hex() != verify_key_hex():
+            raise ImproperlyConfigured("BOARD_SIGNING_KEY does not match BOARD_VERIFY_KEY")
+        self._opener = SealedBox(self.private)
+        state_key = hashlib.blake2b(
+            self.private.encode(), digest_size=32, person=b"mvoting-state"
+        ).digest()
+        self._state = SecretBox(state_key)
+
+    def open(self, sealed: bytes) -> dict:
+        try:
+            return json.loads(self._opener.decrypt(bytes(sealed)))
+        except (CryptoError, ValueError) as exc:
+            raise SealingError("an envelope does not open with the counter's key") from exc
+
+    def sign(self, message: bytes) -> str:
+        return self.signer.sign(message).signature.hex()
+
+    def seal_state(self, document: dict) -> bytes:
+        # Padded to whole 16 KiB blocks: the length must not move with the numbers inside.
+        return bytes(self._state.encrypt(pad(document, block=16384)))
+
+    def open_state(self, sealed: bytes | None) -> dict:
+        if not sealed:
+            return {}
+        try:
+            return json.loads(self._state.decrypt(bytes(sealed)))
+        except (CryptoError, ValueError) as exc:
+            raise SealingError("the count state does not open with the counter's key") from exc
+
+
+def pad(document: dict, *, block: int, at_least: int = 0) -> bytes:
+    """JSON padded with spaces to a whole number of blocks (JSON ignores trailing spaces), so a
+    ciphertext's length says nothing about the numbers or choices inside."""
+    raw = json.dumps(document, separators=(",", ":")).encode()
+    size = max(len(raw), at_least)
+    size = -(-size // block) * block
+    return raw + b" " * (size - len(raw))
+
+
+def envelope_size(max_choices: int) -> int:
+    """One length for every envelope of a poll: room for its largest possible choice."""
+    return 256 + 24 * max_choices
+
+
+def seal_envelope(*, payload: dict, max_choices: int) -> bytes:
+    plain = pad(payload, block=64, at_least=envelope_size(max_choices))
+    return bytes(SealedBox(sealing_public_key()).encrypt(plain))
+
+
+def verify_signature(*, message: bytes, signature_hex: str) -> bool:
+    try:
+        VerifyKey(bytes.fromhex(verify_key_hex())).verify(message, bytes.fromhex(signature_hex))
+    except (CryptoError, ValueError):
+        return False
+    return True
+
+
+def new_key_set() -> dict[str, str]:
+    """A fresh set of keys, as settings lines (``manage.py ballot_keys``)."""
+    sealing = PrivateKey.generate()
+    signing = SigningKey.generate()
+    return {
+        "BALLOT_SEALING_PUBLIC_KEY": sealing.public_key.encode().hex(),
+        "BALLOT_SEALING_PRIVATE_KEY": sealing.encode().hex(),
+        "BOARD_VERIFY_KEY": signing.verify_key.encode().hex(),
+        "BOARD_SIGNING_KEY": signing.encode().hex(),
+    }
