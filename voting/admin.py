@@ -462,9 +462,8 @@ class PollAdmin(admin.ModelAdmin):
         suppressed = gettext("suppressed")
         writer.writerow([gettext("Poll"), _csv_text(poll.title)])
         writer.writerow([gettext("Status"), Poll.Status(document["status"]).label])
-        writer.writerow(
-            [gettext("Participants"), document["note"] if document["withheld"] else document["total"]]
-        )
+        total = document["note"] if document["withheld"] else document["total"]
+        writer.writerow([gettext("Participants"), total])
         writer.writerow([gettext("Exported at"), timezone.localtime().isoformat()])
         for table in results_tables(document):
             writer.writerow([])

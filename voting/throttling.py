@@ -4,8 +4,14 @@ DRF's throttles keep a log of timestamps per key (a read and a write each: four 
 for two limits, on every ballot). These are fixed-window counters: one pipelined INCR + EXPIRE per
 limit, both limits in one round trip. If the cache is down, ballots are still accepted: PostgreSQL
 decides "once" whatever the limits say.
+
+Keys name no one: each is an HMAC (server secret) of who and which window, so someone watching
+Redis cannot see which citizen or IP is voting now, nor follow one from window to window
+(docs/secret-ballot.md, "Side channels").
 """
 
+import hashlib
+import hmac
 import logging
 import math
 import time
@@ -43,6 +49,14 @@ def hit(windows: list[tuple[str, int]]) -> list[int]:
     return counts
 
 
+def window_key(prefix: str, ident: object, seconds: int, now: float) -> str:
+    """The cache key of one counter window: opaque, different for each window."""
+    window = int(now // seconds)
+    message = f"{prefix}:{ident}:{seconds}:{window}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return f"{prefix}:{digest}"
+
+
 class BallotThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         now = time.time()
@@ -51,7 +65,7 @@ class BallotThrottle(BaseThrottle):
             ("ip", self.get_ident(request), *_parse(settings.BALLOT_THROTTLE_IP)),
         ]
         windows = [
-            (f"ballot-throttle:{kind}:{ident}:{int(now // seconds)}", seconds)
+            (window_key(f"ballot-throttle:{kind}", ident, seconds, now), seconds)
             for kind, ident, _limit, seconds in rules
         ]
         try:
@@ -91,7 +105,7 @@ class WriteThrottle(BaseThrottle):
         now = time.time()
         rules = _rates(self.setting, self.default)
         windows = [
-            (f"{self.prefix}:{request.user.pk}:{seconds}:{int(now // seconds)}", seconds)
+            (window_key(self.prefix, request.user.pk, seconds, now), seconds)
             for _limit, seconds in rules
         ]
         try:
