@@ -184,9 +184,7 @@ class BoardView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("after", int, description="Entries after this batch number.")
-        ],
+        parameters=[OpenApiParameter("after", int, description="Entries after this batch number.")],
         responses={200: BoardSerializer, **ERROR_RESPONSES},
         description=(
             "The poll's public board: every counted batch (sorted receipt trackers, and the "

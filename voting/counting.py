@@ -62,9 +62,10 @@ def polls_with_work(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     closed_before = now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
     pending = dict(
-        Envelope.objects.values_list("poll_id").annotate(n=Count("id")).order_by().values_list(
-            "poll_id", "n"
-        )
+        Envelope.objects.values_list("poll_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("poll_id", "n")
     )
     closed = set(
         Poll.objects.filter(pk__in=list(pending), closes_at__lte=closed_before)
