@@ -106,6 +106,7 @@ def poll_dashboard(request: HttpRequest, poll_id: int) -> HttpResponse:
             "ws_path": ws_path(poll.pk),
             "snapshots": {str(poll.pk): live.snapshot(poll.pk)},
             "min_cell": settings.RESULTS_MIN_CELL,
+            "batch_min": settings.BALLOT_BATCH_MIN,
             "config": _page_config([poll]),
         },
     )

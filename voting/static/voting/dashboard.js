@@ -107,6 +107,11 @@
     if (title && message.title) { title.textContent = message.title; }
     this.renderStatus(message);
     this.field("total").textContent = count(message.total);
+    var note = this.field("note");
+    if (note) {
+      note.textContent = message.note || "";
+      note.hidden = !message.note;
+    }
     this.renderChart(message);
     this.renderTable(message);
     if (!this.compact) {
