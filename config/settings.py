@@ -343,6 +343,9 @@ BALLOT_SEALING_PUBLIC_KEY = env.str("BALLOT_SEALING_PUBLIC_KEY", default="")
 BALLOT_SEALING_PRIVATE_KEY = env.str("BALLOT_SEALING_PRIVATE_KEY", default="")
 BOARD_VERIFY_KEY = env.str("BOARD_VERIFY_KEY", default="")
 BOARD_SIGNING_KEY = env.str("BOARD_SIGNING_KEY", default="")
+# Unset keys are derived from SECRET_KEY only where DEBUG was on at start (`make run`, the test
+# suite: pytest-django turns DEBUG off later, so this is decided here, once).
+BALLOT_DEV_KEYS = env.bool("BALLOT_DEV_KEYS", default=DEBUG)
 # Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
 RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

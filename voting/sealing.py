@@ -10,8 +10,8 @@ Two key pairs, each split between who may use which half:
 
 Settings (hex, 32 bytes each): ``BALLOT_SEALING_PUBLIC_KEY`` and ``BOARD_VERIFY_KEY`` for every
 process; ``BALLOT_SEALING_PRIVATE_KEY`` and ``BOARD_SIGNING_KEY`` for the counter only
-(``manage.py ballot_keys`` makes a set). With ``DEBUG`` on and a key unset, a development key is
-derived from ``SECRET_KEY`` so ``make run`` needs no set-up; production refuses to start without
+(``manage.py ballot_keys`` makes a set). With ``DEBUG`` on at start and a key unset, a
+development key is derived from ``SECRET_KEY`` so ``make run`` needs no set-up; production refuses to start without
 the public halves, and the counter without the private ones.
 """
 
@@ -31,7 +31,7 @@ class SealingError(Exception):
 
 
 def _dev_seed(label: str) -> bytes:
-    if not settings.DEBUG:
+    if not settings.BALLOT_DEV_KEYS:
         raise ImproperlyConfigured(f"{label} is not set (manage.py ballot_keys makes a set)")
     return hashlib.sha256(f"mvoting-dev-{label}:{settings.SECRET_KEY}".encode()).digest()
 
