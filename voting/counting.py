@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -229,12 +229,17 @@ def publishable_cells(cells: dict[str, int], *, total: int) -> list[str]:
     return sorted(value for _n, value in shown)
 
 
-def count_all(*, counter: sealing.Counter | None = None, now: datetime | None = None) -> int:
+def count_all(
+    *,
+    counter: sealing.Counter | None = None,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Count every batch there is to count now; the number of ballots counted. Tests and the
     embedded default call this; the counter service calls it in a loop."""
     counter = counter or sealing.Counter()
     counted = 0
-    while True:
+    while not (stop and stop.is_set()):
         progress = False
         for poll_id in polls_with_work(now=now):
             try:
@@ -246,7 +251,8 @@ def count_all(*, counter: sealing.Counter | None = None, now: datetime | None = 
                 counted += batch.size
                 progress = progress or batch.size > 0
         if not progress:
-            return counted
+            break
+    return counted
 
 
 def run_forever(*, stop: threading.Event | None = None) -> None:
@@ -256,10 +262,11 @@ def run_forever(*, stop: threading.Event | None = None) -> None:
     logger.info("counter started (k=%s, every %ss)", k(), settings.COUNT_INTERVAL)
     while not stop.is_set():
         try:
-            count_all(counter=counter)
+            count_all(counter=counter, stop=stop)
         except Exception as exc:
-            # The database away: nothing was counted (the transaction rolled back); try again.
+            # The database away: nothing was counted (the transaction rolled back); try again
+            # on a new connection.
             logger.warning("count round failed: %s", type(exc).__name__)
-            close_old_connections()
+            connections.close_all()
             stop.wait(1.0)
         stop.wait(settings.COUNT_INTERVAL)
