@@ -288,7 +288,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ReceiptStatusEnum": ["sealed", "counted"]},
+    "ENUM_NAME_OVERRIDES": {
+        "ReceiptStatusEnum": [("sealed", "sealed"), ("counted", "counted")],
+        "ProposalStatusEnum": ["open", "under_review", "accepted", "rejected", "expired"],
+    },
 }
 
 # --- Logging -----------------------------------------------------------------------------------
