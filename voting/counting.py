@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -95,12 +95,11 @@ def count_poll(
             return None
         poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
         closed = poll.closes_at <= now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
-        waiting = Envelope.objects.filter(poll_id=poll_id).order_by("id")
-        pending = waiting.count()
+        pending = Envelope.objects.filter(poll_id=poll_id).count()
         # The whole turnout below k: nothing is ever counted, the envelopes stay sealed.
         below_k = closed and state.counted == 0 and pending < k()
         take = 0 if below_k else _how_many(pending=pending, closed=closed)
-        envelopes = list(waiting.values_list("id", "sealed")[:take]) if take else []
+        envelopes = _take_oldest(poll_id=poll_id, n=take) if take else []
         if envelopes:
             _count(poll=poll, state=state, envelopes=envelopes, counter=counter, now=now)
         done = closed and (take == pending or below_k)
@@ -115,6 +114,22 @@ def count_poll(
     return Batch(
         poll_id=poll_id, seq=state.seq if envelopes else None, size=len(envelopes), final=done
     )
+
+
+def _take_oldest(*, poll_id: int, n: int) -> list[bytes]:
+    """Delete the poll's ``n`` oldest envelopes and return what they held — in the transaction
+    that counts them, so they are counted and gone together, or neither. One statement: the
+    subquery sees only committed envelopes, so one whose transaction took an older id but
+    commits later is simply left for the next batch."""
+    table = connection.ops.quote_name(Envelope._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN ("  # noqa: S608
+            f"SELECT id FROM {table} WHERE poll_id = %s ORDER BY id LIMIT %s"
+            ") RETURNING sealed",
+            [poll_id, n],
+        )
+        return [bytes(row[0]) for row in cursor.fetchall()]
 
 
 def _how_many(*, pending: int, closed: bool) -> int:
@@ -133,12 +148,12 @@ def _count(
     *,
     poll: Poll,
     state: CountState,
-    envelopes: list[tuple[int, bytes]],
+    envelopes: list[bytes],
     counter: sealing.Counter,
     now: datetime,
 ) -> None:
     offered = {option.pk for option in poll.options.all()}
-    opened = [counter.open(sealed) for _id, sealed in envelopes]
+    opened = [counter.open(sealed) for sealed in envelopes]
     for payload in opened:
         choice = payload.get("o") or []
         if (
@@ -165,9 +180,7 @@ def _count(
         size=len(ballots),
         counted_at=now,
     )
-    BoardTracker.objects.bulk_create(
-        [BoardTracker(tracker=tracker, entry=entry) for tracker in trackers], batch_size=5000
-    )
+    _insert_trackers(entry_id=entry.pk)
     votes = Multiset(option_id for ballot in ballots for option_id in ballot)
     tallies.add(
         poll_id=poll.pk,
@@ -187,12 +200,28 @@ def _count(
             for option_id in payload["o"]:
                 cell["v"][str(option_id)] = cell["v"].get(str(option_id), 0) + 1
     state.sealed_breakdown = counter.seal_state(accumulator)
-    # Explicit ids, never "id <= the last": an envelope whose transaction took an older id but
-    # committed after this read is not in this batch and must not be deleted with it.
-    Envelope.objects.filter(pk__in=[envelope_id for envelope_id, _sealed in envelopes]).delete()
     state.seq = seq
     state.head = digest
     state.counted += len(ballots)
+
+
+def _insert_trackers(*, entry_id: int) -> None:
+    # The receipts' index, read from the entry just written, inside the database: building a
+    # model instance per tracker (or sending each again as a parameter) cost the count a third
+    # of its time, profiled. The JSON function is each database's name for the same thing.
+    table = connection.ops.quote_name(BoardTracker._meta.db_table)
+    entries = connection.ops.quote_name(BoardEntry._meta.db_table)
+    elements = (
+        "jsonb_array_elements_text(e.trackers) AS t(value)"
+        if connection.vendor == "postgresql"
+        else "json_each(e.trackers) AS t"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tracker, entry_id) "  # noqa: S608
+            f"SELECT t.value, e.id FROM {entries} AS e, {elements} WHERE e.id = %s",
+            [entry_id],
+        )
 
 
 def _finalize(*, poll: Poll, state: CountState, counter: sealing.Counter, now: datetime) -> None:
