@@ -200,7 +200,7 @@ class BoardView(APIView):
         after = request.query_params.get("after", "0")
         if not after.isdigit() or len(after) > 9:
             raise serializers.ValidationError({"after": [_("A batch number.")]})
-        document = board.document(poll_id=poll.pk, after=int(after))
+        document = board.document(poll_id=poll.pk, after=int(after), limit=board.PAGE_SIZE)
         if document["next"] is not None:
             document["next"] = request.build_absolute_uri(
                 f"{request.path}?after={document['next']}"
