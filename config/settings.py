@@ -134,7 +134,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's async client times reads out at 5 s, the length of channels-redis's
+                # blocking receive: an idle relay then saw an "outage" every 5 s and backed off
+                # for seconds (measured by the benchmark). Read timeouts above the receive's.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": CHANNEL_LAYER_PREFIX,
             },
         }

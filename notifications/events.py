@@ -5,7 +5,6 @@ at all, so no notification is lost because a process died between the two, and n
 a change that rolled back. Delivery happens later, on a worker (``notifications/tasks.py``).
 """
 
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +28,13 @@ def emit(
         return None
     # robust: if the queue is unreachable at commit, the event still committed and the scan
     # (notifications.tasks.scan) sends it; the request that caused it must not fail.
-    transaction.on_commit(partial(_dispatch, event.pk), robust=True)
+    # A named function, not a partial: Django's robust path logs the callback's __qualname__.
+    event_id = event.pk
+
+    def dispatch_after_commit() -> None:
+        _dispatch(event_id)
+
+    transaction.on_commit(dispatch_after_commit, robust=True)
     return event
 
 

@@ -132,6 +132,27 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -
     )
 
 
+# Ballots still committing and the poll's final count: a cast holds its poll's lock shared for
+# its transaction; finalizing a poll takes it exclusively, so it waits for every ballot already
+# past the check, and a ballot that checks after it sees the poll closed. On SQLite a writing
+# transaction holds the whole database (IMMEDIATE), which already orders them.
+_POLL_LOCK_CLASS = 71_350
+
+
+def lock_poll_for_cast(*, poll_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, %s)", [_POLL_LOCK_CLASS, poll_id]
+            )
+
+
+def lock_poll_for_final_count(*, poll_id: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_POLL_LOCK_CLASS, poll_id])
+
+
 def insert_participation(*, poll_id: int, voter_id: int, voter_key: str) -> bool:
     """Record that ``voter_id`` took part; False where they (or their number) already had."""
     table = _table(Participation)

@@ -91,6 +91,9 @@ def check(*, poll_id: int, all_signatures: bool = True) -> Check:
             problems.append("the counter's state disagrees with the board")
         if last and state.head != last["hash"]:
             problems.append("the counter's head is not the board's last entry")
+        if state.final and state.counted and sealed:
+            # A final count leaves nothing sealed unless the whole turnout was below k.
+            problems.append(f"{sealed} envelopes still sealed after the final count")
     breakdown = counted.breakdown
     for dimension, cells in breakdown.items():
         if sum(c.ballots for c in cells.values()) > counted.overall.ballots:

@@ -151,6 +151,9 @@ def _cast(
     code = receipts.new_code()
     body = {"poll": poll_id, "options": chosen, "receipt": code}
     with transaction.atomic():
+        # Taken first, so "open" is judged after it: the poll's final count waits for this
+        # ballot, or this ballot finds the poll closed (ballot_sql.lock_poll_for_cast).
+        ballot_sql.lock_poll_for_cast(poll_id=poll_id)
         # Eligibility, "open" and the choice are judged inside the transaction, by the
         # database's clock, in one query; who may not vote learns why, not that a choice is wrong.
         verdicts = ballot_sql.verdicts(poll_id=poll_id, voter=profile, option_ids=chosen)

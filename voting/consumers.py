@@ -82,7 +82,9 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
 
     def _is_stale(self, message: dict[str, Any]) -> bool:
         """Totals only grow while a status lasts: an older message arriving late is dropped."""
-        current = (message["status"], message["total"])
+        # A total withheld (fewer than k counted) is null: it comes before any number.
+        total = message["total"] if message.get("total") is not None else -1
+        current = (message["status"], total)
         if self.last and self.last[0] == current[0] and current[1] < self.last[1]:
             return True
         self.last = current

@@ -27,10 +27,11 @@ from functools import partial
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Count
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from verifier.verify_board import entry_hash, signed_message
-from voting import live, sealing, tallies
+from voting import ballot_sql, live, sealing, tallies
 from voting.models import BoardEntry, BoardTracker, CountState, Envelope, Poll, TallyCell
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,8 @@ def k() -> int:
 def polls_with_work(*, now: datetime | None = None) -> list[int]:
     """Polls the counter has something to do for: 2k or more envelopes sealed, or closed (past
     the grace) and not final yet. Two small queries, whatever the number of ballots."""
-    now = now or timezone.now()
-    closed_before = now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
+    grace = timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
+    closed_before = (now - grace) if now is not None else Now() - grace
     pending = dict(
         Envelope.objects.values_list("poll_id")
         .annotate(n=Count("id"))
@@ -86,7 +87,7 @@ def count_poll(
 ) -> Batch | None:
     """Count one batch of ``poll_id`` if there is one to count; None if there is nothing to do or
     another counter holds the poll."""
-    now = now or timezone.now()
+    stamp = now or timezone.now()
     CountState.objects.bulk_create([CountState(poll_id=poll_id)], ignore_conflicts=True)
     with transaction.atomic():
         state = CountState.objects.select_for_update(skip_locked=True).filter(poll_id=poll_id)
@@ -94,17 +95,23 @@ def count_poll(
         if state is None or state.final:
             return None
         poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
-        closed = poll.closes_at <= now - timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
-        pending = Envelope.objects.filter(poll_id=poll_id).count()
+        closed = _closed(poll_id=poll_id, now=now)
+        if closed:
+            # Wait for every ballot still committing in this poll: after this, none can be
+            # accepted (ballot_sql.lock_poll_for_cast), so the final count misses none.
+            ballot_sql.lock_poll_for_final_count(poll_id=poll_id)
+        # Counted only as far as the decision needs: a hot poll's backlog is not scanned whole.
+        cap = settings.BALLOT_BATCH_MAX + 2 * k()
+        pending = Envelope.objects.filter(poll_id=poll_id).order_by()[:cap].count()
         # The whole turnout below k: nothing is ever counted, the envelopes stay sealed.
         below_k = closed and state.counted == 0 and pending < k()
         take = 0 if below_k else _how_many(pending=pending, closed=closed)
         envelopes = _take_oldest(poll_id=poll_id, n=take) if take else []
         if envelopes:
-            _count(poll=poll, state=state, envelopes=envelopes, counter=counter, now=now)
+            _count(poll=poll, state=state, envelopes=envelopes, counter=counter, now=stamp)
         done = closed and (take == pending or below_k)
         if done:
-            _finalize(poll=poll, state=state, counter=counter, now=now)
+            _finalize(poll=poll, state=state, counter=counter, now=stamp)
         if not envelopes and not done:
             return None
         state.save()
@@ -114,6 +121,14 @@ def count_poll(
     return Batch(
         poll_id=poll_id, seq=state.seq if envelopes else None, size=len(envelopes), final=done
     )
+
+
+def _closed(*, poll_id: int, now: datetime | None) -> bool:
+    """Closed for counting: past its close and the grace, by the database's clock — the clock
+    ballots are judged by — unless a moment is given (tests, a replay)."""
+    grace = timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS)
+    limit = (now - grace) if now is not None else Now() - grace
+    return Poll.objects.filter(pk=poll_id, closes_at__lte=limit).exists()
 
 
 def _take_oldest(*, poll_id: int, n: int) -> list[bytes]:
@@ -271,14 +286,17 @@ def count_all(
     while not (stop and stop.is_set()):
         progress = False
         for poll_id in polls_with_work(now=now):
-            try:
-                batch = count_poll(poll_id=poll_id, counter=counter, now=now)
-            except (IntegrityAlarm, sealing.SealingError) as exc:
-                logger.error("poll %s not counted: %s", poll_id, exc)
-                continue
-            if batch is not None:
+            # A poll's batches one after another, before looking for work again.
+            while not (stop and stop.is_set()):
+                try:
+                    batch = count_poll(poll_id=poll_id, counter=counter, now=now)
+                except (IntegrityAlarm, sealing.SealingError) as exc:
+                    logger.error("poll %s not counted: %s", poll_id, exc)
+                    break
+                if batch is None or batch.size == 0:
+                    break
                 counted += batch.size
-                progress = progress or batch.size > 0
+                progress = True
         if not progress:
             break
     return counted

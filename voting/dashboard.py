@@ -69,6 +69,8 @@ def _ui_strings() -> dict[str, object]:
         "age_band": _("%(band)ds"),
         "age_band_oldest": _("%(band)d+"),
         "updated": _("Updated %(time)s"),
+        # The same sentence as results.build's note, in the page's language.
+        "withheld": _("Fewer than %(k)d ballots counted: totals appear once at least %(k)d are."),
     }
 
 

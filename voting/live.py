@@ -65,6 +65,7 @@ def snapshot(poll_id: int) -> dict[str, Any]:
         "results_published": poll.results_published_at is not None,
         "total": document["total"],
         "withheld": document["withheld"],
+        "batch_min": document["batch_min"],
         "note": document["note"],
         "options": [
             {"id": o["id"], "label": o["label"], "votes": o["votes"], "share": o["share"]}
@@ -126,6 +127,29 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 async def _send(poll_id: int) -> None:
     message = await database_sync_to_async(snapshot)(poll_id)
     await get_channel_layer().group_send(group_name(poll_id), message)
+
+
+def wait_for_sends(timeout: float = 10.0) -> None:
+    """Block until this process's background publisher has sent what it was asked to (a
+    short-lived process, such as ``count_ballots --once``, would otherwise exit first)."""
+    loop = _background
+    if loop is None or loop.is_closed():
+        return
+
+    async def drain() -> None:
+        await asyncio.sleep(0)  # let marks already handed to the loop schedule their sends
+        while True:
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            if not pending:
+                return
+            await asyncio.wait(pending, timeout=timeout)
+            if all(task.done() for task in pending):
+                return
+
+    try:
+        asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout + 1)
+    except TimeoutError:
+        logger.warning("live updates still unsent after %ss", timeout)
 
 
 def _interval() -> float:

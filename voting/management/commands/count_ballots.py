@@ -6,7 +6,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from voting import counting, sealing
+from voting import counting, live, sealing
 
 
 class Command(BaseCommand):
@@ -21,6 +21,7 @@ class Command(BaseCommand):
         sealing.Counter()  # refuse to start without the private keys, or with mismatched ones
         if once:
             self.stdout.write(f"counted {counting.count_all()} ballots")
+            live.wait_for_sends()  # the dashboards hear of the batches before this process ends
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

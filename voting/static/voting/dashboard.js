@@ -109,8 +109,9 @@
     this.field("total").textContent = count(message.total);
     var note = this.field("note");
     if (note) {
-      note.textContent = message.note || "";
-      note.hidden = !message.note;
+      // The message's note is in the server's language; the page says it in its own.
+      note.textContent = message.withheld ? interpolate(S.withheld, { k: message.batch_min }) : "";
+      note.hidden = !message.withheld;
     }
     this.renderChart(message);
     this.renderTable(message);
