@@ -20,12 +20,16 @@ from PIL import Image
 
 from accounts.models import Verification
 from accounts.roles import ensure_official_group
+from tests.ballot_box import cast_many, close_and_count, count_now
 from tests.factories import CategoryFactory, CitizenFactory, OfficialFactory, PollFactory
 from voting import results, services, tallies
 from voting.casting import cast_ballot
 from voting.models import AuditEntry, Option, Poll
 
 pytestmark = pytest.mark.django_db
+
+K = 10  # BALLOT_BATCH_MIN, pinned below: the expected tables are written for it
+THIS_YEAR = timezone.localdate().year
 
 JONGNO = "1111000000"  # 종로구
 SAJIK = "1111053000"  # 종로구 사직동
@@ -41,6 +45,12 @@ ADD_URL = "/admin/voting/poll/"
 def _english():
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _k(settings):
+    settings.BALLOT_BATCH_MIN = K
+    settings.RESULTS_MIN_CELL = 5
 
 
 def login(user) -> Client:
@@ -516,14 +526,15 @@ def test_change_page_shows_the_audience_estimate(city_official):
 
 
 def test_list_filters_by_status_and_shows_participants_in_one_query(city_official):
+    """The participants column shows the ballots counted: 2k cast in an open poll, the counter
+    counts the oldest k (the newest k wait for the next batch)."""
     now = timezone.now()
     draft = PollFactory(published=False, title="초안")
     upcoming = PollFactory(opens_at=now + timedelta(days=1), closes_at=now + timedelta(days=2))
     open_poll = PollFactory(title="진행 중")
     closed = PollFactory(opens_at=now - timedelta(days=3), closes_at=now - timedelta(days=1))
-    yes = open_poll.options.first()
-    for _ in range(3):
-        cast_ballot(poll=open_poll, voter=CitizenFactory(), option_ids=[yes.pk])
+    cast_many(open_poll, 2 * K)
+    assert count_now() == K
     client = login(city_official)
 
     for status, poll in (
@@ -536,7 +547,7 @@ def test_list_filters_by_status_and_shows_participants_in_one_query(city_officia
 
     listing = client.get(ADD_URL, {"status": "open"})
     row = re.search(r"<tr.*?</tr>", listing.content.decode().split("<tbody>")[1], re.S).group()
-    assert "진행 중" in row and ">3<" in row
+    assert "진행 중" in row and f">{K}<" in row
 
     def queries_for_list() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -649,21 +660,44 @@ def test_actions_never_reach_another_gus_poll(jongno_official):
 
 @pytest.fixture
 def voted_poll():
-    """A closed-for-citizens poll with ballots spread so that some breakdown cells are small."""
+    """A closed, counted poll (results for officials only) whose ballots are spread so that some
+    breakdown cells are withheld whole and some option numbers inside the listed ones too.
+
+    44 ballots: 종로구 A 10 / B 4, 강남구 A 14 / B 6, 중구 A 10 / B 0; ages 30s 24, 50s 20;
+    female 31, male 10, other 3.
+    """
     poll = PollFactory(
         title="청계천 야간 개방", options=["찬성", "반대"], results_visibility="officials"
     )
     yes, no = poll.options.all()
-    voters = (
-        [(SAJIK, 1990, "female", yes)] * 4
-        + [(SAJIK, 1990, "male", no)] * 3
-        + [(SINSA, 1970, "female", yes)] * 6
-        + [(SINSA, 1970, "male", no)] * 2
-        + [(JUNG, 2000, "other", yes)]
-    )
-    for district, year, gender, option in voters:
-        citizen = CitizenFactory(district_id=district, birth_year=year, gender=gender)
-        cast_ballot(poll=poll, voter=citizen, option_ids=[option.pk])
+    groups = [
+        (10, SAJIK, 35, "female", yes),
+        (4, SAJIK, 35, "male", no),
+        (8, SINSA, 55, "female", yes),
+        (6, SINSA, 55, "female", no),
+        (6, SINSA, 55, "male", yes),
+        (3, JUNG, 35, "other", yes),
+        (7, JUNG, 35, "female", yes),
+    ]
+    for n, district, age, gender, option in groups:
+        cast_many(
+            poll,
+            n,
+            [option.pk],
+            district_id=district,
+            birth_year=THIS_YEAR - age,
+            gender=gender,
+        )
+    close_and_count(poll)
+    return poll
+
+
+@pytest.fixture
+def poll_below_k():
+    """A closed poll whose whole turnout (k - 1) stays below k: final, nothing ever counted."""
+    poll = PollFactory(title="소수 투표", options=["찬성", "반대"], results_visibility="officials")
+    cast_many(poll, K - 1, district_id=SAJIK, birth_year=THIS_YEAR - 35, gender="female")
+    assert close_and_count(poll) == 0
     return poll
 
 
@@ -696,6 +730,23 @@ class TableReader(HTMLParser):
         if self._cell is not None:
             self._cell += data
 
+    @classmethod
+    def of(cls, response) -> dict[str, list[list[str]]]:
+        reader = cls()
+        reader.feed(response.content.decode())
+        return reader.tables
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def csv_section(rows: list[list[str]], title: str) -> list[list[str]]:
+    """The data rows of one section of the results CSV (after its title and header)."""
+    start = rows.index([title]) + 2
+    end = next((i for i in range(start, len(rows)) if not rows[i]), len(rows))
+    return rows[start:end]
+
 
 def expected_rows(document: dict, suppressed: str) -> dict[str, list[list[str]]]:
     """The breakdown rows ``results.build`` gives, as the admin must show them."""
@@ -719,29 +770,28 @@ def test_results_page_shows_breakdowns_with_suppression(city_official, voted_pol
     response = login(city_official).get(f"/admin/voting/poll/{voted_poll.pk}/results/")
 
     assert response.status_code == 200
+    assert response.context["total"] == 44
     reader = TableReader()
     reader.feed(response.content.decode())
     options = reader.tables["results-options"]
     assert options[0] == ["Option", "Votes", "Share"]
-    assert options[1:] == [["찬성", "11", "68.8%"], ["반대", "5", "31.2%"]]
+    assert options[1:] == [["찬성", "34", "77.3%"], ["반대", "10", "22.7%"]]
 
     expected = expected_rows(document, "—")
     assert reader.tables["results-gu"][0] == ["Gu", "Code", "Participants", "찬성", "반대"]
     for key in ("gu", "age", "gender"):
         assert reader.tables[f"results-{key}"][1:] == expected[key]
-    # 중구 has one ballot: withheld, and 종로구 (the next smallest) with it; 강남구's 2 "no"
-    # votes are withheld, and so its 6 "yes" votes that would give them away.
+    # 종로구's 4 "no" votes are withheld, and its 10 "yes" that would give them away; 중구's 0
+    # likewise. 강남구's numbers stay: each column already has two withheld.
     assert reader.tables["results-gu"][1:] == [
-        ["Jongno-gu", JONGNO, "—", "—", "—"],
-        ["Jung-gu", JUNG, "—", "—", "—"],
-        ["Gangnam-gu", GANGNAM, "8", "—", "—"],
+        ["Jongno-gu", JONGNO, "14", "—", "—"],
+        ["Jung-gu", JUNG, "10", "—", "—"],
+        ["Gangnam-gu", GANGNAM, "20", "14", "6"],
     ]
-    # A single "other" ballot is never shown, nor the 5 "male" that would give it away.
-    assert reader.tables["results-gender"][1:] == [
-        ["female", "10", "—", "—"],
-        ["male", "—", "—", "—"],
-        ["other", "—", "—", "—"],
-    ]
+    # The 3 "other" ballots are not listed, nor the 10 "male" that would give them away
+    # (44 - 31 - 10 = 3). No row is listed as withheld whole.
+    assert reader.tables["results-gender"][1:] == [["female", "31", "25", "6"]]
+    assert reader.tables["results-age"][1:] == [["30s", "24", "—", "—"], ["50s", "20", "—", "—"]]
     assert 'title="suppressed"' in response.content.decode()
 
 
@@ -749,7 +799,51 @@ def test_results_are_shown_to_officials_before_citizens_may_see_them(city_offici
     assert not voted_poll.results_visible_to_citizens()
     response = login(city_official).get(f"/admin/voting/poll/{voted_poll.pk}/results/")
     assert response.status_code == 200
-    assert response.context["total"] == 16
+    assert response.context["total"] == 44
+
+
+def test_results_page_shows_no_total_before_k_ballots_are_counted(city_official):
+    """An open poll with 2k - 1 sealed ballots: the counter has nothing to count yet, and the
+    official's results page shows no number, only why; one more ballot and k are counted."""
+    poll = PollFactory(title="진행 중인 투표", options=["찬성", "반대"])
+    cast_many(poll, 2 * K - 1)
+    assert count_now() == 0
+    client = login(city_official)
+
+    response = client.get(f"/admin/voting/poll/{poll.pk}/results/")
+
+    assert response.status_code == 200
+    assert response.context["total"] is None
+    html = response.content.decode()
+    reader = TableReader()
+    reader.feed(html)
+    assert reader.tables["results-options"][1:] == [["찬성", "—", "—"], ["반대", "—", "—"]]
+    assert "Fewer than 10 ballots counted" in html
+
+    cast_many(poll, 1)
+    assert count_now() == K
+    counted = client.get(f"/admin/voting/poll/{poll.pk}/results/")
+    assert counted.context["total"] == K
+    # Breakdowns wait for the close.
+    for key in ("gu", "age", "gender"):
+        assert len(TableReader.of(counted)[f"results-{key}"]) == 2  # header, "no rows" line
+
+
+def test_a_poll_below_k_shows_no_total_on_the_results_page_even_after_close(
+    city_official, poll_below_k
+):
+    response = login(city_official).get(f"/admin/voting/poll/{poll_below_k.pk}/results/")
+
+    assert response.status_code == 200
+    assert response.context["total"] is None
+    html = response.content.decode()
+    assert "Fewer than 10 ballots counted" in html
+    tables = TableReader.of(response)
+    assert tables["results-options"][1:] == [["찬성", "—", "—"], ["반대", "—", "—"]]
+    for key in ("gu", "age", "gender"):
+        assert len(tables[f"results-{key}"]) == 2  # header, "no rows" line: nothing listed
+    total = re.search(r'<dd id="results-total">(.*?)</dd>', html, re.S).group(1)
+    assert re.sub(r"<span.*?</span>", "", total, flags=re.S).strip() == "—", total
 
 
 def test_results_csv_has_bom_korean_labels_and_suppressed_cells(city_official, voted_poll):
@@ -762,23 +856,34 @@ def test_results_csv_has_bom_korean_labels_and_suppressed_cells(city_official, v
         f'attachment; filename="poll-{voted_poll.pk}-results.csv"'
     )
     assert response.content.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = csv_rows(response)
     assert rows[0] == ["Poll", "청계천 야간 개방"]
-    assert rows[2] == ["Participants", "16"]
-    assert ["찬성", "11", "68.8%"] in rows and ["반대", "5", "31.2%"] in rows
-
-    def section(title: str) -> list[list[str]]:
-        start = rows.index([title]) + 2  # the title, then the header
-        end = next((i for i in range(start, len(rows)) if not rows[i]), len(rows))
-        return rows[start:end]
+    assert rows[2] == ["Participants", "44"]
+    assert ["찬성", "34", "77.3%"] in rows and ["반대", "10", "22.7%"] in rows
 
     expected = expected_rows(document, "suppressed")
     assert rows[rows.index(["By gu"]) + 1] == ["Gu", "Code", "Participants", "찬성", "반대"]
-    assert section("By gu") == expected["gu"]
-    assert section("By age band") == expected["age"]
-    assert section("By gender") == expected["gender"]
-    assert section("By gu")[0] == ["Jongno-gu", JONGNO, "suppressed", "suppressed", "suppressed"]
-    assert section("By gender")[2] == ["other", "suppressed", "suppressed", "suppressed"]
+    assert csv_section(rows, "By gu") == expected["gu"]
+    assert csv_section(rows, "By age band") == expected["age"]
+    assert csv_section(rows, "By gender") == expected["gender"]
+    assert csv_section(rows, "By gu")[0] == ["Jongno-gu", JONGNO, "14", "suppressed", "suppressed"]
+    assert csv_section(rows, "By gender") == [["female", "31", "25", "6"]]
+
+
+def test_a_poll_below_k_has_no_total_in_the_csv_even_after_close(city_official, poll_below_k):
+    response = login(city_official).get(f"/admin/voting/poll/{poll_below_k.pk}/results/csv/")
+
+    assert response.status_code == 200
+    rows = csv_rows(response)
+    participants = next(row for row in rows if row and row[0] == "Participants")
+    assert participants[1].startswith("Fewer than 10 ballots counted")
+    assert ["찬성", "suppressed", "suppressed"] in rows
+    assert ["반대", "suppressed", "suppressed"] in rows
+    for title in ("By gu", "By age band", "By gender"):
+        assert csv_section(rows, title) == []
+    # No number anywhere (the export time aside).
+    cells = [cell for row in rows[1:] if row and row[0] != "Exported at" for cell in row[1:]]
+    assert not [cell for cell in cells if re.fullmatch(r"[\d.,%]+", cell)], cells
 
 
 def test_results_page_needs_view_permission(voted_poll):
@@ -790,12 +895,30 @@ def test_results_page_needs_view_permission(voted_poll):
 
 
 def test_nothing_per_citizen_is_registered_in_the_admin():
+    """Neither who voted, nor the sealed envelopes and idempotency records, nor the counter's
+    state and raw counters: the admin shows results only through ``results.build``."""
     from django.contrib import admin
 
-    from voting.models import Ballot, BallotChoice, IdempotencyRecord, Participation, TallyCell
+    from voting.models import (
+        BoardEntry,
+        BoardTracker,
+        CountState,
+        Envelope,
+        IdempotencyRecord,
+        Participation,
+        TallyCell,
+    )
 
-    for model in (Ballot, BallotChoice, Participation, IdempotencyRecord, TallyCell):
-        assert not admin.site.is_registered(model)
+    for model in (
+        Participation,
+        Envelope,
+        IdempotencyRecord,
+        CountState,
+        BoardEntry,
+        BoardTracker,
+        TallyCell,
+    ):
+        assert not admin.site.is_registered(model), model.__name__
 
 
 # --- Audit log ---------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Verification
 from districts.models import GroupMembership
+from tests.ballot_box import cast_many, count_now
 from tests.factories import (
     CategoryFactory,
     CitizenFactory,
@@ -198,8 +200,9 @@ def test_list_item_fields(resident, resident_api):
     PollImageFactory(
         poll=poll, is_cover=True, image="polls/2025/01/cover.png", caption="표지", alt="버스"
     )
-    voter = CitizenFactory(district_id=SAJIK)
-    casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
+    k = settings.BALLOT_BATCH_MIN
+    cast_many(poll, 2 * k, district_id=SAJIK)
+    count_now()  # the oldest k are counted; the newest k wait for the next batch
 
     item = resident_api.get(LIST_URL).json()["results"][0]
 
@@ -214,7 +217,7 @@ def test_list_item_fields(resident, resident_api):
     assert item["opens_at"] and item["closes_at"]
     assert item["eligible"] is True
     assert item["has_voted"] is False
-    assert item["participants"] == 1
+    assert item["participants"] == k  # ballots counted
 
 
 def test_list_item_without_cover_or_category(resident_api):
@@ -296,9 +299,7 @@ def test_list_query_count_is_pinned_and_does_not_grow(resident, client_for, para
             poll = closed(**kwargs) if params.get("status") == "closed" else PollFactory(**kwargs)
             PollImageFactory(poll=poll, is_cover=True)
             if i % 2 and poll.status == "open":
-                casting.cast_ballot(
-                    poll=poll, voter=resident, option_ids=[poll.options.first().pk]
-                )
+                casting.cast_ballot(poll=poll, voter=resident, option_ids=[poll.options.first().pk])
 
     make_polls(3)
     client = client_for(resident)
@@ -387,15 +388,29 @@ def test_detail_of_an_unrestricted_poll(resident_api):
     }
 
 
-def test_detail_after_voting_says_so_and_counts_me(resident_api):
+def test_detail_after_voting_says_so_and_counts_me_once_my_batch_is_counted(resident_api):
+    """My vote shows at once as "has voted"; the participants are the ballots counted, so mine
+    joins them with its batch (the oldest k of the 2k sealed), and my receipt says so."""
     poll = PollFactory()
+    k = settings.BALLOT_BATCH_MIN
     before = resident_api.get(detail_url(poll)).json()
-    resident_api.post(ballots_url(poll), {"options": [poll.options.first().pk]}, format="json")
+    ballot = resident_api.post(
+        ballots_url(poll), {"options": [poll.options.first().pk]}, format="json"
+    )
+    assert ballot.status_code == 201
+    receipt_url = f"/api/v1/receipts/{ballot.json()['receipt']}/"
 
-    after = resident_api.get(detail_url(poll)).json()
+    sealed = resident_api.get(detail_url(poll)).json()
+    sealed_receipt = resident_api.get(receipt_url).json()
+    cast_many(poll, 2 * k - 1)
+    assert count_now() == k
+    counted = resident_api.get(detail_url(poll)).json()
+    counted_receipt = resident_api.get(receipt_url).json()
 
     assert (before["has_voted"], before["participants"]) == (False, 0)
-    assert (after["has_voted"], after["participants"]) == (True, 1)
+    assert (sealed["has_voted"], sealed["participants"]) == (True, 0)
+    assert (counted["has_voted"], counted["participants"]) == (True, k)
+    assert (sealed_receipt["status"], counted_receipt["status"]) == ("sealed", "counted")
 
 
 def test_poll_outside_my_audience_is_readable_but_not_votable(resident_api):

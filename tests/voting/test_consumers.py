@@ -1,6 +1,13 @@
-"""The live tally stream, through the real ASGI application and channel layer."""
+"""The live tally stream, through the real ASGI application and channel layer.
+
+A ballot publishes nothing: it is sealed, and totals move only when the counter counts a batch of
+at least k (``BALLOT_BATCH_MIN``) ballots; the counter publishes the snapshot after that batch
+commits. The tests run the counter's own code (tests/ballot_box.py ``count_now``) where it would
+run, and watch what reaches a connected dashboard.
+"""
 
 import asyncio
+import itertools
 from importlib import import_module
 
 import pytest
@@ -13,9 +20,11 @@ from django.contrib.auth.models import Group as AuthGroup
 from django.db import transaction
 
 from accounts.roles import ensure_official_group
+from tests.ballot_box import assert_box_consistent, cast_many, close_and_count, count_now
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from voting import casting, live, services, tickets
+from voting.models import BoardEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,6 +79,23 @@ def _vote(poll, option_id, **citizen_fields):
     return casting.cast_ballot(poll=poll, voter=citizen, option_ids=[option_id])
 
 
+_cast_many = database_sync_to_async(cast_many)
+_count_now = database_sync_to_async(count_now)
+
+
+def _k() -> int:
+    return settings.BALLOT_BATCH_MIN
+
+
+async def _drain(communicator) -> list[dict]:
+    """Every message that arrives until none has for a second."""
+    messages = []
+    # (A receive that times out cancels the application, so ask first whether anything waits.)
+    while not await communicator.receive_nothing(timeout=1):
+        messages.append(await communicator.receive_json_from())
+    return messages
+
+
 async def test_anonymous_is_refused_at_the_handshake():
     poll, _official_user, _ = await _setup()
     connected, _code = await (await _communicator(poll.pk)).connect()
@@ -102,9 +128,20 @@ async def test_staff_without_the_official_role_is_refused():
     assert not connected
 
 
-async def test_snapshot_then_update_after_commit():
+async def _counted_poll(k: int):
+    """A poll whose first batch (k of 2k) is counted, and an official who may watch it."""
     poll, official, (a, b) = await _setup()
-    await _vote(poll, a)
+    await _cast_many(poll, 2 * k, lambda i: [a] if i % 2 == 0 else [b])
+    assert await _count_now() == k
+    return poll, official, (a, b)
+
+
+async def test_a_dashboard_opened_before_the_first_batch_gets_the_first_total():
+    """Connected before anything is counted: the snapshot says why there is no total; the
+    update comes when the counter commits the first batch, and carries exactly that batch."""
+    poll, official, (a, b) = await _setup()
+    k = _k()
+    await _cast_many(poll, 2 * k - 1, lambda i: [a] if i % 2 == 0 else [b])
     communicator = await _communicator(poll.pk, user=official)
     connected, _ = await communicator.connect()
     assert connected
@@ -113,55 +150,127 @@ async def test_snapshot_then_update_after_commit():
     assert snapshot["type"] == "tally"
     assert snapshot["poll"] == poll.pk
     assert snapshot["status"] == "open"
-    assert snapshot["total"] == 1
-    assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: 1, b: 0}
-    assert set(snapshot["breakdown"]) == {"gu", "age_band", "gender"}
+    assert (snapshot["total"], snapshot["withheld"]) == (None, True)
+    assert snapshot["note"]
+    assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: None, b: None}
+    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": []}
 
-    await _vote(poll, b)
+    await _cast_many(poll, 1, [b])
+    assert await _count_now() == k
+
+    # (Times out while the bug stands; a receive that times out ends the application.)
     update = await communicator.receive_json_from(timeout=5)
-    assert update["total"] == 2
-    assert {o["id"]: o["votes"] for o in update["options"]} == {a: 1, b: 1}
+    assert (update["total"], update["withheld"], update["note"]) == (k, False, None)
+    # The oldest k: a, b, a, b, ...
+    assert {o["id"]: o["votes"] for o in update["options"]} == {a: (k + 1) // 2, b: k // 2}
     await communicator.disconnect()
 
 
-async def test_no_update_after_a_rollback():
-    poll, official, (a, _b) = await _setup()
+async def test_snapshot_then_an_update_when_a_batch_is_counted():
+    """The snapshot carries what is counted; the update comes when the counter commits the next
+    batch, and carries exactly that batch more."""
+    k = _k()
+    poll, official, (a, b) = await _counted_poll(k)
+    communicator = await _communicator(poll.pk, user=official)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    snapshot = await communicator.receive_json_from(timeout=5)
+    assert snapshot["type"] == "tally"
+    assert snapshot["poll"] == poll.pk
+    assert snapshot["status"] == "open"
+    assert (snapshot["total"], snapshot["withheld"], snapshot["note"]) == (k, False, None)
+    # The oldest k: a, b, a, b, ...
+    assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: (k + 1) // 2, b: k // 2}
+    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": []}  # at the close
+
+    await _cast_many(poll, k, [b])
+    assert await _count_now() == k
+
+    update = await communicator.receive_json_from(timeout=5)
+    assert update["total"] == 2 * k
+    assert {o["id"]: o["votes"] for o in update["options"]} == {
+        a: (k + 1) // 2 + k // 2,
+        b: k // 2 + (k + 1) // 2,
+    }
+    assert update["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    await communicator.disconnect()
+
+
+async def test_casting_ballots_without_counting_sends_the_dashboard_nothing():
+    """A dashboard watching while 3k citizens vote, one after another, learns nothing from
+    any single ballot: no tally message at all, on its socket or in the poll's group of the
+    channel layer, until the counter counts."""
+    k = _k()
+    poll, official, (a, b) = await _counted_poll(k)
+    communicator = await _communicator(poll.pk, user=official)
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["total"] == k
+    layer = channel_layers["default"]
+    inbox = await layer.new_channel()
+    await layer.group_add(live.group_name(poll.pk), inbox)
+
+    for i in range(3 * k):
+        await _vote(poll, a if i % 3 else b)
+
+    assert await _drain(communicator) == []
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(layer.receive(inbox), timeout=0.5)
+    # The socket was listening all along: the next batch does arrive.
+    assert await _count_now() == 3 * k
+    assert (await communicator.receive_json_from(timeout=5))["total"] == 4 * k
+    await communicator.disconnect()
+
+
+async def test_no_update_after_a_rolled_back_count():
+    k = _k()
+    poll, official, (a, _b) = await _counted_poll(k)
+    await _cast_many(poll, k, [a])
     communicator = await _communicator(poll.pk, user=official)
     await communicator.connect()
-    await communicator.receive_json_from(timeout=5)
+    assert (await communicator.receive_json_from(timeout=5))["total"] == k
 
     @database_sync_to_async
-    def vote_and_roll_back():
-        citizen = CitizenFactory()
+    def count_and_roll_back():
         with pytest.raises(RuntimeError), transaction.atomic():
-            casting.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
-            raise RuntimeError("rolled back after the ballot")
+            assert count_now() == k
+            raise RuntimeError("rolled back after the batch")
 
-    await vote_and_roll_back()
+    await count_and_roll_back()
     assert await communicator.receive_nothing(timeout=0.5)
+
+    # The batch was not lost: counted again, it is published once it commits.
+    assert await _count_now() == k
+    assert (await communicator.receive_json_from(timeout=5))["total"] == 2 * k
     await communicator.disconnect()
 
 
-async def test_burst_of_ballots_is_coalesced_and_ends_on_the_latest_state():
-    poll, official, (a, _b) = await _setup()
+async def test_burst_of_batches_is_coalesced_and_ends_on_the_latest_state(settings):
+    """The counter catching up on a backlog commits batch after batch: the dashboard gets fewer
+    messages than batches, every change of the total is none or a sum of at least k, and the
+    last message carries the latest state."""
+    k = _k()
+    settings.BALLOT_BATCH_MAX = 2 * k  # small batches, many of them
+    poll, official, (a, _b) = await _counted_poll(k)
+    await _cast_many(poll, 20 * k, [a])
     communicator = await _communicator(poll.pk, user=official)
     await communicator.connect()
-    await communicator.receive_json_from(timeout=5)
+    assert (await communicator.receive_json_from(timeout=5))["total"] == k
 
-    @database_sync_to_async
-    def burst(n):
-        for _ in range(n):
-            casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a])
+    counted = await _count_now()
+    messages = await _drain(communicator)
 
-    await burst(30)
-    messages = []
-    # (A receive that times out cancels the application, so ask first whether anything waits.)
-    while not await communicator.receive_nothing(timeout=1):
-        messages.append(await communicator.receive_json_from())
+    batches = await database_sync_to_async(BoardEntry.objects.filter(poll=poll).count)()
+    assert (counted, batches) == (20 * k, 1 + 10)
     assert messages, "no update arrived"
-    assert len(messages) < 30  # coalesced, not one per ballot
-    assert messages[-1]["total"] == 30  # and the last state always arrives
+    assert messages[-1]["total"] == k + counted  # the last state always arrives
+    totals = [k] + [m["total"] for m in messages]
+    changes = [later - earlier for earlier, later in itertools.pairwise(totals)]
+    assert all(change == 0 or change >= k for change in changes), totals
+    assert len(messages) < 10  # coalesced, not one per batch
     await communicator.disconnect()
+    await database_sync_to_async(assert_box_consistent)([poll.pk])
 
 
 async def test_status_change_is_pushed():
@@ -237,22 +346,31 @@ async def test_poll_closing_by_the_clock_is_pushed_without_any_action():
 
 
 async def test_snapshot_labels_do_not_depend_on_the_builders_language():
+    """Whoever builds the snapshot (a request in English, a socket in Korean), every dashboard
+    gets the same message: the note of a poll with nothing counted, the cells of a final one."""
     from django.utils import translation
 
     poll, _official_user, (a, _b) = await _setup()
+    final, _official_user, (final_a, _b) = await _setup()
     await _vote(poll, a, district_id="1111053000")
+    await _cast_many(final, _k(), [final_a], district_id="1111053000", birth_year=1987)
+    await database_sync_to_async(close_and_count)(final)
 
     @database_sync_to_async
-    def build_in(language):
+    def build_in(poll_id, language):
         with translation.override(language):
-            return live.snapshot(poll.pk)
+            return live.snapshot(poll_id)
 
-    assert await build_in("en") == await build_in("ko")
+    assert (await build_in(poll.pk, "en"))["note"]
+    assert await build_in(poll.pk, "en") == await build_in(poll.pk, "ko")
+    assert (await build_in(final.pk, "en"))["breakdown"]["gu"][0]["name"]
+    assert await build_in(final.pk, "en") == await build_in(final.pk, "ko")
 
 
 @pytest.mark.redis
-async def test_ballot_from_a_process_without_event_loop_reaches_dashboards(settings):
-    """A WSGI worker has no event loop: it publishes from a background loop of its own."""
+async def test_a_batch_counted_by_a_process_without_event_loop_reaches_dashboards(settings):
+    """The counter service (``manage.py count_ballots``) has no event loop: it publishes from a
+    background loop of its own, through Redis, to the dashboards' servers."""
     import os
     import threading
 
@@ -263,32 +381,38 @@ async def test_ballot_from_a_process_without_event_loop_reaches_dashboards(setti
         }
     }
     channel_layers.backends.clear()
-    poll, official, (a, _b) = await _setup()
+    k = _k()
+    poll, official, (a, _b) = await _counted_poll(k)
+    await _cast_many(poll, k, [a])
     communicator = await _communicator(poll.pk, user=official)
     await communicator.connect()
-    await communicator.receive_json_from(timeout=5)
-    citizen = await database_sync_to_async(CitizenFactory)()
+    assert (await communicator.receive_json_from(timeout=5))["total"] == k
+    counted = []
 
-    def vote_like_a_wsgi_worker():
+    def count_like_the_counter_service():
         # A plain thread: no running loop, and not one asgiref started for us.
-        casting.cast_ballot(poll=poll, voter=citizen, option_ids=[a])
         from django.db import connection
 
-        connection.close()
+        try:
+            counted.append(count_now())
+        finally:
+            connection.close()
 
-    thread = threading.Thread(target=vote_like_a_wsgi_worker)
+    thread = threading.Thread(target=count_like_the_counter_service)
     thread.start()
     await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
+    assert counted == [k]
     update = await communicator.receive_json_from(timeout=5)
-    assert update["total"] == 1
+    assert update["total"] == 2 * k
     await communicator.disconnect()
 
 
 @pytest.mark.redis
 async def test_processes_share_one_send_window_per_poll(settings):
-    """Three processes' publishers marking one poll: at most about one snapshot per window goes
-    out overall (not one per process), and the last one carries the final state."""
+    """Three processes' publishers marking one poll while the counter counts batch after batch:
+    at most about one snapshot per window goes out overall (not one per process), and the last
+    one carries the final state."""
     import os
     import time
 
@@ -303,15 +427,18 @@ async def test_processes_share_one_send_window_per_poll(settings):
     settings.REDIS_URL = os.environ["REDIS_URL"]
     channel_layers.backends.clear()
     poll, _official_user, (a, _b) = await _setup()
+    k = _k()
     layer = channel_layers["default"]
     inbox = await layer.new_channel()
     await layer.group_add(live.group_name(poll.pk), inbox)
     loop = asyncio.get_running_loop()
     publishers = [live.Publisher(loop) for _ in range(3)]  # as three server processes would
+    await _cast_many(poll, k, [a])  # the newest k always wait for the next batch
 
     started = loop.time()
-    for _ballot in range(10):
-        await _vote(poll, a)
+    for _batch in range(10):
+        await _cast_many(poll, k, [a])
+        assert await _count_now() == k  # the counter publishes too, as a fourth process
         for publisher in publishers:
             publisher.mark(poll.pk)
         await asyncio.sleep(0.05)
@@ -326,4 +453,4 @@ async def test_processes_share_one_send_window_per_poll(settings):
             break
     windows = elapsed / settings.LIVE_MIN_INTERVAL
     assert 1 <= len(received) <= windows + 3  # three processes would otherwise send 3x
-    assert received[-1]["total"] == 10
+    assert received[-1]["total"] == 10 * k

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ensure_official_group
+from tests.ballot_box import cast_many, count_now
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from voting import casting, services
 
@@ -40,6 +42,11 @@ def _json_script(html: str, element_id: str) -> str:
 
 def _url(poll) -> str:
     return reverse("voting_dashboard:poll", args=[poll.pk])
+
+
+def _snapshot_of(response, poll) -> dict:
+    assert response.status_code == 200
+    return json.loads(_json_script(response.content.decode(), "dashboard-snapshots"))[str(poll.pk)]
 
 
 def test_url_names_for_the_admin_to_link_to():
@@ -105,14 +112,51 @@ def test_official_in_scope_gets_the_live_page(client):
     assert poll.title in html
     # No third-party origin: every script and stylesheet comes from this site.
     assert "https://" not in html and "http://" not in html
-    # The snapshot the script draws before the socket opens, and the UI strings it uses.
+    # The snapshot the script draws before the socket opens, and the UI strings it uses. One
+    # sealed ballot is not counted: no total, and the reason why for the page to show.
     snapshot = json.loads(_json_script(html, "dashboard-snapshots"))[str(poll.pk)]
-    assert (snapshot["type"], snapshot["poll"], snapshot["total"]) == ("tally", poll.pk, 1)
+    assert (snapshot["type"], snapshot["poll"], snapshot["total"]) == ("tally", poll.pk, None)
+    assert snapshot["withheld"] is True and snapshot["note"]
+    assert [o["votes"] for o in snapshot["options"]] == [None, None]
+    assert 'data-field="note"' in html
     config = json.loads(_json_script(html, "dashboard-config"))
     assert config["polls"] == {str(poll.pk): {"ws": f"/ws/polls/{poll.pk}/"}}
     assert set(config["strings"]) >= {"status", "reconnecting", "time_left", "participants"}
     # A text alternative for the chart.
     assert 'class="visually-hidden" data-field="chart-table"' in html
+
+
+def test_the_page_shows_the_counted_total_once_a_batch_is_counted(client):
+    """2k ballots: the counter counts the oldest k, and the page's snapshot carries them."""
+    poll = PollFactory(districts=[SAJIK], options=["찬성", "반대"])
+    yes, no = poll.options.all()
+    k = settings.BALLOT_BATCH_MIN
+    cast_many(poll, 2 * k, lambda i: [yes.pk] if i % 2 else [no.pk], district_id=SAJIK)
+    _logged_in(client, _official(jurisdiction_id=JONGNO))
+
+    before = _snapshot_of(client.get(_url(poll)), poll)
+    assert count_now() == k
+    after = _snapshot_of(client.get(_url(poll)), poll)
+
+    assert (before["total"], before["withheld"]) == (None, True)
+    assert (after["total"], after["withheld"], after["note"]) == (k, False, None)
+    assert sum(o["votes"] for o in after["options"]) == k
+    assert after["breakdown"] == {"gu": [], "age_band": [], "gender": []}  # at the close
+
+
+def test_an_english_page_says_in_english_why_a_total_is_missing(client):
+    """The page follows the request's language (below): so does the one sentence that says why
+    there is no number yet."""
+    poll = PollFactory()
+    _logged_in(client, _official())
+
+    k = settings.BALLOT_BATCH_MIN
+    english = client.get(_url(poll), HTTP_ACCEPT_LANGUAGE="en").context["config"]["strings"]
+    korean = client.get(_url(poll), HTTP_ACCEPT_LANGUAGE="ko").context["config"]["strings"]
+
+    # The script fills in k from the live message (dashboard.js), as Django would here.
+    assert (english["withheld"] % {"k": k}).startswith(f"Fewer than {k} ballots counted")
+    assert (korean["withheld"] % {"k": k}).startswith(f"집계된 표가 {k}표 미만입니다")
 
 
 def test_city_wide_official_sees_any_poll(client):
@@ -221,8 +265,6 @@ def test_the_script_and_stylesheet_are_found_and_served(client):
         path = finders.find(name)
         assert path, f"{name} is not found by the static finders"
     # Through the middleware that serves them under daphne (WhiteNoise, finders in DEBUG).
-    from django.conf import settings
-
     if settings.WHITENOISE_USE_FINDERS:
         response = client.get(static("voting/dashboard.js"))
         assert response.status_code == 200

@@ -4,13 +4,15 @@ poll and told to the citizens who voted."""
 from datetime import date, timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notifications import delivery
 from notifications.models import Kind, Notification, OutboxEvent
+from tests.ballot_box import close_and_count, count_now
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import casting, services
+from voting import casting, services, tallies
 from voting.models import AuditEntry, Outcome
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +54,31 @@ def test_recording_an_outcome_tells_exactly_those_who_voted():
     assert (entry.poll_id, entry.actor_id) == (poll.pk, official.pk)
     assert entry.changes["summary"] == [None, "2027년 상반기부터 시행합니다."]
     assert outcome.recorded_by == official
+
+
+def test_voters_are_told_whether_their_ballots_were_counted_or_stayed_sealed():
+    """The counter turns envelopes into anonymous ballots and deletes them; who voted is kept
+    apart (participations), so the outcome reaches the 2k voters of a counted poll and the
+    voters of a poll whose turnout stayed below k alike — and nobody else."""
+    k = settings.BALLOT_BATCH_MIN
+    counted = PollFactory()
+    counted_voters = CitizenFactory.create_batch(2 * k, district_id=SAJIK)
+    for voter in counted_voters:
+        casting.cast_ballot(poll=counted, voter=voter, option_ids=[counted.options.first().pk])
+    close_and_count(counted)
+    sealed, sealed_voters = closed_poll_with_voters(k - 1)
+    assert count_now() == 0
+    assert tallies.read_totals([counted.pk, sealed.pk]) == {counted.pk: 2 * k}
+
+    told = {}
+    for poll in (counted, sealed):
+        services.record_outcome(poll=poll, by=None, summary="시행", decided_on=date(2026, 12, 1))
+        event = OutboxEvent.objects.get(kind=Kind.OUTCOME, subject_id=poll.pk)
+        delivery.deliver(event.pk)
+        told[poll.pk] = set(Notification.objects.filter(event=event).values_list("user", flat=True))
+
+    assert told[counted.pk] == {v.pk for v in counted_voters}
+    assert told[sealed.pk] == {v.pk for v in sealed_voters}
 
 
 def test_a_correction_is_audited_but_not_announced_again():

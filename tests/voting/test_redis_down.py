@@ -3,7 +3,9 @@ ballots are still accepted and counted, and /healthz says what is down."""
 
 import pytest
 from channels.layers import channel_layers
+from django.conf import settings
 
+from tests.ballot_box import assert_box_consistent, assert_receipts_kept, count_now
 from tests.factories import CitizenFactory, PollFactory
 from voting import tallies
 
@@ -32,15 +34,25 @@ def redis_down(settings):
 
 
 def test_ballots_are_accepted_and_counted_while_redis_is_down(redis_down, client_for, client):
+    """2k citizens vote through the API and the counter counts a batch, with Redis unreachable:
+    every ballot is sealed, the batch is counted (its live message simply not sent), and the
+    box adds up."""
     poll = PollFactory()
     option = poll.options.first()
-    for _ in range(3):
+    k = settings.BALLOT_BATCH_MIN
+    receipts = []
+    for _ in range(2 * k):
         response = client_for(CitizenFactory()).post(
             f"/api/v1/polls/{poll.pk}/ballots/", {"options": [option.pk]}, format="json"
         )
         assert response.status_code == 201, response.content
-    assert tallies.read(poll.pk).overall.ballots == 3
+        receipts.append(response.json()["receipt"])
+
+    assert count_now() == k
+    assert tallies.read(poll.pk).overall.ballots == k
     assert tallies.read(poll.pk) == tallies.recount(poll.pk)
+    assert_box_consistent([poll.pk])
+    assert_receipts_kept(receipts, [poll.pk])
 
     health = client.get("/healthz")
     assert health.status_code == 503

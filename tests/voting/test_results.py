@@ -1,4 +1,12 @@
-"""Results through HTTP: who sees them when, their shape, and small-cell suppression."""
+"""Results through HTTP: who sees them when, their shape, and what is withheld.
+
+Casting seals an envelope; totals move only when the counter counts a batch of at least k
+(``BALLOT_BATCH_MIN``) ballots, and breakdowns are published once, when the poll is final, for
+cells of at least k (voting/counting.py). Until a batch is counted — for good where the whole
+turnout stays below k — a results document is ``"withheld"`` with every number null. Inside the
+published cells, option votes below ``RESULTS_MIN_CELL`` are withheld so that none can be worked
+out from the others (voting/results.py ``_suppress_table``).
+"""
 
 from datetime import timedelta
 
@@ -6,12 +14,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from districts.models import District
+from tests.ballot_box import assert_box_consistent, cast_many, close_and_count, count_now
 from tests.factories import CitizenFactory, PollFactory
-from voting import casting, results, services, tallies
+from voting import counting, results, services
 
 pytestmark = pytest.mark.django_db
+
+K = 10  # BALLOT_BATCH_MIN, pinned for this module: the expected documents are written for it
 
 JONGNO = "1111000000"
 SAJIK = "1111053000"  # 종로구 사직동
@@ -20,18 +33,33 @@ YEOKSAM1 = "1168064000"  # 강남구 역삼1동
 SEOCHO = "1165000000"
 
 THIS_YEAR = timezone.localdate().year
+NOTE_EN = f"Fewer than {K} ballots counted: totals appear once at least {K} are."
+
+
+@pytest.fixture(autouse=True)
+def _k(settings):
+    settings.BALLOT_BATCH_MIN = K
+    settings.RESULTS_MIN_CELL = 5
 
 
 def results_url(poll) -> str:
     return f"/api/v1/polls/{poll.pk}/results/"
 
 
-def vote(poll, option, *, district=SAJIK, age=35, gender="female") -> None:
-    citizen = CitizenFactory(district_id=district, birth_year=THIS_YEAR - age, gender=gender)
-    casting.cast_ballot(poll=poll, voter=citizen, option_ids=[option.pk])
+def vote(poll, option, n: int = 1, *, district=SAJIK, age=35, gender="female") -> None:
+    """``n`` new citizens of ``district``, aged ``age``, vote for ``option``."""
+    cast_many(
+        poll,
+        n,
+        [option.pk],
+        district_id=district,
+        birth_year=None if age is None else THIS_YEAR - age,
+        gender=gender,
+    )
 
 
 def close(poll) -> None:
+    """Close ``poll`` (its close time a minute ago) without counting."""
     now = timezone.now()
     type(poll).objects.filter(pk=poll.pk).update(
         opens_at=now - timedelta(days=8), closes_at=now - timedelta(minutes=1)
@@ -45,6 +73,24 @@ def hidden(option) -> dict:
 
 def shown(option, votes: int) -> dict:
     return {"id": option.pk, "votes": votes, "suppressed": False}
+
+
+def assert_withheld(body: dict) -> None:
+    """No total, no option number, no breakdown: only the reason why."""
+    assert body["withheld"] is True
+    assert body["total"] is None
+    assert body["batch_min"] == K
+    assert isinstance(body["note"], str) and body["note"]
+    assert all(o["votes"] is None and o["share"] is None for o in body["options"])
+    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+
+
+def assert_no_row_is_withheld_whole(body: dict) -> None:
+    """Cells not published are not listed: every listed cell has its total."""
+    for cells in body["breakdown"].values():
+        for cell in cells:
+            assert cell["suppressed"] is False, cell
+            assert cell["total"] is not None and cell["total"] >= K, cell
 
 
 @pytest.fixture
@@ -63,15 +109,22 @@ def official_api(official, client_for):
 # --- visibility ----------------------------------------------------------------------------------
 
 
-def test_live_results_are_visible_to_citizens_while_open(citizen_api):
+def test_live_results_are_visible_to_citizens_while_open_once_a_batch_is_counted(citizen_api):
     poll = PollFactory(results_visibility="live")
-    vote(poll, poll.options.first())
+    vote(poll, poll.options.first(), 2 * K)
 
-    response = citizen_api.get(results_url(poll))
+    before = citizen_api.get(results_url(poll))
+    count_now()
+    after = citizen_api.get(results_url(poll))
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "open"
-    assert response.json()["total"] == 1
+    assert before.status_code == 200
+    assert before.json()["status"] == "open"
+    assert_withheld(before.json())
+    assert after.status_code == 200
+    assert after.json()["status"] == "open"
+    # While open the newest k stay sealed, so the last change at close is k ballots too.
+    assert after.json()["total"] == K
+    assert after.json()["withheld"] is False
 
 
 def test_live_results_of_an_upcoming_poll_are_hidden(citizen_api):
@@ -86,10 +139,11 @@ def test_live_results_of_an_upcoming_poll_are_hidden(citizen_api):
 
 def test_after_close_results_are_hidden_while_open_then_visible(citizen_api):
     poll = PollFactory(results_visibility="after_close")
-    vote(poll, poll.options.first())
+    vote(poll, poll.options.first(), 2 * K)
+    count_now()
 
     while_open = citizen_api.get(results_url(poll))
-    close(poll)
+    close_and_count(poll)
     after = citizen_api.get(results_url(poll))
 
     assert while_open.status_code == 403
@@ -98,7 +152,7 @@ def test_after_close_results_are_hidden_while_open_then_visible(citizen_api):
     assert "total" not in while_open.json()
     assert after.status_code == 200
     assert after.json()["status"] == "closed"
-    assert after.json()["total"] == 1
+    assert after.json()["total"] == 2 * K
 
 
 def test_after_close_is_the_default():
@@ -113,10 +167,11 @@ def test_after_close_results_visible_once_closed_early(citizen_api, official):
 
 def test_officials_results_are_hidden_until_published(citizen_api, official):
     poll = PollFactory(results_visibility="officials")
-    vote(poll, poll.options.first())
+    vote(poll, poll.options.first(), 2 * K)
+    count_now()
 
     assert citizen_api.get(results_url(poll)).json()["code"] == "results_hidden"
-    close(poll)
+    close_and_count(poll)
     closed_unpublished = citizen_api.get(results_url(poll))
     services.publish_results(poll=poll, by=official)
     published = citizen_api.get(results_url(poll))
@@ -124,7 +179,7 @@ def test_officials_results_are_hidden_until_published(citizen_api, official):
     assert closed_unpublished.status_code == 403
     assert closed_unpublished.json()["code"] == "results_hidden"
     assert published.status_code == 200
-    assert published.json()["total"] == 1
+    assert published.json()["total"] == 2 * K
 
 
 def test_publishing_twice_keeps_the_first_time(official):
@@ -158,112 +213,186 @@ def test_results_need_authentication(api):
     assert response.json()["code"] == "authentication_required"
 
 
-# --- shape ---------------------------------------------------------------------------------------
+# --- withheld until k are counted ----------------------------------------------------------------
 
 
 def test_results_without_ballots(citizen_api):
     poll = PollFactory(results_visibility="live")
     yes, no = poll.options.all()
 
-    body = citizen_api.get(results_url(poll)).json()
+    body = citizen_api.get(results_url(poll), HTTP_ACCEPT_LANGUAGE="en").json()
 
     assert body == {
         "poll": poll.pk,
         "status": "open",
-        "total": 0,
+        "total": None,
+        "withheld": True,
+        "batch_min": K,
+        "note": NOTE_EN,
         "options": [
-            {"id": yes.pk, "label": "찬성", "votes": 0, "share": 0.0},
-            {"id": no.pk, "label": "반대", "votes": 0, "share": 0.0},
+            {"id": yes.pk, "label": "찬성", "votes": None, "share": None},
+            {"id": no.pk, "label": "반대", "votes": None, "share": None},
         ],
         "breakdown": {"gu": [], "age_band": [], "gender": []},
     }
 
 
-def test_small_poll_is_suppressed_exactly(client_for):
-    """12 ballots in 종로구 and 2 in 강남구: the small cell and its complement are withheld."""
+def test_a_watcher_learns_nothing_until_k_ballots_are_counted(citizen_api):
+    """A citizen refreshing a live poll's results while ballots come in: 2k - 1 sealed ballots
+    (one short of a batch) show no number at all; the 2k-th lets the counter count k."""
     poll = PollFactory(results_visibility="live", options=["A", "B"])
     a, b = poll.options.all()
-    for i in range(12):
-        vote(
-            poll,
-            a if i < 9 else b,
-            district=SAJIK,
-            age=35 if i < 7 else 45,
-            gender="female" if i % 2 == 0 else "male",
-        )
-    for _ in range(2):
-        vote(poll, b, district=YEOKSAM1, age=45, gender="other")
+    for i in range(2 * K - 1):
+        vote(poll, a if i % 2 else b, age=20 + i)
+        assert_withheld(citizen_api.get(results_url(poll)).json())
+    assert count_now() == 0
+    assert_withheld(citizen_api.get(results_url(poll)).json())
+
+    vote(poll, a)
+    assert count_now() == K
+    body = citizen_api.get(results_url(poll)).json()
+
+    # The oldest k are counted: b, a, b, a, ... (5 each).
+    assert (body["withheld"], body["note"], body["total"]) == (False, None, K)
+    assert [(o["votes"], o["share"]) for o in body["options"]] == [(5, 0.5), (5, 0.5)]
+    # Breakdowns wait for the close.
+    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+
+
+def test_a_poll_whose_turnout_stays_below_k_never_shows_a_total(citizen_api, official_api):
+    """k - 1 citizens vote; the poll closes and the counter finishes it. Neither a citizen nor
+    an official ever sees a number: the envelopes stay sealed."""
+    poll = PollFactory(results_visibility="live", options=["A", "B"])
+    a, _b = poll.options.all()
+    vote(poll, a, K - 1)
+
+    assert count_now() == 0
+    assert_withheld(citizen_api.get(results_url(poll)).json())
+    assert close_and_count(poll) == 0
+
+    for client in (citizen_api, official_api):
+        body = client.get(results_url(poll)).json()
+        assert body["status"] == "closed"
+        assert_withheld(body)
+    assert count_now() == 0  # final: nothing is ever counted later
+    assert_box_consistent([poll.pk])
+
+
+def test_breakdowns_appear_only_once_the_poll_is_final(citizen_api):
+    poll = PollFactory(results_visibility="live", options=["A", "B"])
+    a, b = poll.options.all()
+    vote(poll, a, 15, district=SAJIK)
+    vote(poll, b, 15, district=YEOKSAM1)
+
+    count_now()
+    open_body = citizen_api.get(results_url(poll)).json()
+    close_and_count(poll)
+    final_body = citizen_api.get(results_url(poll)).json()
+
+    assert open_body["total"] == 3 * K - K
+    assert open_body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert final_body["total"] == 30
+    assert [(c["code"], c["total"]) for c in final_body["breakdown"]["gu"]] == [
+        (JONGNO, 15),
+        (GANGNAM, 15),
+    ]
+    assert_no_row_is_withheld_whole(final_body)
+    assert_box_consistent([poll.pk])
+
+
+# --- shape of a final poll -----------------------------------------------------------------------
+
+
+def test_a_final_poll_is_published_exactly(client_for):
+    """44 ballots, closed and counted. Every dimension lists only cells of at least k, and none
+    whose complement (the total minus the listed cells) would be a group below k; inside the
+    listed cells, option votes below 5 are withheld with whatever would give them away."""
+    poll = PollFactory(results_visibility="live", options=["A", "B"])
+    a, b = poll.options.all()
+    vote(poll, a, 10, district=SAJIK, age=35, gender="female")
+    vote(poll, b, 4, district=SAJIK, age=35, gender="male")
+    vote(poll, a, 8, district=YEOKSAM1, age=55, gender="female")
+    vote(poll, b, 6, district=YEOKSAM1, age=55, gender="female")
+    vote(poll, a, 6, district=YEOKSAM1, age=55, gender="male")
+    vote(poll, a, 3, district=SEOCHO, age=35, gender="other")
+    vote(poll, a, 7, district=SEOCHO, age=35, gender="female")
+    close_and_count(poll)
     client = client_for(CitizenFactory(district_id=SAJIK))
 
     body = client.get(results_url(poll), HTTP_ACCEPT_LANGUAGE="en").json()
 
-    names = dict(District.objects.filter(code__in=[JONGNO, GANGNAM]).values_list("code", "name_en"))
+    names = dict(
+        District.objects.filter(code__in=[JONGNO, GANGNAM, SEOCHO]).values_list("code", "name_en")
+    )
     assert body == {
         "poll": poll.pk,
-        "status": "open",
-        "total": 14,
+        "status": "closed",
+        "total": 44,
+        "withheld": False,
+        "batch_min": K,
+        "note": None,
         "options": [
-            {"id": a.pk, "label": "A", "votes": 9, "share": 0.6429},
-            {"id": b.pk, "label": "B", "votes": 5, "share": 0.3571},
+            {"id": a.pk, "label": "A", "votes": 34, "share": 0.7727},
+            {"id": b.pk, "label": "B", "votes": 10, "share": 0.2273},
         ],
         "breakdown": {
-            # 강남구 has 2 ballots; 종로구's 12 would give them away (14 - 12): both withheld.
+            # 종로구 A 10 / B 4 and 서초구 A 10 / B 0: each has a number below 5, so its other
+            # number goes too. 강남구's A 14 / B 6 stay: each column has two withheld already.
             "gu": [
                 {
                     "code": JONGNO,
                     "name": names[JONGNO],
-                    "total": None,
-                    "suppressed": True,
+                    "total": 14,
+                    "suppressed": False,
+                    "options": [hidden(a), hidden(b)],
+                },
+                {
+                    "code": SEOCHO,
+                    "name": names[SEOCHO],
+                    "total": 10,
+                    "suppressed": False,
                     "options": [hidden(a), hidden(b)],
                 },
                 {
                     "code": GANGNAM,
                     "name": names[GANGNAM],
-                    "total": None,
-                    "suppressed": True,
-                    "options": [hidden(a), hidden(b)],
+                    "total": 20,
+                    "suppressed": False,
+                    "options": [shown(a, 14), shown(b, 6)],
                 },
             ],
-            # 30s: A 7, B 0; 40s: A 2, B 5. Every row has one small number and its complement.
+            # 30s A 20 / B 4: withheld in its row. 50s A 14 / B 6 would give both away
+            # through the option totals (34 - 14, 10 - 6): withheld in the columns.
             "age_band": [
                 {
                     "band": 30,
                     "label": "30s",
-                    "total": 7,
+                    "total": 24,
                     "suppressed": False,
                     "options": [hidden(a), hidden(b)],
                 },
                 {
-                    "band": 40,
-                    "label": "40s",
-                    "total": 7,
+                    "band": 50,
+                    "label": "50s",
+                    "total": 20,
                     "suppressed": False,
                     "options": [hidden(a), hidden(b)],
                 },
             ],
-            # female 6, male 6, other 2: "other" and the smaller-keyed of the sixes withheld.
+            # female 31, male 10, other 3. "other" is below k and not listed; listing male
+            # would leave 44 - 31 - 10 = 3 ballots, the "other" group, to be worked out: male
+            # (the smallest listed cell) is withheld too, so the remainder is 13.
             "gender": [
                 {
                     "gender": "female",
-                    "total": None,
-                    "suppressed": True,
-                    "options": [hidden(a), hidden(b)],
-                },
-                {
-                    "gender": "male",
-                    "total": 6,
+                    "total": 31,
                     "suppressed": False,
-                    "options": [hidden(a), hidden(b)],
-                },
-                {
-                    "gender": "other",
-                    "total": None,
-                    "suppressed": True,
-                    "options": [hidden(a), hidden(b)],
+                    "options": [shown(a, 25), shown(b, 6)],
                 },
             ],
         },
     }
+    assert_box_consistent([poll.pk])
 
 
 def test_large_cells_are_shown(client_for):
@@ -271,6 +400,7 @@ def test_large_cells_are_shown(client_for):
     a, b = poll.options.all()
     for i in range(20):
         vote(poll, a if i % 2 else b, district=SAJIK if i < 10 else YEOKSAM1, age=35)
+    close_and_count(poll)
 
     body = client_for(CitizenFactory()).get(results_url(poll)).json()
 
@@ -299,11 +429,10 @@ def test_a_withheld_number_cannot_be_derived_from_the_option_totals(client_for):
     poll = PollFactory(results_visibility="live", options=["A", "B"])
     a, b = poll.options.all()
     for option, n in ((a, 5), (b, 5)):
-        for _ in range(n):
-            vote(poll, option, district=SAJIK, age=35)
+        vote(poll, option, n, district=SAJIK, age=35)
     for option, n in ((a, 8), (b, 2)):
-        for _ in range(n):
-            vote(poll, option, district=YEOKSAM1, age=55)
+        vote(poll, option, n, district=YEOKSAM1, age=55)
+    close_and_count(poll)
 
     body = client_for(CitizenFactory()).get(results_url(poll)).json()
 
@@ -322,12 +451,13 @@ def test_shown_numbers_never_give_away_a_withheld_one(client_for):
     plan = {SAJIK: (6, 6, 6), YEOKSAM1: (7, 6, 1), SEOCHO: (9, 9, 9)}
     for district, counts in plan.items():
         for option, n in zip((a, b, c), counts, strict=True):
-            for _ in range(n):
-                vote(poll, option, district=district)
+            vote(poll, option, n, district=district)
+    close_and_count(poll)
 
     cells = client_for(CitizenFactory()).get(results_url(poll)).json()["breakdown"]["gu"]
 
     grid = {cell["code"]: [o["votes"] for o in cell["options"]] for cell in cells}
+    assert set(grid) == {JONGNO, GANGNAM, SEOCHO}
     assert all(cell["total"] is not None for cell in cells)
     for row in grid.values():
         assert row.count(None) != 1
@@ -337,29 +467,34 @@ def test_shown_numbers_never_give_away_a_withheld_one(client_for):
     assert grid[GANGNAM][2] is None
 
 
-def test_officials_get_the_same_suppression(official_api):
+def test_officials_get_the_same_withholding_as_citizens(official_api, citizen_api):
+    """12 ballots in 종로구 and 3 in 강남구: 종로구's cell is large, but with it listed the total
+    would give away 강남구's 3; an official is shown no more than a citizen."""
     poll = PollFactory(results_visibility="live")
-    yes = poll.options.first()
-    for _ in range(3):
-        vote(poll, yes, district=SAJIK)
+    yes, no = poll.options.all()
+    vote(poll, yes, 12, district=SAJIK)
+    vote(poll, no, 3, district=YEOKSAM1)
+    close_and_count(poll)
 
-    body = official_api.get(results_url(poll)).json()
+    official_body = official_api.get(results_url(poll)).json()
 
-    assert body["total"] == 3
-    assert body["breakdown"]["gu"][0]["total"] is None
-    assert body["breakdown"]["gu"][0]["suppressed"] is True
+    assert official_body == citizen_api.get(results_url(poll)).json()
+    assert official_body["total"] == 15
+    assert official_body["breakdown"]["gu"] == []
+    assert_no_row_is_withheld_whole(official_body)
 
 
 def test_unknown_cells_are_labelled(client_for):
     poll = PollFactory(results_visibility="live")
     yes = poll.options.first()
-    for _ in range(5):
-        casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[yes.pk])
+    cast_many(poll, K, [yes.pk])  # citizens who told nothing about themselves
+    close_and_count(poll)
 
     body = client_for(CitizenFactory()).get(results_url(poll), HTTP_ACCEPT_LANGUAGE="en").json()
 
     assert body["breakdown"]["gu"][0]["code"] is None
-    assert body["breakdown"]["gu"][0]["total"] == 5
+    assert body["breakdown"]["gu"][0]["name"] == "unknown"
+    assert body["breakdown"]["gu"][0]["total"] == K
     assert body["breakdown"]["age_band"][0]["band"] is None
     assert body["breakdown"]["gender"][0]["gender"] == "undisclosed"
 
@@ -369,83 +504,191 @@ def test_multiple_choice_shares_are_of_ballots(client_for):
         results_visibility="live", kind="multiple", min_choices=1, max_choices=2, options=list("AB")
     )
     a, b = poll.options.all()
-    casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk, b.pk])
-    casting.cast_ballot(poll=poll, voter=CitizenFactory(), option_ids=[a.pk])
+    cast_many(poll, 2 * K, lambda i: [a.pk, b.pk] if i % 2 else [a.pk])
+    close_and_count(poll)
 
     body = client_for(CitizenFactory()).get(results_url(poll)).json()
 
-    assert body["total"] == 2
-    assert [(o["votes"], o["share"]) for o in body["options"]] == [(2, 1.0), (1, 0.5)]
+    assert body["total"] == 2 * K
+    assert [(o["votes"], o["share"]) for o in body["options"]] == [(2 * K, 1.0), (K, 0.5)]
 
 
 def _results_queries(client, poll) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(results_url(poll))
     assert response.status_code == 200
+    assert response.json()["breakdown"]["gu"]
     return len(ctx.captured_queries)
 
 
-def test_reading_results_costs_the_same_at_10_and_60_ballots(client_for):
-    poll = PollFactory(results_visibility="live", options=["A", "B", "C"])
-    options = list(poll.options.all())
-    districts = [SAJIK, YEOKSAM1]
+def test_reading_results_costs_the_same_at_20_and_60_ballots(client_for):
     client = client_for(CitizenFactory())
+    polls = []
+    for n in (20, 60):
+        poll = PollFactory(results_visibility="live", options=["A", "B", "C"])
+        options = list(poll.options.all())
+        cast_many(
+            poll,
+            n,
+            lambda i, options=options: [options[i % 3].pk],
+            district_id=SAJIK,
+            birth_year=THIS_YEAR - 30,
+        )
+        polls.append(poll)
+    for poll in polls:
+        close_and_count(poll)
 
-    for i in range(10):
-        vote(poll, options[i % 3], district=districts[i % 2], age=20 + i)
-    few = _results_queries(client, poll)
-    for i in range(50):
-        vote(poll, options[i % 3], district=districts[i % 2], age=20 + i)
-    many = _results_queries(client, poll)
+    few, many = (_results_queries(client, poll) for poll in polls)
 
-    assert tallies.read(poll.pk) == tallies.recount(poll.pk)
+    assert_box_consistent([poll.pk for poll in polls])
     assert few == many
     # session, user; poll; tallies; options; district names
     assert many == 6
 
 
-# --- results.suppress ----------------------------------------------------------------------------
+# --- counting.publishable_cells: which cells of a dimension are published ------------------------
 
 
-def test_suppress_keeps_large_numbers():
-    assert results.suppress({"a": 5, "b": 12, "c": 40}) == {"a": 5, "b": 12, "c": 40}
+def test_cells_of_at_least_k_are_published():
+    assert counting.publishable_cells({"jongno": K, "gangnam": 25}, total=K + 25) == [
+        "gangnam",
+        "jongno",
+    ]
 
 
-def test_suppress_withholds_a_small_number_and_the_next_smallest():
-    assert results.suppress({"a": 12, "b": 2, "c": 30}) == {"a": None, "b": None, "c": 30}
+def test_cells_below_k_are_not_published():
+    # The two small cells add up to k: left out together, they give nothing away.
+    assert counting.publishable_cells({"a": 30, "b": 6, "c": 4}, total=40) == ["a"]
 
 
-def test_suppress_complement_of_a_pair():
-    assert results.suppress({"jongno": 12, "gangnam": 2}) == {"jongno": None, "gangnam": None}
+def test_a_pair_with_a_small_cell_publishes_nothing():
+    """12 in 종로구, 2 in 강남구: listing 종로구 would give 강남구's 2 away (14 - 12)."""
+    assert counting.publishable_cells({"jongno": 12, "gangnam": 2}, total=14) == []
 
 
-def test_suppress_two_small_numbers_need_no_complement():
-    assert results.suppress({"a": 1, "b": 4, "c": 30, "d": 7}) == {
-        "a": None,
-        "b": None,
-        "c": 30,
-        "d": 7,
+def test_the_smallest_shown_cell_is_withheld_while_the_remainder_is_below_k():
+    assert counting.publishable_cells({"a": 11, "b": 20, "c": 30, "d": 3}, total=64) == [
+        "b",
+        "c",
+    ]
+
+
+def test_ties_among_the_smallest_break_by_value():
+    assert counting.publishable_cells({"b": K, "a": K, "c": K, "d": 1}, total=3 * K + 1) == [
+        "b",
+        "c",
+    ]
+
+
+def test_ballots_outside_every_cell_count_in_the_remainder():
+    """The total is the poll's ballots: the remainder is what the listed cells leave, whether
+    or not it falls in cells given here."""
+    assert counting.publishable_cells({"a": 20}, total=25) == []
+    assert counting.publishable_cells({"a": 20}, total=20 + K) == ["a"]
+
+
+def test_a_remainder_of_exactly_k_or_nothing_is_fine():
+    assert counting.publishable_cells({"a": 20, "b": 5, "c": 5}, total=30) == ["a"]
+    assert counting.publishable_cells({"a": 20, "b": K}, total=20 + K) == ["a", "b"]
+
+
+def test_a_lone_cell_is_published_from_k_ballots():
+    assert counting.publishable_cells({"a": K}, total=K) == ["a"]
+    assert counting.publishable_cells({"a": K - 1}, total=K - 1) == []
+
+
+def test_no_cells():
+    assert counting.publishable_cells({}, total=0) == []
+
+
+def test_the_minimum_is_the_batch_minimum(settings):
+    settings.BALLOT_BATCH_MIN = 5
+    assert counting.publishable_cells({"a": 5, "b": 20}, total=25) == ["a", "b"]
+    settings.BALLOT_BATCH_MIN = 10
+    assert counting.publishable_cells({"a": 5, "b": 20}, total=25) == []
+
+
+@given(
+    cells=st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 40), max_size=8),
+    outside=st.integers(0, 30),
+)
+def test_published_cells_never_leave_a_small_group_to_be_worked_out(cells, outside):
+    """Whatever the cells: each published one has at least k ballots, what they leave over is
+    nothing or at least k, and a cell of at least k is held back only when that needs it."""
+    total = sum(cells.values()) + outside
+    published = counting.publishable_cells(cells, total=total)
+
+    assert published == sorted(published)
+    assert all(cells[value] >= K for value in published)
+    rest = total - sum(cells[value] for value in published)
+    if published:  # (with nothing listed, the remainder is the poll's total, public anyway)
+        assert rest == 0 or rest >= K
+    large = [value for value, n in cells.items() if n >= K]
+    rest_of_large = total - sum(cells[value] for value in large)
+    if not large or rest_of_large == 0 or rest_of_large >= K:
+        assert published == sorted(large)
+    else:  # one withheld is always enough: it adds at least k to a remainder above 0
+        assert set(published) < set(large)
+        assert len(published) == len(large) - 1
+
+
+# --- results._suppress_table: option votes inside the published cells ----------------------------
+
+
+def suppress_row(numbers: dict[int, int]) -> dict[int, int | None]:
+    """One cell's votes per option, as ``_suppress_table`` withholds them."""
+    return results._suppress_table({"cell": numbers}, withheld_rows=set())["cell"]
+
+
+def test_option_votes_of_5_or_more_are_kept():
+    assert suppress_row({1: 5, 2: 12, 3: 40}) == {1: 5, 2: 12, 3: 40}
+
+
+def test_a_small_vote_count_is_withheld_with_the_next_smallest():
+    assert suppress_row({1: 12, 2: 2, 3: 30}) == {1: None, 2: None, 3: 30}
+
+
+def test_the_complement_of_a_pair_is_withheld():
+    assert suppress_row({1: 12, 2: 2}) == {1: None, 2: None}
+
+
+def test_two_small_vote_counts_need_no_complement():
+    assert suppress_row({1: 1, 2: 4, 3: 30, 4: 7}) == {1: None, 2: None, 3: 30, 4: 7}
+
+
+def test_zero_votes_are_small():
+    assert suppress_row({1: 0, 2: 0}) == {1: None, 2: None}
+
+
+def test_a_lone_option_count():
+    assert suppress_row({1: 4}) == {1: None}
+    assert suppress_row({1: 5}) == {1: 5}
+
+
+def test_ties_break_by_option():
+    assert suppress_row({2: 9, 1: 9, 3: 1}) == {1: None, 2: 9, 3: None}
+
+
+def test_the_option_threshold_is_results_min_cell(settings):
+    settings.RESULTS_MIN_CELL = 10
+    assert suppress_row({1: 9, 2: 20}) == {1: None, 2: None}
+    settings.RESULTS_MIN_CELL = 3
+    assert suppress_row({1: 3, 2: 20}) == {1: 3, 2: 20}
+
+
+def test_a_column_withholds_as_a_row_does():
+    """Two cells: 종로구 A 10 / B 4, 강남구 A 14 / B 6. 종로구's B is small and its A goes with
+    it; the option totals would then give both away, so 강남구's go too."""
+    table = {"jongno": {1: 10, 2: 4}, "gangnam": {1: 14, 2: 6}}
+    assert results._suppress_table(table, withheld_rows=set()) == {
+        "jongno": {1: None, 2: None},
+        "gangnam": {1: None, 2: None},
     }
 
 
-def test_suppress_zero_is_small():
-    assert results.suppress({"a": 0, "b": 0}) == {"a": None, "b": None}
-
-
-def test_suppress_a_lone_number():
-    assert results.suppress({"a": 4}) == {"a": None}
-    assert results.suppress({"a": 5}) == {"a": 5}
-
-
-def test_suppress_empty():
-    assert results.suppress({}) == {}
-
-
-def test_suppress_ties_break_by_key():
-    assert results.suppress({"b": 9, "a": 9, "c": 1}) == {"a": None, "b": 9, "c": None}
-
-
-def test_suppress_threshold(settings):
-    assert results.suppress({"a": 9, "b": 20}, min_cell=10) == {"a": None, "b": None}
-    settings.RESULTS_MIN_CELL = 3
-    assert results.suppress({"a": 3, "b": 20}) == {"a": 3, "b": 20}
+def test_a_withheld_row_is_withheld_whole():
+    table = {"a": {1: 20, 2: 20}, "b": {1: 30, 2: 40}, "c": {1: 50, 2: 60}}
+    withheld = results._suppress_table(table, withheld_rows={"a"})
+    assert withheld["a"] == {1: None, 2: None}
+    for column in (1, 2):
+        assert [withheld[row][column] for row in table].count(None) >= 2
