@@ -1,8 +1,11 @@
 """``python -m bench [--quick] [--layout split|daphne] [--http-workers W] [--processes N]``: the
 whole benchmark, one report.
 
-Order: services → fresh database → migrate → data → servers → warm-up → scenarios → recount →
-report (stdout, bench/results/<timestamp>.json, latest.json, latest.txt) → stop what was started.
+Order: services → fresh database → migrate → data → servers and the counter → warm-up → HTTP and
+WebSocket scenarios (the counter service running, as deployed) → counter stopped → counting
+throughput → PostgreSQL ceilings → close and count to the end → recount (verify_tallies) →
+notifications → report (stdout, bench/results/<timestamp>.json, latest.json, latest.txt) → stop
+what was started.
 """
 
 import argparse
@@ -51,16 +54,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=64, help="concurrent ballot clients")
     parser.add_argument("--dashboards", type=int, help="dashboard sockets (1000; quick 200)")
     parser.add_argument("--citizens", type=int, help="citizens (100000; quick 20000)")
+    parser.add_argument(
+        "--envelopes",
+        type=int,
+        help="sealed envelopes for the counting scenario (100000; quick 20000)",
+    )
+    parser.add_argument("--watch", type=int, default=4,
+                        help="dashboards watching the hot poll for the end-to-end latency "
+                             "(default 4)")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="py-spy one HTTP server process (a gunicorn worker; daphne 0 in "
                              "the daphne layout) during the hot run "
-                             "(bench/results/profile.svg; costs some CPU)")  # fmt: skip
+                             "(bench/results/profile.svg; costs some CPU), and the counter "
+                             "process of the counting scenario "
+                             "(bench/results/logs/count_profile.txt, summarised in the "
+                             "report)")  # fmt: skip
     args = parser.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (8.0 if quick else 30.0)
     args.dashboards = args.dashboards or (200 if quick else 1000)
     args.citizens = args.citizens or (20_000 if quick else 100_000)
     args.citizens -= args.citizens % 20  # a multiple of the spread run's 20 polls
+    args.envelopes = args.envelopes or (20_000 if quick else 100_000)
     args.read_big = 100_000 if quick else 1_000_000
     args.read_small = 1_000
     return args
@@ -138,8 +153,10 @@ def main(argv=None) -> int:
         services.ensure()
         step(f"fresh database {infra.DB_NAME}")
         infra.recreate_database()
-        env = infra.server_env(prefix)
-        os.environ.update(env)
+        keys = infra.ballot_keys()
+        env = infra.server_env(prefix, keys)  # web processes: the public keys only
+        counter_env = infra.counter_env(env, keys)  # the counter (and this process): all four
+        os.environ.update(counter_env)
         with open(infra.LOGS / "migrate.log", "w") as log:
             subprocess.run(
                 [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -178,7 +195,9 @@ def main(argv=None) -> int:
                 "database_pool": "Django psycopg pool, project defaults (DATABASE_POOL_MIN/MAX "
                 "2/20)",
                 "env": "DEBUG=false, BENCH_ENDPOINTS=true, SECURE_SSL_REDIRECT=false, "
-                "REDIS_URL set (channels-redis + Redis cache), everything else as deployed",
+                "REDIS_URL set (channels-redis + Redis cache), a fresh set of ballot keys (public "
+                "halves to every process, private ones to the counter only), everything else as "
+                "deployed",
             },
             "data": ds.counts,
             "durations_s": {},
@@ -188,7 +207,7 @@ def main(argv=None) -> int:
             if args.profile
             else None,
         }
-        layout = infra.Layout(args, env)
+        layout = infra.Layout(args, env, counter_env)
         report["server_layout"].update(layout.describe())
         step(f"servers: {report['server_layout']['summary']}")
         layout.start()
@@ -200,20 +219,19 @@ def main(argv=None) -> int:
         step("warm-up")
         scenarios.warm_up(ctx, 2.0 if args.quick else 4.0)
 
-        step(f"1. hot-poll ingest ({args.clients} clients, {d:.0f} s)")
-        hot = scenarios.ingest(ctx, [ds.poll("hot")], d, "hot", profile=args.profile).summary(cores)
+        step(f"1. hot-poll ingest ({args.clients} clients, {d:.0f} s, {args.watch} dashboards)")
+        hot_run, e2e = scenarios.ingest(
+            ctx, [ds.poll("hot")], d, "hot", profile=args.profile, watch=args.watch
+        )
+        hot = hot_run.summary(cores)
         step(f"2. spread ingest over 20 polls ({d:.0f} s)")
         spread = scenarios.ingest(ctx, ds.polls["spread"], d, "spread").summary(cores)
         step(f"3C. plain DRF CreateAPIView ({short:.0f} s)")
         drf = scenarios.drf_baseline(ctx, short).summary(cores)
-        drf["consistency"] = scenarios.drf_consistency(ds)
+        drf["consistency"] = scenarios.drf_consistency(ds, drf["ok"])
         step(f"3D. no-op endpoint ({short:.0f} s)")
         noop = scenarios.noop(ctx, short).summary(cores)
         noop_wrk = scenarios.noop_wrk(ctx, int(max(3, short * 0.6)))
-        step(f"3A. floor: pgbench one-row unique insert, 16 clients ({short:.0f} s)")
-        floor = ceilings.floor(16, int(short))
-        step(f"3B. product's per-ballot SQL replayed with pgbench ({short:.0f} s)")
-        product_sql = ceilings.product_sql(ds, int(short))
         step(f"4+7. fan-out: {args.dashboards} dashboards, ingest {short:.0f} s")
         fanout, ws = scenarios.fanout(ctx, args.dashboards, short)
         reads_s = max(2.0, short / 2)
@@ -221,27 +239,72 @@ def main(argv=None) -> int:
         reads = scenarios.reads(ctx, reads_s)
         step(f"6. poll list ({reads_s:.0f} s)")
         polls = scenarios.poll_list(ctx, reads_s)
-        step("recount (verify_tallies)")
-        verified = scenarios.verify(ds, env)
+        step("counter service stopped")
+        layout.counter.stop()
+        step(f"9. counting: {args.envelopes} sealed envelopes, one counter process")
+        counted = scenarios.count(ctx, counter_env, args.envelopes, profile=args.profile)
+        step(f"3A. floor: pgbench one-row unique insert, 16 clients ({short:.0f} s)")
+        floor = ceilings.floor(16, int(short))
+        step(f"3B. product's cast SQL replayed with pgbench ({short:.0f} s)")
+        product_sql = ceilings.product_sql(ds, int(short))
+        step("close the ingest polls, count to the end, recount (verify_tallies)")
+        closing = [ds.poll("hot"), *ds.polls["spread"], ds.poll("fanout"), ds.poll("drf")]
+        finished = scenarios.finish_counting(ds, closing)
+        verified = scenarios.verify(
+            [*closing, ds.poll("read_small"), ds.poll("read_big"), ds.poll("count"),
+             *ds.polls["product_sql"], ds.polls["open_other"][0]],
+        )  # fmt: skip
+        verified["finish_counting"] = finished
         step(f"8. notifications: a city-wide poll to {ds.citizens} citizens, 2 Celery workers")
         notified = scenarios.notifications(ctx, env, workers=2)
 
-        hot_poll = str(ds.poll("hot"))
+        figures = verified["figures"]
+
+        def on_board(poll_ids: list[int]) -> tuple[bool, int, int]:
+            """(every poll verified and final, ballots counted, envelopes still sealed)."""
+            rows = [figures.get(p, {}) for p in poll_ids]
+            ok = all(r.get("ok") and r.get("final") for r in rows)
+            return ok, sum(r.get("counted", 0) for r in rows), sum(r.get("sealed", 0) for r in rows)
+
+        hot_poll = ds.poll("hot")
         hot["ballots_per_s"] = hot["per_s"]
-        hot["recount"] = verified["polls"].get(int(hot_poll))
-        hot["recount_ok"] = bool(hot["recount"] and hot["recount"].startswith("ok"))
-        hot["ballots_in_db_equal_201s"] = (
-            hot["recount"] == f"ok ({hot['ok']} ballots)" if hot["recount"] else False
-        )
+        hot["recount"] = verified["polls"].get(hot_poll)
+        hot["recount_ok"], hot["ballots_on_board"], sealed = on_board([hot_poll])
+        hot["ballots_on_board"] -= ds.preloaded.get(hot_poll, 0)
+        hot["ballots_in_db_equal_201s"] = hot["ballots_on_board"] == hot["ok"] and sealed == 0
         for key, base in (("floor", floor), ("product_sql", product_sql), ("drf", drf),
                           ("noop", noop)):  # fmt: skip
             hot[f"ratio_to_{key}"] = ratio(hot["per_s"], base["per_s"])
         hot["ratio_to_noop_wrk"] = ratio(hot["per_s"], noop_wrk["per_s"]) if noop_wrk else None
         spread["ballots_per_s"] = spread["per_s"]
-        spread["recount_ok"] = all(
-            verified["polls"].get(p, "").startswith("ok") for p in ds.polls["spread"]
+        spread["recount_ok"], spread["ballots_on_board"], sealed = on_board(ds.polls["spread"])
+        spread["ballots_in_db_equal_201s"] = (
+            spread["ballots_on_board"] == spread["ok"] and sealed == 0
         )
         spread["ratio_to_floor"] = ratio(spread["per_s"], floor["per_s"])
+        _ok, fanout["ballots_on_board"], sealed = on_board([ds.poll("fanout")])
+        fanout["ballots_on_board"] -= ds.preloaded.get(ds.poll("fanout"), 0)
+        fanout["ballots_on_board_equal_201s"] = (
+            fanout["ballots_on_board"] == fanout["ballots_ok"] and sealed == 0
+        )
+        drf["consistency"]["after_count"] = figures.get(ds.poll("drf"))
+        cast_sql = {
+            "per_s": product_sql["per_s"],
+            "p50_ms": product_sql["p50_ms"],
+            "p99_ms": product_sql["p99_ms"],
+            "failed": product_sql["failed"],
+            "clients": product_sql["clients"],
+            "statements": product_sql["statements"],
+            "floor_per_s": floor["per_s"],
+            "ratio_to_floor": ratio(product_sql["per_s"], floor["per_s"]),
+            "goal": "ratio_to_floor >= 0.25",
+            "same_as": "ceilings.product_sql",
+        }
+        e2e["watched_poll_counted_at_start"] = ds.preloaded.get(hot_poll, 0)
+        e2e["goal_met"] = (
+            e2e["beyond_batching_p99_ms"] is not None and e2e["beyond_batching_p99_ms"] <= 1000
+        )
+        counted["goal_met"] = bool(counted["per_s"] and counted["per_s"] >= 10_000)
         report.update(
             ingest={"hot": hot, "spread": spread},
             ceilings={
@@ -251,6 +314,9 @@ def main(argv=None) -> int:
                 "noop": noop,
                 "noop_wrk": noop_wrk,
             },
+            cast_sql=cast_sql,
+            count=counted,
+            e2e=e2e,
             fanout=fanout,
             ws=ws,
             reads=reads,
@@ -260,8 +326,11 @@ def main(argv=None) -> int:
         )
         report["durations_s"] = {"ingest": d, "others": short, "reads": reads_s}
         report["wall_s"] = round(time.monotonic() - started, 1)
+        report["data"]["count_envelopes"] = args.envelopes
+        report["data_load_s"] = ds.timings
         report["notes"] = [
-            "Load generator, servers, PostgreSQL and Redis share the machine: see each run's cpu.",
+            "Load generator, servers, the counter, PostgreSQL and Redis share the machine: see "
+            "each run's cpu.",
             "Other work on the machine disturbs figures: see machine.loadavg_at_start and each "
             "run's cpu.machine_busy_pct; figures from a quiet machine replace noisy ones.",
         ]

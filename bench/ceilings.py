@@ -1,21 +1,27 @@
-"""Ceilings A and B: PostgreSQL alone, driven by pgbench (16 clients, simple protocol).
+"""Ceilings A and B: PostgreSQL alone, driven by pgbench (16 clients).
 
-A, the floor: one-row ``INSERT ... ON CONFLICT DO NOTHING`` on a unique key.
-B, the product's own SQL: every statement one ballot request runs, captured from the product by
-sending one real ballot through it in-process, and replayed with each transaction a distinct
-citizen. On PostgreSQL that is three statements: the session, the user, and the ballot itself (one
-statement: eligibility, participation, ballot, choices, counter upserts, idempotency record as
-data-modifying CTEs; ``voting/ballot_sql.py``). Its array parameters (``%s::bigint[]``,
-``%s::text[]``) are written as ``ARRAY[...]`` literals, the unused idempotency record's sealed body
-as a ``bytea`` literal, and the citizen, poll, option, slot, ids and voter key as pgbench variables.
-The residence's codes stay the captured citizen's (they only pick which breakdown cells count).
+A, the floor: one-row ``INSERT ... ON CONFLICT DO NOTHING`` on a unique key (simple protocol).
+B, the product's own cast SQL: every statement one ballot request runs, captured from the product
+by sending one real ballot through it in-process, and replayed with each transaction a distinct
+citizen, in the protocol the product speaks (``protocol()``: simple unless the product binds
+server-side). On PostgreSQL: the session and the user (autocommit), then one transaction (voting/
+casting.py): the verdict SELECT (eligibility, open, choice; ``voting/ballot_sql.py``), ``INSERT``
+participation ``ON CONFLICT DO NOTHING RETURNING``, ``INSERT`` the sealed envelope, (the idempotency
+record, only with an Idempotency-Key: the load clients send none), ``COMMIT``. The sealed envelope
+is the captured one, as a ``bytea`` literal (its length is the poll's fixed length; its bytes do
+not matter to PostgreSQL); the citizen, poll, option, participation id, voter key and envelope
+lookup are pgbench variables or drawn per transaction. The residence's codes stay the captured
+citizen's (they only feed the eligibility expressions).
+
+The replayed rows are garbage to the counter (every envelope is the captured one, sealed for
+another poll): they are checked (one participation per envelope) and deleted right after the run,
+which happens while no counter runs.
 """
 
 import contextlib
 import glob
 import json
 import re
-import secrets
 import subprocess
 import tempfile
 import uuid
@@ -25,13 +31,15 @@ from bench import data, infra
 from bench.load import percentile
 
 
-def run_pgbench(script: str, *, clients: int, duration: int, defines=()) -> dict:
+def run_pgbench(
+    script: str, *, clients: int, duration: int, defines=(), protocol: str = "simple"
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-pgbench-") as tmp:
         path = Path(tmp) / "script.sql"
         path.write_text(script)
         cmd = [
             infra.pgbench_path(), "-h", infra.PG_HOST, "-p", str(infra.PG_PORT),
-            "-U", infra.PG_USER, "-n", "-M", "simple", "-c", str(clients), "-j", "2",
+            "-U", infra.PG_USER, "-n", "-M", protocol, "-c", str(clients), "-j", "2",
             "-T", str(duration), "-f", str(path), "-l", "--log-prefix", f"{tmp}/log",
         ]  # fmt: skip
         for name, value in defines:
@@ -56,6 +64,7 @@ def run_pgbench(script: str, *, clients: int, duration: int, defines=()) -> dict
             "p50_ms": round(percentile(latencies, 0.5), 2),
             "p99_ms": round(percentile(latencies, 0.99), 2),
             "clients": clients,
+            "protocol": protocol,
             "stderr_tail": out.stderr.strip().splitlines()[-3:] if out.returncode else [],
         }
 
@@ -96,56 +105,33 @@ def all_queries():
         CursorWrapper._execute_with_wrappers = original
 
 
-SLOT_SENTINEL = 9_999
-
-
 def capture(ds: data.DataSet) -> tuple[list[tuple[str, object, bool]], dict]:
     """Send one ballot through the product in-process; return every SQL statement it ran."""
     from django.test import Client
 
-    import voting.live
-
     poll_id = data.B_POLL_BASE
     option_id = data.b_option_id(poll_id, 1)
     uid = ds.citizens  # votes only in the capture poll, which pgbench does not use
-
-    # The dashboards' snapshot after commit is coalesced (at most 10 per poll per second per
-    # process), not a per-ballot cost: keep it out of the capture.
-    original = voting.live.tally_changed
-    voting.live.tally_changed = lambda poll_id: None
-    # The tally slot is drawn at random; a sentinel draw lets the script find it and draw anew.
-    from django.conf import settings
-
-    original_randbelow = secrets.randbelow
-
-    def randbelow(bound: int) -> int:
-        return SLOT_SENTINEL if bound == settings.TALLY_SLOTS else original_randbelow(bound)
-
-    secrets.randbelow = randbelow
     # A serving process remembers each district's place in the tree (voting.eligibility) after
     # its first ballot from there: look it up now, so the capture sees a warm process's SQL.
     from accounts.models import User
     from voting.eligibility import Voter
 
     Voter.of(User.objects.get(pk=uid))
-    try:
-        client = Client()
-        with all_queries() as statements:
-            response = client.post(
-                f"/api/v1/polls/{poll_id}/ballots/",
-                data=json.dumps({"options": [option_id]}),
-                content_type="application/json",
-                HTTP_X_SESSION_TOKEN=data.citizen_token(uid),
-                HTTP_X_FORWARDED_FOR="10.255.255.254",
-            )
-    finally:
-        voting.live.tally_changed = original
-        secrets.randbelow = original_randbelow
+    client = Client()
+    with all_queries() as statements:
+        response = client.post(
+            f"/api/v1/polls/{poll_id}/ballots/",
+            data=json.dumps({"options": [option_id]}),
+            content_type="application/json",
+            HTTP_X_SESSION_TOKEN=data.citizen_token(uid),
+            HTTP_X_FORWARDED_FOR="10.255.255.254",
+        )
     if not statements:
         raise RuntimeError("no SQL captured from the ballot request")
     if response.status_code != 201:
         raise RuntimeError(f"capture ballot answered {response.status_code}: {response.content!r}")
-    from voting.services import voter_key
+    from voting.casting import voter_key
 
     user = User.objects.get(pk=uid)
     known = {
@@ -156,6 +142,35 @@ def capture(ds: data.DataSet) -> tuple[list[tuple[str, object, bool]], dict]:
         "voter_key": voter_key(user.phone, uid),
     }
     return statements, known
+
+
+def describe(statements) -> list[str]:
+    """Short names of the captured statements, in order, with the transaction's boundaries."""
+    names, in_tx = [], False
+    for text, _params, atomic in statements:
+        if atomic and not in_tx:
+            names.append("BEGIN")
+        if not atomic and in_tx:
+            names.append("COMMIT")
+        in_tx = atomic
+        words = " ".join(text.split())
+        table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', words)
+        verb = words.split(" ", 1)[0].upper()
+        target = table.group(1) if table else "?"
+        if verb == "SELECT" and '"voting_poll"' in words:
+            target = "voting_poll"  # the verdict row: FROM voting_poll, its first FROM a subquery
+        label = {
+            "django_session": "session",
+            "accounts_user": "user",
+            "voting_poll": "verdict",
+            "voting_participation": "participation",
+            "voting_envelope": "envelope",
+            "voting_idempotencyrecord": "idempotency record",
+        }.get(target, target)
+        names.append(f"{verb} {label}")
+    if in_tx:
+        names.append("COMMIT")
+    return names
 
 
 def to_pgbench(statements, known, ds: data.DataSet) -> str:
@@ -196,7 +211,6 @@ def to_pgbench(statements, known, ds: data.DataSet) -> str:
         f"\\set pid {data.B_POLL_BASE + 1} + :g / {nc}",
         f"\\set oid 900101 + 10 * (:pid - {data.B_POLL_BASE}) + random(0, "
         f"{data.B_OPTIONS_PER_POLL - 1})",
-        "\\set slot random(0, 15)",
         *[f"\\set {name} random(1, 9223372036854775806)" for name in uuid_vars.values()],
     ]
     return "\n".join(header + lines) + "\n"
@@ -211,8 +225,6 @@ def _render(value, known, uuid_vars, raw) -> str:
     if isinstance(value, (list, tuple)) and value:
         return "ARRAY[" + ", ".join(_render(v, known, uuid_vars, raw) for v in value) + "]"
     if isinstance(value, int):
-        if value == SLOT_SENTINEL:
-            return ":slot"
         if value == known["uid"]:
             return ":uid"
         if value == known["poll"]:
@@ -222,20 +234,16 @@ def _render(value, known, uuid_vars, raw) -> str:
     if value == known["token"]:  # before the uuid test: a session key can look like hex
         return "('bc' || lpad((:uid)::text, 30, '0'))"
     if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{32}", value):
-        value = uuid.UUID(value)
+        value = uuid.UUID(value)  # the participation's id
     if isinstance(value, uuid.UUID):
         name = uuid_vars.setdefault(value, f"u{len(uuid_vars) + 1}")
         return f"(lpad(to_hex(:{name}::bigint), 32, '0'))::uuid"
     if isinstance(value, str):
-        if value == known["token"]:
-            return "('bc' || lpad((:uid)::text, 30, '0'))"
         if value == str(known["uid"]):
             return "((:uid)::text)"
-        if value == str(SLOT_SENTINEL):
-            return "((:slot)::text)"
         if value == known["voter_key"]:
             return "encode(sha256(('bench-replay-voter:' || :uid)::bytea), 'hex')"
-        if re.fullmatch(r"[0-9a-f]{64}", value):  # the receipt hash: unique per ballot
+        if re.fullmatch(r"[0-9a-f]{64}", value):  # the envelope's lookup: unique per ballot
             return "(md5(random()::text) || md5(random()::text))"
     return _literal(value, raw)
 
@@ -250,7 +258,45 @@ def product_sql(ds: data.DataSet, duration: int) -> dict:
     statements, known = capture(ds)
     script = to_pgbench(statements, known, ds)
     (infra.RESULTS / "product_sql.pgbench").write_text(script)
-    result = run_pgbench(script, clients=_CLIENTS, duration=duration, defines=[("n", 0)])
+    result = run_pgbench(
+        script, clients=_CLIENTS, duration=duration, defines=[("n", 0)], protocol=protocol()
+    )
     result["statements_per_ballot"] = len(statements)
+    result["statements"] = describe(statements)
     result["script_file"] = "bench/results/product_sql.pgbench"
+    result["replayed_rows"] = _check_and_drop_replay(ds)
     return result
+
+
+def protocol() -> str:
+    """How the product talks to PostgreSQL, so the replay does the same: Django's psycopg backend
+    binds parameters client-side by default (every statement parsed and planned anew: pgbench's
+    simple protocol); with ``server_side_binding`` on, psycopg prepares a statement it has run
+    five times on a connection (pgbench's prepared protocol)."""
+    from django.db import connection
+
+    options = connection.settings_dict.get("OPTIONS", {})
+    return "prepared" if options.get("server_side_binding") else "simple"
+
+
+def _check_and_drop_replay(ds: data.DataSet) -> dict:
+    """Every replayed transaction wrote both halves (one participation, one envelope); then the
+    replay's rows go, so no counter ever opens them (the capture poll's one real ballot stays)."""
+    from django.db import connection
+
+    polls = ds.polls["product_sql"][1:]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM voting_participation WHERE poll_id = ANY(%s)),"
+            " (SELECT count(*) FROM voting_envelope WHERE poll_id = ANY(%s))",
+            [polls, polls],
+        )
+        participations, envelopes = cursor.fetchone()
+        cursor.execute("DELETE FROM voting_envelope WHERE poll_id = ANY(%s)", [polls])
+        cursor.execute("DELETE FROM voting_participation WHERE poll_id = ANY(%s)", [polls])
+    return {
+        "participations": participations,
+        "envelopes": envelopes,
+        "equal": participations == envelopes,
+        "deleted_after_the_run": True,
+    }

@@ -1,13 +1,22 @@
 """The data set: Seoul's districts (from the migrations), citizens, officials, polls, ballots.
 
-Loaded with bulk SQL (COPY, INSERT ... SELECT) in seconds. Session rows are written directly, each
-encoded by Django's own ``SessionStore.encode``, exactly as a login would store them; their keys
-are derived from the user id (``bc`` + zero-padded id for citizens, ``bo`` for officials) so that
-load clients and pgbench scripts can name a citizen's token without a lookup. Predictable keys
-exist only in this throw-away database.
+Loaded with bulk SQL (COPY, INSERT ... SELECT) in seconds. Counted ballots (the result-read polls)
+are loaded as the counter leaves them: public board entries of 5,000 shuffled ballots each, hash-
+chained and signed with the counter's own functions and key, the overall counters, the counter's
+state and one participation per ballot, so ``verify_tallies`` checks them like any other poll.
+Sealed envelopes (the counting scenario) are sealed by the product's ``seal_envelope``.
+
+Session rows are written directly, each encoded by Django's own ``SessionStore.encode``, exactly
+as a login would store them; their keys are derived from the user id (``bc`` + zero-padded id for
+citizens, ``bo`` for officials) so that load clients and pgbench scripts can name a citizen's
+token without a lookup. Predictable keys exist only in this throw-away database.
 """
 
+import hashlib
+import json
 import random
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -45,6 +54,15 @@ class DataSet:
     polls: dict[str, list[int]] = field(default_factory=dict)
     options: dict[int, list[int]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    gus: list[str] = field(default_factory=list)
+    preloaded: dict[int, int] = field(default_factory=dict)  # poll → ballots counted at the start
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per part of the load
+
+    def lap(self, part: str) -> None:
+        """Record the seconds since the previous lap as ``part``."""
+        now = time.monotonic()
+        self.timings[part] = round(now - getattr(self, "_lap", now), 2)
+        self._lap = now
 
     def poll(self, role: str) -> int:
         return self.polls[role][0]
@@ -114,6 +132,7 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
     ds = DataSet(citizens=citizens, officials=officials)
     now = timezone.now()
     _sql("SET synchronous_commit = off")  # the load only; the product runs with the defaults
+    ds.lap("start")
 
     # --- Citizens: spread over the 25 gu and their dongs, birth years, genders, phone-verified.
     gus, dongs, gu_pick = load_citizens(citizens, rng=rng, joined=now - timedelta(days=60))
@@ -158,16 +177,18 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
         ),
     )
     ds.counts.update(citizens=citizens, officials=officials, gu=len(gus), dongs=len(dongs))
+    ds.lap("citizens_officials_sessions")
 
     # --- Polls: 1,000 in all; 50 open to every citizen (city-wide), the rest closed, upcoming,
     # drafts, or open but targeted at other gu than the poll-list citizen's.
-    from voting.models import Option, Poll, TallyCell
+    from voting.models import Option, Poll
 
     ds.list_citizen = 1
     list_gu = gu_pick[0]
     other_gus = [g for g in gus if g != list_gu]
     day = timedelta(days=1)
     open_window = {"opens_at": now - day, "closes_at": now + 30 * day, "published": True}
+    closed = {"opens_at": now - 60 * day, "closes_at": now - 2 * day, "published": True}
     plan: list[tuple[str, int, dict]] = [
         ("hot", 4, {}),
         *[("spread", 3, {})] * 20,
@@ -176,8 +197,9 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
         ("read_small", 5, {}),
         ("read_big", 5, {}),
         *[("open_other", 3, {})] * 15,
-        *[("closed", 2, {"opens_at": now - 60 * day, "closes_at": now - 2 * day,
-                         "published": True})] * 400,
+        # The counting scenario's poll: closed (past the grace), its envelopes loaded there.
+        ("count", 4, closed),
+        *[("closed", 2, closed)] * 399,
         *[("upcoming", 2, {"opens_at": now + 2 * day, "closes_at": now + 20 * day,
                            "published": True})] * 200,
         *[("draft", 2, {"published": False})] * 100,
@@ -231,93 +253,145 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
     ds.polls["product_sql"] = [p.pk for p in b_polls]
     for p in b_polls:
         ds.options[p.pk] = [b_option_id(p.pk, j) for j in range(B_OPTIONS_PER_POLL)]
-    # The DRF baseline's counters (slot 0, one per option), created up front.
-    TallyCell.objects.bulk_create(
-        [
-            TallyCell(poll_id=ds.poll("drf"), slot=0, dimension="", value="", option_id=o, count=0)
-            for o in ds.options[ds.poll("drf")]
-        ]
-    )
+    ds.gus = gus
     ds.counts["polls"] = len(polls) + len(b_polls)
     ds.counts["polls_open_to_list_citizen"] = sum(
         len(ds.polls[r])
         for r in ("hot", "spread", "fanout", "drf", "read_small", "read_big", "open_other")
     ) + len(b_polls)
 
-    # --- Result reads: two polls with ballots, participations and tally cells already in.
-    load_ballots(ds.poll("read_small"), ds.options[ds.poll("read_small")], read_small)
-    load_ballots(ds.poll("read_big"), ds.options[ds.poll("read_big")], read_big)
+    ds.lap("polls")
+    # --- Result reads: two open polls whose ballots are counted (board, counters, state).
+    from voting import sealing
+
+    counter = sealing.Counter()
+    for role, n in (("read_small", read_small), ("read_big", read_big)):
+        load_board(ds.poll(role), ds.options[ds.poll(role)], n, counter=counter, rng=rng)
     ds.counts.update(read_small_ballots=read_small, read_big_ballots=read_big)
+    ds.lap("counted_ballots_for_reads")
+    # The polls dashboards watch start with one counted batch: a dashboard that opens on a
+    # withheld total (null) gets no frame after it — voting/consumers.py `_is_stale` compares
+    # the null with the next total and raises (reported; this keeps the fan-out measurable).
+    for role in WATCHED:
+        load_board(ds.poll(role), ds.options[ds.poll(role)], WATCHED_PRELOAD, counter=counter,
+                   rng=rng)  # fmt: skip
+        ds.preloaded[ds.poll(role)] = WATCHED_PRELOAD
+    ds.counts["watched_polls_preloaded_ballots"] = WATCHED_PRELOAD
     _sql("SET synchronous_commit = on")
     _sql("ANALYZE")
+    ds.lap("analyze")
+    ds.timings.pop("start", None)
     return ds
 
 
-def load_ballots(poll_id: int, option_ids: list[int], n: int) -> None:
-    """``n`` ballots in one poll, with their choices, participations and tally cells.
+WATCHED = ("hot", "fanout")
+WATCHED_PRELOAD = 100
+BOARD_BATCH = 5_000  # ballots per board entry of the preloaded polls (BALLOT_BATCH_MAX's default)
 
-    Ballots draw a real dong (and its gu), an age band and a gender; choices are skewed towards
-    the first options. Participations carry no account (as after the voters deleted theirs) but
-    each a distinct voter key. The tally cells are summed from the generated ballots, spread over
-    the slots by a hash of the ballot id, so ``verify_tallies`` must agree with them.
-    """
-    from django.conf import settings
 
-    slots = settings.TALLY_SLOTS
+def _choices(option_ids: list[int], n: int, rng: random.Random) -> list[int]:
+    """``n`` single choices, skewed towards the first options (as real polls are)."""
+    weights = [len(option_ids) - j for j in range(len(option_ids))]
+    return rng.choices(option_ids, weights=weights, k=n)
+
+
+def load_board(poll_id: int, option_ids: list[int], n: int, *, counter, rng: random.Random) -> None:
+    """``n`` counted ballots in ``poll_id``, as the counter would have left them after counting
+    them in batches of ``BOARD_BATCH``: board entries (sorted trackers, shuffled ballots, each
+    entry's hash chained to the previous one by ``verifier.verify_board.entry_hash`` and signed by
+    the counter's key), the receipt index (``BoardTracker``), the overall counters, the counter's
+    state, and one participation per ballot (no account, as after the voters deleted theirs).
+
+    The poll stays open, so there is no breakdown yet (the counter publishes it at the close)."""
+    from django.utils import timezone
+
+    from verifier.verify_board import GENESIS_PREV, entry_hash, signed_message
+    from voting import tallies
+    from voting.models import CountState
+
+    chosen = _choices(option_ids, n, rng)
+    rows, head, seq = [], GENESIS_PREV, 0
+    counted_at = timezone.now() - timedelta(hours=1)
+    for start in range(0, n, BOARD_BATCH):
+        seq += 1
+        batch = chosen[start : start + BOARD_BATCH]
+        trackers = sorted(
+            hashlib.sha256(f"bench-board:{poll_id}:{start + i}".encode()).hexdigest()
+            for i in range(len(batch))
+        )
+        ballots = [[option] for option in batch]
+        rng.shuffle(ballots)
+        digest = entry_hash(poll_id, seq, head, trackers, ballots)
+        signature = counter.sign(signed_message(poll_id, seq, digest))
+        rows.append(
+            (poll_id, seq, head, digest, signature, json.dumps(trackers), json.dumps(ballots),
+             len(ballots), counted_at)
+        )  # fmt: skip
+        head = digest
+    _copy(
+        "voting_boardentry",
+        ["poll_id", "seq", "prev", "hash", "signature", "trackers", "ballots", "size",
+         "counted_at"],
+        rows,
+    )  # fmt: skip
     _sql(
         """
-        INSERT INTO voting_ballot
-            (id, poll_id, gu_code, dong_code, age_band, gender, channel, receipt_hash)
-        SELECT gen_random_uuid(), %(poll)s, d.parent_id, d.code,
-               (ARRAY[10, 20, 20, 30, 30, 40, 40, 50, 50, 60, 70, 80])[1 + (i * 7919) %% 12],
-               (ARRAY['female', 'male', 'female', 'male', 'undisclosed', 'other'])
-                   [1 + (i * 31) %% 6],
-               CASE WHEN i %% 10 = 0 THEN 'web' ELSE 'app' END,
-               md5(%(poll)s || ':r:' || i) || md5(i || ':r:' || %(poll)s)
-        FROM generate_series(1::bigint, %(n)s::bigint) AS i
-        JOIN (SELECT code, parent_id, row_number() OVER (ORDER BY code) - 1 AS k,
-                     count(*) OVER () AS total
-              FROM districts_district WHERE level = 'dong') AS d
-          ON d.k = (i * 104729) %% d.total
+        INSERT INTO voting_boardtracker (tracker, entry_id)
+        SELECT t, e.id FROM voting_boardentry e, jsonb_array_elements_text(e.trackers) AS t
+        WHERE e.poll_id = %s
         """,
-        {"poll": poll_id, "n": n},
+        [poll_id],
     )
-    _sql(
-        """
-        INSERT INTO voting_ballotchoice (ballot_id, option_id)
-        SELECT id, (%(options)s::bigint[])[1 + floor(power(random(), 1.6) * %(k)s)::int]
-        FROM voting_ballot WHERE poll_id = %(poll)s
-        """,
-        {"poll": poll_id, "options": option_ids, "k": len(option_ids)},
+    votes = Counter(chosen)
+    tallies.add(
+        poll_id=poll_id,
+        counts={
+            (*tallies.OVERALL, tallies.BALLOTS): n,
+            **{(*tallies.OVERALL, option): k for option, k in votes.items()},
+        },
     )
+    CountState.objects.create(poll_id=poll_id, seq=seq, head=head, counted=n)
+    load_participations(poll_id, n, label="bench-deleted-voter")
+
+
+def load_participations(poll_id: int, n: int, *, label: str) -> None:
+    """``n`` participations in ``poll_id`` without an account, each a distinct voter key."""
     _sql(
         """
         INSERT INTO voting_participation (id, poll_id, voter_id, voter_key, voted_on)
         SELECT gen_random_uuid(), %(poll)s, NULL,
-               encode(sha256(('bench-deleted-voter:' || %(poll)s || ':' || i)::bytea), 'hex'),
+               encode(sha256((%(label)s || ':' || %(poll)s || ':' || i)::bytea), 'hex'),
                current_date - (i %% 3)::int
         FROM generate_series(1::bigint, %(n)s::bigint) AS i
         """,
-        {"poll": poll_id, "n": n},
+        {"poll": poll_id, "n": n, "label": label},
     )
-    _sql(
-        """
-        INSERT INTO voting_tallycell (poll_id, slot, dimension, value, option_id, count)
-        SELECT %(poll)s, slot, dim, val, oid, count(*)
-        FROM (
-            SELECT (abs(hashtext(b.id::text)) %% %(slots)s) AS slot, b.gu_code,
-                   coalesce(b.age_band::text, 'unknown') AS age,
-                   coalesce(nullif(b.gender, ''), 'unknown') AS gender, c.option_id
-            FROM voting_ballot b JOIN voting_ballotchoice c ON c.ballot_id = b.id
-            WHERE b.poll_id = %(poll)s
-        ) AS x
-        CROSS JOIN LATERAL (VALUES
-            ('', '', 0::bigint), ('', '', x.option_id),
-            ('gu', x.gu_code, 0::bigint), ('gu', x.gu_code, x.option_id),
-            ('age', x.age, 0::bigint), ('age', x.age, x.option_id),
-            ('gender', x.gender, 0::bigint), ('gender', x.gender, x.option_id)
-        ) AS cell(dim, val, oid)
-        GROUP BY slot, dim, val, oid
-        """,
-        {"poll": poll_id, "slots": slots},
-    )
+
+
+AGE_BANDS = [10, 20, 20, 30, 30, 40, 40, 50, 50, 60, 70, 80]
+GENDERS = ["female", "male", "female", "male", "undisclosed", "other"]
+
+
+def load_envelopes(
+    poll_id: int, option_ids: list[int], n: int, *, gus: list[str], rng: random.Random
+) -> None:
+    """``n`` sealed envelopes in ``poll_id``, as ``n`` citizens' ballots leave them: each sealed
+    by the product's ``sealing.seal_envelope`` (the choice, gu, age band, gender and receipt
+    tracker, padded to the poll's length) and copied in; plus their participations."""
+    from voting import sealing
+
+    chosen = _choices(option_ids, n, rng)
+    rows = []
+    for i, option in enumerate(chosen):
+        payload = {
+            "p": poll_id,
+            "o": [option],
+            "g": rng.choice(gus),
+            "a": rng.choice(AGE_BANDS),
+            "s": rng.choice(GENDERS),
+            "t": hashlib.sha256(f"bench-count:{poll_id}:{i}".encode()).hexdigest(),
+        }
+        lookup = hashlib.sha256(f"bench-count-lookup:{poll_id}:{i}".encode()).hexdigest()
+        rows.append((poll_id, sealing.seal_envelope(payload=payload, max_choices=1), lookup))
+    _copy("voting_envelope", ["poll_id", "sealed", "lookup"], rows)
+    load_participations(poll_id, n, label="bench-counted-voter")

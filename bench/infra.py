@@ -103,10 +103,40 @@ def recreate_database() -> None:
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
-def server_env(prefix: str) -> dict[str, str]:
-    """The environment the product runs with in production, pointed at the bench DB and Redis."""
+def ballot_keys() -> dict[str, str]:
+    """A fresh set of the ballot box's keys for this run (as ``manage.py ballot_keys`` makes one):
+    the public halves for every process, the private ones for the counter (and the harness, which
+    seals and signs the preloaded data as the operator would)."""
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+
+    sealing, signing = PrivateKey.generate(), SigningKey.generate()
+    return {
+        "BALLOT_SEALING_PUBLIC_KEY": sealing.public_key.encode().hex(),
+        "BALLOT_SEALING_PRIVATE_KEY": sealing.encode().hex(),
+        "BOARD_VERIFY_KEY": signing.verify_key.encode().hex(),
+        "BOARD_SIGNING_KEY": signing.encode().hex(),
+    }
+
+
+PRIVATE_KEYS = ("BALLOT_SEALING_PRIVATE_KEY", "BOARD_SIGNING_KEY")
+
+
+def counter_env(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
+    """The counter's environment: the servers' plus the private keys, as docker-compose gives
+    them to the ``counter`` service only."""
+    return {**env, **{name: keys[name] for name in PRIVATE_KEYS}}
+
+
+def server_env(prefix: str, keys: dict[str, str]) -> dict[str, str]:
+    """The environment the product runs with in production, pointed at the bench DB and Redis.
+    Web processes get the public keys only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    for name in PRIVATE_KEYS:
+        env.pop(name, None)
     env.update(
+        BALLOT_SEALING_PUBLIC_KEY=keys["BALLOT_SEALING_PUBLIC_KEY"],
+        BOARD_VERIFY_KEY=keys["BOARD_VERIFY_KEY"],
         DATABASE_URL=f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{DB_NAME}",
         REDIS_URL=REDIS_URL,
         DEBUG="false",
@@ -270,6 +300,54 @@ class Gunicorn:
             self.proc = None
 
 
+class CounterService:
+    """The ballot counter as deployed: ``manage.py count_ballots`` (one process, the private keys,
+    ``COUNT_INTERVAL`` as configured, default 0.2 s), beside the servers. Stopped with SIGTERM,
+    which it honours between batches."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.log = LOGS / "counter.log"
+        self.started_at: float | None = None
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
+        out = open(self.log, "a")  # noqa: SIM115 — the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "count_ballots"],
+            cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        self.started_at = time.monotonic()
+
+    def wait_ready(self) -> None:
+        # Django's start-up (~1 s): the counter is looking for work once its log says so.
+        deadline = time.monotonic() + 60
+        while "counter started" not in self.log.read_text(errors="replace")[self.offset :]:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the counter exited at start; see {self.log}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the counter did not start; see {self.log}")
+            time.sleep(0.2)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.running else []
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop([self.proc])
+            self.proc = None
+
+
 class Layout:
     """Where HTTP and WebSockets go.
 
@@ -277,9 +355,10 @@ class Layout:
     ``daphne`` (the former layout, kept for comparison): daphne processes serve both.
     """
 
-    def __init__(self, args, env: dict[str, str]) -> None:
+    def __init__(self, args, env: dict[str, str], counter_env: dict[str, str]) -> None:
         self.kind = args.layout
         self.ws = Servers(args.processes, env)
+        self.counter = CounterService(counter_env)
         if self.kind == "split":
             self.http = Gunicorn(
                 args.http_workers, env, worker_class=args.http_worker_class,
@@ -289,14 +368,20 @@ class Layout:
             self.http = self.ws
 
     def start(self) -> None:
+        self.counter.launch()  # its Django start-up overlaps the servers'
         if self.http is not self.ws:
             self.http.start()
         self.ws.start()
+        self.counter.wait_ready()
 
     def stop(self) -> None:
+        self.counter.stop()
         if self.http is not self.ws:
             self.http.stop()
         self.ws.stop()
+
+    def counter_pids(self) -> list[int]:
+        return self.counter.pids()
 
     @property
     def http_ports(self) -> list[int]:
@@ -335,7 +420,7 @@ class Layout:
                 "summary": (
                     f"HTTP: gunicorn config.wsgi:application, {g.workers} {g.worker_class} "
                     f"workers{threads} on one port; WebSocket: {self.ws.count} × daphne "
-                    "config.asgi:application"
+                    "config.asgi:application; counter: 1 × manage.py count_ballots"
                 ),
                 "http": " ".join(["gunicorn", *g.command()[1:]]),
                 "ws": "daphne --proxy-headers config.asgi:application",
@@ -347,17 +432,37 @@ class Layout:
                 "ws_ports": self.ws_ports,
                 "access_log": "gunicorn: none (nginx logs requests in production); daphne: its "
                 "default access log (WebSocket handshakes only in this layout)",
+                "counter": COUNTER_DESCRIPTION,
             }
         return {
             "layout": "daphne",
-            "summary": f"{self.ws.count} × daphne config.asgi:application (HTTP + WebSocket)",
+            "summary": f"{self.ws.count} × daphne config.asgi:application (HTTP + WebSocket); "
+            "counter: 1 × manage.py count_ballots",
             "http": "daphne --proxy-headers config.asgi:application",
             "ws": "the same processes",
             "processes": self.ws.count,
             "http_ports": self.http_ports,
             "ws_ports": self.ws_ports,
             "access_log": "daphne's default (every request, to bench/results/logs/)",
+            "counter": COUNTER_DESCRIPTION,
         }
+
+
+COUNTER_DESCRIPTION = (
+    "1 × manage.py count_ballots (the counter service, the only process with the private keys; "
+    "COUNT_INTERVAL and BALLOT_BATCH_MIN/MAX as configured, defaults 0.2 s, 10/5000), running "
+    "beside the servers from their start until the counting scenario"
+)
+
+
+def relay_errors() -> int:
+    """The daphne relays' "channel layer unavailable" warnings so far (voting/live.py): each is a
+    failed receive, followed by a back-off during which frames wait in Redis."""
+    total = 0
+    for log in LOGS.glob("daphne-*.log"):
+        with contextlib.suppress(OSError):
+            total += log.read_text(errors="replace").count("channel layer unavailable")
+    return total
 
 
 # --- /proc readings ------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class Run:
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     postgres_cpu_s: float = 0.0
+    counter_cpu_s: float = 0.0
     machine_busy_pct: float = 0.0
 
     @property
@@ -87,25 +88,34 @@ class Run:
                 "servers_pct_of_machine": round(100 * self.server_cpu_s / wall / cores, 1),
                 "postgres_s": round(self.postgres_cpu_s, 2),
                 "postgres_pct_of_machine": round(100 * self.postgres_cpu_s / wall / cores, 1),
+                "counter_s": round(self.counter_cpu_s, 2),
+                "counter_pct_of_one_core": round(100 * self.counter_cpu_s / wall, 1),
                 "machine_busy_pct": round(self.machine_busy_pct, 1),
             },
         }
 
 
 class Meter:
-    """CPU of this process, of the servers, of PostgreSQL and of the machine over a window.
+    """CPU of this process, of the servers, of the counter, of PostgreSQL and of the machine over
+    a window.
 
     ``server_pids`` is called at both ends (gunicorn's workers are read from /proc each time); a
     process that appeared meanwhile counts from zero, one that exited meanwhile is missed."""
 
-    def __init__(self, server_pids: Callable[[], list[int]] | list[int]) -> None:
+    def __init__(
+        self,
+        server_pids: Callable[[], list[int]] | list[int],
+        counter_pids: Callable[[], list[int]] = list,
+    ) -> None:
         self.server_pids = server_pids if callable(server_pids) else (lambda: list(server_pids))
+        self.counter_pids = counter_pids
 
     def __enter__(self) -> "Meter":
         self.t0 = time.monotonic()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.c0 = usage.ru_utime + usage.ru_stime
         self.s0 = {p: infra.proc_cpu_seconds(p) for p in self.server_pids()}
+        self.k0 = {p: infra.proc_cpu_seconds(p) for p in self.counter_pids()}
         self.p0 = infra.postgres_cpu_seconds()
         self.m0 = infra.machine_cpu()
         return self
@@ -116,6 +126,9 @@ class Meter:
         self.client = usage.ru_utime + usage.ru_stime - self.c0
         self.server = sum(
             max(0.0, infra.proc_cpu_seconds(p) - self.s0.get(p, 0.0)) for p in self.server_pids()
+        )
+        self.counter = sum(
+            max(0.0, infra.proc_cpu_seconds(p) - self.k0.get(p, 0.0)) for p in self.counter_pids()
         )
         # Processes alive at the end (backends that exited meanwhile are missed: a lower bound).
         self.postgres = sum(
@@ -128,6 +141,7 @@ class Meter:
     def fill(self, run: Run) -> None:
         run.client_cpu_s, run.server_cpu_s = self.client, self.server
         run.postgres_cpu_s, run.machine_busy_pct = self.postgres, self.busy_pct
+        run.counter_cpu_s = self.counter
 
 
 def session(clients: int) -> aiohttp.ClientSession:
@@ -148,6 +162,7 @@ async def closed_loop(
     server_pids: Callable[[], list[int]],
     cores: int,
     keep_body: Callable[[bytes], None] | None = None,
+    counter_pids: Callable[[], list[int]] = list,
 ) -> Run:
     """``clients`` workers, each sending ``next_request()`` back to back for ``duration`` s."""
     run = Run(name)
@@ -180,7 +195,7 @@ async def closed_loop(
                 elif len(run.sample_errors) < 3:
                     run.sample_errors.append(f"{status} {payload[:200]!r}")
 
-        with Meter(server_pids) as meter:
+        with Meter(server_pids, counter_pids) as meter:
             await asyncio.gather(*(worker(i) for i in range(clients)))
         run.wall_s = meter.wall
         meter.fill(run)

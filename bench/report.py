@@ -20,7 +20,8 @@ def _run(label: str, r: dict) -> str:
         + f"\n  {'':<28} {_f(r.get('per_server_core_s'))}/s per server core; cpu: load client "
         f"{_f(cpu.get('load_client_pct_of_one_core'))}% of a core, servers "
         f"{_f(cpu.get('servers_pct_of_machine'))}%, postgres "
-        f"{_f(cpu.get('postgres_pct_of_machine'))}% of the machine; machine busy "
+        f"{_f(cpu.get('postgres_pct_of_machine'))}% of the machine, counter "
+        f"{_f(cpu.get('counter_pct_of_one_core'))}% of a core; machine busy "
         f"{_f(cpu.get('machine_busy_pct'))}%"
         + (" (stopped: out of citizens)" if r.get("stopped_early_out_of_citizens") else "")
     )
@@ -31,6 +32,7 @@ def render(r: dict) -> str:
     hot, spread = r["ingest"]["hot"], r["ingest"]["spread"]
     c = r["ceilings"]
     fo, ws, rd, pl = r["fanout"], r["ws"], r["reads"], r["polls"]
+    e2e = r["e2e"]
     lines = [
         f"mVoting benchmark — {r['timestamp']} ({r['mode']}, {r['wall_s']} s)",
         f"machine  {m['cores']} cores, {m['memory_gb']} GB, {m['cpu_model']}, "
@@ -45,25 +47,34 @@ def render(r: dict) -> str:
         f"data     {r['data']['citizens']:,} citizens in {r['data']['gu']} gu / "
         f"{r['data']['dongs']} dongs, {r['data']['polls']:,} polls, "
         f"{r['data']['read_big_ballots']:,} + {r['data']['read_small_ballots']:,} "
-        "preloaded ballots",
+        "preloaded counted ballots"
+        + (
+            f", {r['data']['count_envelopes']:,} sealed envelopes to count"
+            if r["data"].get("count_envelopes")
+            else ""
+        ),
         "",
         f"1-2. ballot ingest ({r['durations_s']['ingest']:.0f} s, "
         f"{r.get('clients', 64)} clients, each ballot a distinct citizen)",
         _run("hot poll", hot),
-        f"  {'':<28} recount: {hot['recount']} — equals the 201s: "
-        f"{hot['ballots_in_db_equal_201s']}",
+        f"  {'':<28} closed and counted to the end: {hot['recount']} — board ballots = the "
+        f"201s: {hot['ballots_in_db_equal_201s']}",
         _run("spread over 20 polls", spread),
-        f"  {'':<28} recount ok on all 20: {spread['recount_ok']}",
+        f"  {'':<28} recount ok and final on all 20: {spread['recount_ok']} — board ballots "
+        f"({_f(spread.get('ballots_on_board'))}) = the 201s: "
+        f"{spread.get('ballots_in_db_equal_201s')}",
         "",
         "3. ceilings (same run)",
         f"  A floor, pgbench unique insert {_f(c['floor']['per_s']):>9}/s  p50 "
         f"{_f(c['floor']['p50_ms'])} p99 {_f(c['floor']['p99_ms'])} ms  (16 clients)",
-        f"  B product SQL via pgbench      {_f(c['product_sql']['per_s']):>9}/s  p50 "
+        f"  B product cast SQL via pgbench {_f(c['product_sql']['per_s']):>9}/s  p50 "
         f"{_f(c['product_sql']['p50_ms'])} p99 {_f(c['product_sql']['p99_ms'])} ms  "
         f"({c['product_sql']['statements_per_ballot']} statements/ballot, failed "
-        f"{c['product_sql']['failed']})",
+        f"{c['product_sql']['failed']}); ÷ A {_f(r['cast_sql']['ratio_to_floor'])} "
+        "(goal ≥ 0.25)",
+        f"  {'':<31}{', '.join(c['product_sql'].get('statements', []))}",
         _run("C plain DRF CreateAPIView", c["drf"]),
-        f"  {'':<28} counter = ballots: {c['drf']['consistency']['equal']}",
+        f"  {'':<28} participations = sealed + counted = 201s: {c['drf']['consistency']['equal']}",
         _run("D no-op (same auth)", c["noop"]),
     ]
     if c.get("noop_wrk"):
@@ -78,17 +89,32 @@ def render(r: dict) -> str:
             f"  (÷ D by wrk {_f(hot['ratio_to_noop_wrk'])})" if hot.get("ratio_to_noop_wrk") else ""
         ),
         "",
+        f"e2e: ballot 201 → counted → dashboard, hot run ({e2e['dashboards']} dashboards, one "
+        f"counter process every {e2e['count_interval_s']} s, k = {e2e['k']}): raw p50 "
+        f"{_f(e2e['p50_ms'])} p99 {_f(e2e['p99_ms'])} ms; beyond the batching wait p50 "
+        f"{_f(e2e['beyond_batching_p50_ms'])} p99 {_f(e2e['beyond_batching_p99_ms'])} ms "
+        "(goal ≤ 1,000)",
+        f"  batching wait p50 {_f(e2e['batching_wait_p50_ms'])} p99 "
+        f"{_f(e2e['batching_wait_p99_ms'])} ms; 201 → its batch began p50 "
+        f"{_f(e2e['to_batch_start_p50_ms'])} p99 {_f(e2e['to_batch_start_p99_ms'])} ms; "
+        f"{e2e['batches']} batches, mean {_f(e2e['batch_size_mean'])} ballots; "
+        f"{e2e['samples']} samples, {e2e['newest_k_left_out']} newest left out, "
+        f"{e2e['not_counted_by_the_end']} not counted, {e2e['not_seen_on_a_dashboard']} not "
+        f"seen; relay errors in daphne {e2e.get('relay_layer_errors')}",
+        "",
         f"4. live fan-out: {fo['connected']}/{fo['dashboards']} dashboards over {fo['processes']} "
         f"processes, failed handshakes {fo['failed_handshakes']} "
         f"{fo['handshake_failure_reasons'] or ''}"
         f"(all connected in {fo['connect_all_s']} s)",
         f"  ingest meanwhile {_f(fo['ballots_per_s'])}/s (errors {fo['ballot_errors']}); "
-        f"201→dashboard p50 {_f(fo['p50_ms'])} p99 {_f(fo['p99_ms'])} max {_f(fo['max_ms'])} ms; "
+        f"201→counted→dashboard p50 {_f(fo['p50_ms'])} p99 {_f(fo['p99_ms'])} max "
+        f"{_f(fo['max_ms'])} ms, beyond batching p99 {_f(fo.get('beyond_batching_p99_ms'))} ms; "
         f"never seen {fo['ballots_never_seen_pct']}% of (ballot, dashboard) samples",
         f"  msgs/s per dashboard mean {_f(fo['msgs_per_s_per_dashboard_mean'])} max "
         f"{_f(fo['msgs_per_s_per_dashboard_max'])}; last frame = DB tally ({fo['db_tally']}) on "
         f"{fo['last_frame_equals_tally']}/{fo['connected']}; dashboard client cpu "
-        f"{_f(fo['dashboard_client_cpu_s'])} s",
+        f"{_f(fo['dashboard_client_cpu_s'])} s; relay errors in daphne "
+        f"{fo.get('relay_layer_errors')}",
         "",
         f"5. result reads ({rd['clients']} clients): {r['data']['read_small_ballots']:,} ballots "
         f"mean {_f(rd['small']['mean_ms'])} p99 {_f(rd['small']['p99_ms'])} ms; "
@@ -109,9 +135,26 @@ def render(r: dict) -> str:
             f"inbox rows {_f(nt['all_inbox_rows_s'])} s, all pushed {_f(nt['all_pushed_s'])} s "
             f"({_f(nt['pushed_per_s'])}/s); complete {nt['complete']}"
         )
+    ct = r.get("count")
+    if ct:
+        lines.append(
+            f"9. counting: {ct['envelopes']:,} sealed envelopes, one counter process: "
+            f"{_f(ct['per_s'])}/s (goal ≥ 10,000) in {_f(ct['seconds'])} s, {ct['batches']} "
+            f"batches of ≤ {ct['batch_max']:,}; its cpu {_f(ct['process_cpu_s'])} s, its "
+            f"postgres backend {_f(ct.get('backend_cpu_s'))} s; all counted and final: "
+            f"{ct['all_counted']}" + (" (profiled)" if ct.get("profiled") else "")
+        )
+        for kind in ("self_pct", "inclusive_pct"):
+            if ct.get("profile"):
+                top = ", ".join(f"{f} {p}%" for f, p in ct["profile"][kind][:8])
+                lines.append(f"   profile {kind[:-4]}: {top}")
+    fin = r["recount"].get("finish_counting", {})
     lines += [
         "",
         f"recount (verify_tallies): {'all ok' if r['recount']['ok'] else 'MISMATCH'} over "
-        f"{len(r['recount']['polls'])} polls",
+        f"{len(r['recount']['polls'])} polls; {fin.get('final')}/{fin.get('closed')} closed "
+        f"polls counted to the end in {_f(fin.get('seconds'))} s",
     ]
+    bad = [f"poll {p}: {t}" for p, t in r["recount"]["polls"].items() if not t.startswith("ok")]
+    lines += [f"  {line}" for line in bad[:10]]
     return "\n".join(lines)

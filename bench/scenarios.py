@@ -4,11 +4,14 @@ import asyncio
 import bisect
 import itertools
 import json
+import logging
 import random
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench import data, infra
@@ -44,6 +47,7 @@ class Ctx:
                 name, self.ports, next_request,
                 clients=clients or self.args.clients, duration=duration,
                 server_pids=pids or self.layout.http_pids, cores=self.cores, keep_body=keep_body,
+                counter_pids=self.layout.counter_pids,
             )
         )  # fmt: skip
 
@@ -72,7 +76,16 @@ class Ctx:
         return next_request
 
 
-def ingest(ctx: Ctx, poll_ids: list[int], duration: float, name: str, profile: bool = False):
+def ingest(
+    ctx: Ctx,
+    poll_ids: list[int],
+    duration: float,
+    name: str,
+    profile: bool = False,
+    watch: int = 0,
+):
+    """Ballots for ``duration`` s. With ``watch`` > 0 (one poll), that many dashboards watch the
+    poll meanwhile and the run's end-to-end latency is measured (``e2e``): returns (run, e2e)."""
     profiler = None
     if profile:
         profiler = subprocess.Popen(  # noqa: S603
@@ -81,10 +94,191 @@ def ingest(ctx: Ctx, poll_ids: list[int], duration: float, name: str, profile: b
              "--duration", str(int(min(duration, 10)))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-    run = ctx.loop(name, ctx.ballot_stream(poll_ids), duration=duration)
+    if not watch:
+        run = ctx.loop(name, ctx.ballot_stream(poll_ids), duration=duration)
+        if profiler is not None:
+            profiler.wait(timeout=60)
+        return run
+    (poll,) = poll_ids
+    errors0 = infra.relay_errors()
+    screens = Dashboards(ctx, poll, watch)
+    screens.open()
+    time.sleep(1.0)  # every socket open, its first snapshot in
+    bodies: list[bytes] = []
+    run = ctx.loop(name, ctx.ballot_stream(poll_ids), duration=duration, keep_body=bodies.append)
     if profiler is not None:
         profiler.wait(timeout=60)
-    return run
+    _settle(poll)
+    captured = screens.close()
+    e2e = delivery(run, bodies, captured["frames"], poll)
+    e2e.update(
+        dashboards=screens.connected,
+        dashboard_client_cpu_s=round(captured["cpu_s"], 2),
+        relay_layer_errors=infra.relay_errors() - errors0,
+    )
+    return run, e2e
+
+
+def _settle(poll_id: int, *, quiet: float = 1.0, limit: float = 15.0) -> None:
+    """Wait until the counter has counted what it will count while the poll is open (fewer than
+    2k envelopes left), plus ``quiet`` s for the last snapshot to reach every dashboard."""
+    from django.conf import settings
+
+    from voting.models import Envelope
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if Envelope.objects.filter(poll_id=poll_id).count() < 2 * settings.BALLOT_BATCH_MIN:
+            break
+        time.sleep(0.1)
+    time.sleep(quiet)
+
+
+class Dashboards:
+    """``n`` dashboard sockets on one poll, in a child process (``bench.dashboards``): officials'
+    session cookies, spread over the WebSocket processes; every frame's arrival and total."""
+
+    def __init__(self, ctx: Ctx, poll: int, n: int, *, connect_timeout: float = 90) -> None:
+        ds = ctx.ds
+        n = min(n, ds.officials)
+        ws_ports = ctx.layout.ws_ports
+        self.ctx, self.n, self.processes = ctx, n, len(ws_ports)
+        self.tmp = tempfile.mkdtemp(prefix="bench-dashboards-")
+        self.config = {
+            "urls": [
+                f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}/ws/polls/{poll}/" for i in range(n)
+            ],
+            "cookies": [data.official_token(ds.citizens + 1 + i) for i in range(n)],
+            "origin": "http://127.0.0.1",
+            "connect_timeout": connect_timeout,
+            "out": f"{self.tmp}/frames.json",
+        }
+        self.child: subprocess.Popen | None = None
+        self.ready: dict = {}
+
+    @property
+    def connected(self) -> int:
+        return self.ready.get("connected", 0)
+
+    def open(self) -> dict:
+        Path(f"{self.tmp}/config.json").write_text(json.dumps(self.config))
+        self.child = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bench.dashboards", f"{self.tmp}/config.json"],
+            cwd=infra.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        self.ctx.children.append(self.child)
+        ready_line = self.child.stdout.readline()
+        if not ready_line.startswith("READY"):
+            raise RuntimeError(f"dashboard client failed: {ready_line!r}")
+        self.ready = json.loads(ready_line[6:])
+        return self.ready
+
+    def close(self) -> dict:
+        self.child.stdin.write("STOP\n")
+        self.child.stdin.flush()
+        self.child.stdout.readline()  # DONE
+        self.child.wait(timeout=60)
+        return json.loads(Path(self.config["out"]).read_text())
+
+
+def delivery(run, bodies: list[bytes], frames: list, poll_id: int, max_pairs: int = 400_000):
+    """201 → counted → on the dashboards, per (ballot, dashboard), exactly: each 201's receipt
+    gives its tracker, the board the batch that counted it, and the running total through that
+    batch; the first frame at a dashboard whose total reaches it shows the ballot.
+
+    The batching wait of the i-th ballot (in 201 order) is the time until the (i+k)-th 201: while
+    a poll is open the counter never counts the newest k envelopes, so no ballot can be counted
+    before k later ones have arrived. ``beyond_batching`` = arrival − max(own 201, that 201). The
+    newest k ballots of the run wait for ballots that never come, and are left out."""
+    from django.conf import settings
+
+    from voting import receipts
+    from voting.models import BoardEntry
+
+    k = settings.BALLOT_BATCH_MIN
+    answers = sorted(zip(run.ok_times, bodies, strict=True), key=lambda pair: pair[0])
+    times = [t for t, _ in answers]
+    trackers = [receipts.tracker(json.loads(body)["receipt"]) for _, body in answers]
+    wall_to_mono = time.time() - time.monotonic()
+    batch_of, through, started = {}, {}, {}
+    running_total = 0
+    entries = BoardEntry.objects.filter(poll_id=poll_id).order_by("seq")
+    for seq, size, entry_trackers, counted_at in entries.values_list(
+        "seq", "size", "trackers", "counted_at"
+    ):
+        running_total += size
+        through[seq] = running_total
+        started[seq] = counted_at.timestamp() - wall_to_mono
+        for tracker in entry_trackers:
+            batch_of[tracker] = seq
+    screens = []
+    for frame_list in frames:
+        if not frame_list:
+            continue
+        highest, running = -1, []
+        for _t, total in frame_list:
+            highest = max(highest, total)
+            running.append(highest)
+        screens.append(([t for t, _ in frame_list], running))
+    eligible = max(0, len(times) - k)
+    step = max(1, eligible * max(1, len(screens)) // max_pairs)
+    raw, beyond, waits, to_batch = [], [], [], []
+    not_counted = not_seen = sampled = 0
+    for i in range(0, eligible, step):
+        sampled += 1
+        seq = batch_of.get(trackers[i])
+        if seq is None:
+            not_counted += 1
+            continue
+        t201, ready = times[i], max(times[i], times[i + k])
+        waits.append((ready - t201) * 1000)
+        to_batch.append((started[seq] - t201) * 1000)
+        for frame_times, running in screens:
+            j = bisect.bisect_left(running, through[seq])
+            if j == len(running):
+                not_seen += 1
+                continue
+            raw.append((frame_times[j] - t201) * 1000)
+            beyond.append(max(0.0, (frame_times[j] - ready) * 1000))
+    for values in (raw, beyond, waits, to_batch):
+        values.sort()
+
+    def ms(values, q):
+        return round(percentile(values, q), 1) if values else None
+
+    sizes = [through[s] - through.get(s - 1, 0) for s in through]
+    return {
+        "p50_ms": ms(raw, 0.5),
+        "p99_ms": ms(raw, 0.99),
+        "max_ms": round(raw[-1], 1) if raw else None,
+        "beyond_batching_p50_ms": ms(beyond, 0.5),
+        "beyond_batching_p99_ms": ms(beyond, 0.99),
+        "beyond_batching_max_ms": round(beyond[-1], 1) if beyond else None,
+        "batching_wait_p50_ms": ms(waits, 0.5),
+        "batching_wait_p99_ms": ms(waits, 0.99),
+        "to_batch_start_p50_ms": ms(to_batch, 0.5),
+        "to_batch_start_p99_ms": ms(to_batch, 0.99),
+        "ballots": len(times),
+        "ballots_sampled": sampled,
+        "samples": len(raw),
+        "newest_k_left_out": len(times) - eligible,
+        "not_counted_by_the_end": not_counted,
+        "not_seen_on_a_dashboard": not_seen,
+        "batches": len(sizes),
+        "batch_size_mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
+        "batch_size_max": max(sizes, default=None),
+        "k": k,
+        "count_interval_s": settings.COUNT_INTERVAL,
+        "goal": "beyond_batching_p99_ms <= 1000",
+        "method": (
+            "per (ballot, dashboard): the first frame whose total reaches the running board "
+            "total through the batch holding the ballot's tracker (from its 201's receipt), "
+            "minus the 201's arrival (raw), or minus the later of it and the (i+k)-th 201 "
+            "(beyond the batching wait); to_batch_start = the batch's counted_at (taken when "
+            "its transaction began) minus the 201"
+        ),
+    }
 
 
 def warm_up(ctx: Ctx, seconds: float) -> None:
@@ -172,34 +366,13 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
     """Dashboards on the fan-out poll, the handshake storm, RSS per socket, then ingest."""
     from voting import tallies
 
-    ds, poll = ctx.ds, ctx.ds.poll("fanout")
-    first_official = ds.citizens + 1
-    dashboards = min(dashboards, ds.officials)
-    ws_ports = ctx.layout.ws_ports  # daphne; the ballots meanwhile go to the HTTP server
-    config = {
-        "urls": [
-            f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}/ws/polls/{poll}/"
-            for i in range(dashboards)
-        ],
-        "cookies": [data.official_token(first_official + i) for i in range(dashboards)],
-        "origin": "http://127.0.0.1",
-        "connect_timeout": 90,
-    }
-    tmp = tempfile.mkdtemp(prefix="bench-fanout-")
-    config["out"] = f"{tmp}/frames.json"
-    Path(f"{tmp}/config.json").write_text(json.dumps(config))
+    poll = ctx.ds.poll("fanout")
+    screens = Dashboards(ctx, poll, dashboards)
+    dashboards = screens.n
     ws_pids = ctx.layout.ws_pids()
     rss0 = {pid: infra.proc_rss_kb(pid) for pid in ws_pids}
-    child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "bench.dashboards", f"{tmp}/config.json"],
-        cwd=infra.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    ctx.children.append(child)
-    ready_line = child.stdout.readline()
-    if not ready_line.startswith("READY"):
-        raise RuntimeError(f"dashboard client failed: {ready_line!r}")
-    ready = json.loads(ready_line[6:])
+    errors0 = infra.relay_errors()
+    ready = screens.open()
     time.sleep(2.0)  # idle: every socket open, its first snapshot sent
     rss1 = {pid: infra.proc_rss_kb(pid) for pid in ws_pids}
     delta_kb = sum(rss1[p] - rss0[p] for p in rss0)
@@ -211,50 +384,33 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
     }
 
     # CPU of every server process: the HTTP workers take the ballots, daphne relays the frames.
+    bodies: list[bytes] = []
     run = ctx.loop(
-        "fanout-ingest", ctx.ballot_stream([poll]), duration=duration, pids=ctx.layout.all_pids
-    )
+        "fanout-ingest", ctx.ballot_stream([poll]), duration=duration, pids=ctx.layout.all_pids,
+        keep_body=bodies.append,
+    )  # fmt: skip
     t_end = time.monotonic()
-    time.sleep(2.0)  # let the last coalesced frame (0.1 s apart at most) arrive everywhere
+    _settle(poll, quiet=2.0)  # the last batch counted, its frame (0.1 s apart at most) everywhere
     db_total = tallies.read(poll).overall.ballots
-    child.stdin.write("STOP\n")
-    child.stdin.flush()
-    child.stdout.readline()  # DONE
-    child.wait(timeout=60)
-    captured = json.loads(Path(config["out"]).read_text())
+    captured = screens.close()
     frames = captured["frames"]
-
-    ok_times = sorted(run.ok_times)
+    latency = delivery(run, bodies, frames, poll)
     t_start = t_end - run.wall_s
-    # Per (ballot, dashboard): from the ballot's 201 (the i-th answer: by then at least i ballots
-    # had committed) to the first frame at that dashboard whose total is >= i. Ballots sampled.
-    step = max(1, len(ok_times) * max(1, dashboards) // 400_000)
-    samples = list(range(1, len(ok_times) + 1, step))
-    latencies, missed = [], 0
     per_dashboard_rate, last_equal = [], 0
     for frame_list in frames:
         if not frame_list:
             continue
-        times = [t for t, _ in frame_list]
-        running, highest = [], -1
-        for _, total in frame_list:
-            highest = max(highest, total)
-            running.append(highest)
-        for i in samples:
-            j = bisect.bisect_left(running, i)
-            if j == len(running):
-                missed += 1
-            else:
-                latencies.append((times[j] - ok_times[i - 1]) * 1000)
-        in_window = sum(1 for t in times if t_start <= t <= t_end + 0.5)
+        in_window = sum(1 for t, _ in frame_list if t_start <= t <= t_end + 0.5)
         per_dashboard_rate.append(in_window / max(0.001, run.wall_s))
         if frame_list[-1][1] == db_total:
             last_equal += 1
-    latencies.sort()
     summary = run.summary(ctx.cores)
+    never = latency["not_seen_on_a_dashboard"] + latency["not_counted_by_the_end"] * max(
+        1, len(per_dashboard_rate)
+    )
     result = {
         "dashboards": dashboards,
-        "processes": len(ws_ports),
+        "processes": screens.processes,
         "connected": ready["connected"],
         "failed_handshakes": ready["failed"],
         "handshake_failure_reasons": ready["reasons"],
@@ -262,12 +418,16 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
         "ballots_per_s": summary["per_s"],
         "ballot_errors": summary["errors"],
         "ballot_p99_ms": summary["p99_ms"],
-        "p50_ms": round(percentile(latencies, 0.5), 1),
-        "p99_ms": round(percentile(latencies, 0.99), 1),
-        "max_ms": round(latencies[-1], 1) if latencies else None,
-        "latency_samples": len(latencies),
-        "ballots_never_seen": missed,
-        "ballots_never_seen_pct": round(100 * missed / max(1, missed + len(latencies)), 1),
+        "ballots_ok": summary["ok"],
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
+        "max_ms": latency["max_ms"],
+        "beyond_batching_p50_ms": latency["beyond_batching_p50_ms"],
+        "beyond_batching_p99_ms": latency["beyond_batching_p99_ms"],
+        "batching_wait_p99_ms": latency["batching_wait_p99_ms"],
+        "latency_samples": latency["samples"],
+        "ballots_never_seen": never,
+        "ballots_never_seen_pct": round(100 * never / max(1, never + latency["samples"]), 1),
         "msgs_per_s_per_dashboard_mean": round(
             sum(per_dashboard_rate) / max(1, len(per_dashboard_rate)), 2
         ),
@@ -276,11 +436,16 @@ def fanout(ctx: Ctx, dashboards: int, duration: float) -> tuple[dict, dict]:
         "last_frame_equals_tally": last_equal,
         "last_frame_differs": ready["connected"] - last_equal,
         "dashboard_client_cpu_s": round(captured["cpu_s"], 2),
+        # Failed relay receives in daphne meanwhile (each followed by a back-off of 0.5-10 s).
+        "relay_layer_errors": infra.relay_errors() - errors0,
         "ingest_cpu": summary["cpu"],
+        "latency": latency,
         "method": (
-            "latency per (ballot, dashboard) = arrival of the first frame whose total >= i, minus "
-            "the time of the i-th 201 answer (by then at least i ballots had committed); this "
-            "leaves out the commit-to-201 leg, so it reads slightly low by up to the ballots' p50"
+            "latency per (ballot, dashboard) = arrival of the first frame whose total includes "
+            "the ballot (its receipt's tracker on the board: the running total through its "
+            "batch) minus the ballot's 201; ballots are counted in batches by the counter "
+            "process (the newest k left while the poll is open), so this includes the batching "
+            "wait; beyond_batching_* leaves it out (see e2e.method). Ballots sampled."
         ),
     }
     return result, ws
@@ -350,36 +515,230 @@ def poll_list(ctx: Ctx, duration: float) -> dict:
     return summary
 
 
-def verify(ds: data.DataSet, env: dict) -> dict:
-    polls = [
-        ds.poll("hot"), *ds.polls["spread"], ds.poll("fanout"), ds.poll("read_small"),
-        ds.poll("read_big"), *ds.polls["product_sql"],
-    ]  # fmt: skip
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "verify_tallies", *map(str, polls)],
-        cwd=infra.ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    lines = out.stdout.strip().splitlines()
-    per_poll = {}
-    for line in lines:
+VERIFY_LINE = re.compile(
+    r"ok \((?P<counted>\d+) ballots counted, (?P<sealed>\d+) sealed, "
+    r"(?P<participations>\d+) participations\)"
+)
+
+
+def finish_counting(ds: data.DataSet, close: list[int]) -> dict:
+    """Close ``close`` (their close time moves past the grace) and run the counter to the end:
+    ``voting.counting.count_all`` with a real ``sealing.Counter`` (what ``count_ballots --once``
+    runs; no counter service runs by now), in this process, until every one of them is final."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from voting import counting, sealing
+    from voting.models import CountState, Poll
+
+    grace = timedelta(seconds=settings.BALLOT_CLOSE_GRACE_SECONDS + 1)
+    Poll.objects.filter(pk__in=close).update(closes_at=timezone.now() - grace)
+    counter = sealing.Counter()
+    started, rounds, counted, final = time.monotonic(), 0, 0, set()
+    log = logging.getLogger("voting.counting")
+    level = log.level
+    log.setLevel(logging.WARNING)  # a line per batch is the counter service's log, not the bench's
+    try:
+        while rounds < 5 and not final >= set(close):
+            rounds += 1
+            counted += counting.count_all(counter=counter)
+            final = set(
+                CountState.objects.filter(poll_id__in=close, final=True).values_list(
+                    "poll_id", flat=True
+                )
+            )
+    finally:
+        log.setLevel(level)
+    return {
+        "closed": len(close),
+        "final": len(final & set(close)),
+        "counted": counted,
+        "rounds": rounds,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def verify(polls: list[int]) -> dict:
+    """``manage.py verify_tallies`` on ``polls`` (its command, run here: no second start-up): per
+    poll the board (chain, every signature, batches of at least k), its recount against the
+    counters, participations = counted + sealed."""
+    import io
+
+    from django.core.management import call_command
+
+    from voting.models import CountState
+
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    try:
+        call_command("verify_tallies", *map(str, polls), stdout=out, stderr=err)
+    except SystemExit as exc:
+        code = exc.code or 0
+    per_poll: dict[int, str] = {}
+    for line in out.getvalue().strip().splitlines():
         if line.startswith("poll "):
             pid, rest = line[5:].split(":", 1)
-            per_poll[int(pid)] = rest.strip()
-    return {"ok": out.returncode == 0, "polls": per_poll, "stderr": out.stderr[-500:]}
+            pid = int(pid)
+            rest = rest.strip()
+            per_poll[pid] = rest if pid not in per_poll else f"{per_poll[pid]}; {rest}"
+    figures = {}
+    final = set(CountState.objects.filter(final=True).values_list("poll_id", flat=True))
+    for pid, text in per_poll.items():
+        match = VERIFY_LINE.fullmatch(text)
+        figures[pid] = {
+            "ok": match is not None,
+            "final": pid in final,
+            **({k: int(v) for k, v in match.groupdict().items()} if match else {}),
+        }
+    return {
+        "ok": code == 0 and len(per_poll) == len(set(polls)),
+        "polls": per_poll,
+        "figures": figures,
+        "stderr": err.getvalue()[-500:],
+    }
 
 
-def drf_consistency(ds: data.DataSet) -> dict:
+def drf_consistency(ds: data.DataSet, ok: int) -> dict:
+    """The DRF baseline's ballots, in one snapshot (one statement; the counter may be counting
+    them meanwhile): every participation is a sealed envelope or a counted ballot."""
     from django.db import connection
 
     poll = ds.poll("drf")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM voting_ballot WHERE poll_id = %s", [poll])
-        ballots = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT coalesce(sum(count), 0) FROM voting_tallycell WHERE poll_id = %s", [poll]
+            "SELECT (SELECT count(*) FROM voting_participation WHERE poll_id = %s),"
+            " (SELECT count(*) FROM voting_envelope WHERE poll_id = %s),"
+            " (SELECT coalesce(sum(size), 0) FROM voting_boardentry WHERE poll_id = %s)",
+            [poll, poll, poll],
         )
-        counted = cursor.fetchone()[0]
-    return {"ballots": ballots, "counter": int(counted), "equal": ballots == counted}
+        participations, sealed, counted = cursor.fetchone()
+    return {
+        "ballots": participations,  # the baseline's ballots: one participation each
+        "counter": sealed + int(counted),  # what the box holds of them: sealed or counted
+        "participations": participations,
+        "sealed": sealed,
+        "counted": int(counted),
+        "equal": participations == sealed + counted == ok,
+    }
+
+
+def count(ctx: Ctx, counter_env: dict, n: int, *, profile: bool = False) -> dict:
+    """The counting throughput of ONE counter process: ``n`` sealed envelopes (sealed by the
+    product's ``seal_envelope``, copied in) on a closed poll; then a fresh process runs the
+    counter's ``count_all`` with a real ``sealing.Counter`` (what ``count_ballots --once`` runs)
+    until all are counted. No other counter runs meanwhile."""
+    from django.db import connection
+
+    from voting.models import BoardEntry, CountState
+
+    ds, poll = ctx.ds, ctx.ds.poll("count")
+    command = [sys.executable, "-m", "bench.count_probe", "--wait"]
+    profile_file = infra.LOGS / "count_profile.txt"  # raw stacks (2 MB): kept with the logs
+    if profile:
+        command = [
+            str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking",
+            "--rate", "250", "--idle", "--format", "raw", "-o", str(profile_file), "--",
+            *command,
+        ]  # fmt: skip
+    # The probe starts first: its start-up overlaps the loading, and is not measured.
+    probe = subprocess.Popen(  # noqa: S603
+        command, cwd=infra.ROOT, env=counter_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    ctx.children.append(probe)
+    t0 = time.monotonic()
+    data.load_envelopes(poll, ds.options[poll], n, gus=ds.gus, rng=random.Random(12))
+    with connection.cursor() as cursor:
+        # What autovacuum does soon after a bulk load: the planner's statistics.
+        cursor.execute("ANALYZE voting_envelope")
+    load_s = time.monotonic() - t0
+    ready = ""
+    while not ready.startswith("READY"):  # (py-spy, when profiling, may say something first)
+        ready = probe.stdout.readline()
+        if not ready:
+            raise RuntimeError(f"count probe failed to start: {probe.stderr.read()[-2000:]}")
+    pg0 = infra.postgres_cpu_seconds()
+    machine0 = infra.machine_cpu()
+    t1 = time.monotonic()
+    stdout, stderr = probe.communicate("GO\n", timeout=900)
+    wall = time.monotonic() - t1
+    busy, total = infra.machine_cpu()
+    postgres_s = sum(
+        max(0.0, cpu - pg0.get(pid, 0.0)) for pid, cpu in infra.postgres_cpu_seconds().items()
+    )
+    line = next((x for x in stdout.splitlines() if x.startswith("COUNTED ")), None)
+    if line is None:
+        raise RuntimeError(f"count probe failed: {stderr[-2000:]}")
+    figures = json.loads(line[8:])
+    state = CountState.objects.filter(poll_id=poll).first()
+    counted = state.counted if state else 0
+    entries = BoardEntry.objects.filter(poll_id=poll).count()
+    result = {
+        "envelopes": n,
+        "per_s": round(counted / figures["seconds"], 1) if figures["seconds"] else None,
+        "counted": counted,
+        "all_counted": counted == n and bool(state and state.final),
+        "counted_in_all_polls": figures["counted"],
+        "seconds": figures["seconds"],
+        "process_cpu_s": figures["cpu_s"],
+        "process_cpu_pct_of_one_core": round(100 * figures["cpu_s"] / figures["seconds"], 1)
+        if figures["seconds"]
+        else None,
+        "backend_cpu_s": figures["backend_cpu_s"],
+        "postgres_s": round(postgres_s, 2),
+        "machine_busy_pct": round(100 * (busy - machine0[0]) / max(1, total - machine0[1]), 1),
+        "startup_s": figures["startup_s"],
+        "per_s_wall": round(counted / wall, 1) if wall else None,
+        "batches": entries,
+        "batch_max": figures["batch_max"],
+        "load_s": round(load_s, 2),
+        "goal": "per_s >= 10000",
+        "profiled": bool(profile),
+        "method": (
+            "a fresh process (python -m bench.count_probe: django.setup(), sealing.Counter(), "
+            "then voting.counting.count_all(), as count_ballots --once) on a closed poll holding "
+            "only these envelopes; per_s = ballots counted / time in count_all; its own CPU and "
+            "PostgreSQL's over the run"
+        ),
+    }
+    if profile and profile_file.exists():
+        result["profile"] = summarise_profile(profile_file)
+        result["profile_file"] = str(profile_file.relative_to(infra.ROOT))
+    return result
+
+
+def summarise_profile(
+    path: Path, root: str = "count_all (voting/counting.py)", top: int = 15
+) -> dict:
+    """py-spy's raw (collapsed) stacks, sampled with --idle (waiting counts): the share of the
+    samples under ``root`` (the count itself, not Django's start-up or idle pool threads) in each
+    function, itself (self: ``Connection.wait`` is waiting for PostgreSQL) and with what it calls
+    (inclusive)."""
+    own: Counter = Counter()
+    inclusive: Counter = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        if not n.isdigit() or root not in frames:
+            continue
+        frames = frames[frames.index(root) :]
+        n = int(n)
+        total += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+
+    def share(counter: Counter) -> list[list]:
+        return [[frame, round(100 * n / total, 1)] for frame, n in counter.most_common(top)]
+
+    return {
+        "root": root,
+        "samples": total,
+        "self_pct": share(own),
+        "inclusive_pct": share(inclusive),
+    }
 
 
 def notifications(ctx: Ctx, env: dict, workers: int) -> dict:
