@@ -9,10 +9,11 @@ when it was cast), and each batch is one *entry* of the board:
 * ``prev``      the hash of the batch before it ("0" * 64 for the first), which chains the
                 batches together: no batch can be changed, removed or reordered later without
                 changing every hash after it;
-* ``trackers``  one tracker per ballot: the SHA-256 of the receipt code the voter was shown;
-* ``ballots``   the ballots themselves, each the list of option ids it chose. Trackers and
-                ballots are both given in tracker order, so nobody can tell which ballot goes with
-                which tracker: the receipt proves your ballot was counted, not how you voted;
+* ``trackers``  one tracker per ballot: the SHA-256 of the receipt code the voter was shown,
+                sorted;
+* ``ballots``   the ballots themselves, each the sorted list of option ids it chose, shuffled
+                apart from the trackers, so nobody can tell which ballot goes with which
+                tracker: the receipt proves your ballot was counted, not how you voted;
 * ``hash``      SHA-256 of the batch's canonical JSON (poll, seq, prev, trackers, ballots);
 * ``signature`` the city's Ed25519 signature of "mvoting-board-v1:{poll}:{seq}:{hash}".
 
