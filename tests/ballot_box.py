@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.factories import CitizenFactory
-from voting import board, casting, counting, receipts
+from voting import board, casting, counting, receipts, sealing
 from voting.models import BoardTracker, Envelope, Poll
 
 
@@ -59,6 +59,18 @@ def cast_many(
         result = casting.cast_ballot(poll=poll, voter=voter, option_ids=chosen)
         codes.append(result.body["receipt"])
     return codes
+
+
+def opened_envelopes(poll: Poll | int) -> list[dict]:
+    """What ``poll``'s sealed envelopes hold, oldest first, opened with the counter's private key
+    as the counter will open them: for checking what a 201 sealed before anything is counted.
+    Keys: "p" poll, "o" sorted option ids, "g" gu, "a" age band, "s" gender, "t" tracker."""
+    counter = sealing.Counter()
+    poll_id = poll if isinstance(poll, int) else poll.pk
+    sealed = (
+        Envelope.objects.filter(poll_id=poll_id).order_by("id").values_list("sealed", flat=True)
+    )
+    return [counter.open(envelope) for envelope in sealed]
 
 
 def assert_box_consistent(poll_ids: Iterable[int]) -> None:

@@ -1,5 +1,9 @@
 """The ballot endpoint's rules through HTTP: question kinds, bad input, idempotency, auth,
-throttling, channel, closing early."""
+throttling, both ways of signing in, closing early.
+
+A 201 seals an envelope and counts nothing yet (voting/casting.py); what a request wrote is
+checked by opening the poll's envelopes with the counter's key (tests/ballot_box.py), and where
+the promise is about totals, by counting them as the counter does."""
 
 from datetime import timedelta
 
@@ -10,10 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.ballot_box import after_close, cast_many, close_and_count, count_now, opened_envelopes
+from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, PollFactory
-from voting import casting, services, tallies
+from voting import casting, counting, services, tallies
 from voting.eligibility import Voter
-from voting.models import Ballot, BallotChoice, IdempotencyRecord, Participation
+from voting.models import Envelope, IdempotencyRecord, Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +36,13 @@ def post(client, poll, payload, **extra):
 
 def assert_nothing_written(poll) -> None:
     assert Participation.objects.filter(poll=poll).count() == 0
-    assert Ballot.objects.filter(poll=poll).count() == 0
-    assert BallotChoice.objects.filter(ballot__poll=poll).count() == 0
+    assert Envelope.objects.filter(poll=poll).count() == 0
     assert tallies.read(poll.pk).overall.ballots == 0
+
+
+def sealed_choices(poll) -> list[list[int]]:
+    """The choices sealed in ``poll``'s envelopes, oldest first."""
+    return [envelope["o"] for envelope in opened_envelopes(poll)]
 
 
 @pytest.fixture
@@ -67,7 +77,7 @@ def test_multiple_choice_between_min_and_max(voter_api, count, accepted):
     if accepted:
         assert response.status_code == 201
         assert response.json()["options"] == sorted(chosen)
-        assert tallies.read(poll.pk).overall.votes == {pk: 1 for pk in chosen}
+        assert sealed_choices(poll) == [sorted(chosen)]
     else:
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_choice"
@@ -185,10 +195,11 @@ def test_ballot_query_count_is_pinned(client_for):
         counts.append(len(ctx.captured_queries))
     # The number of options chosen does not add queries.
     assert counts[0] == counts[1]
-    # Session and user (authentication), then the ballot itself: on PostgreSQL one statement
-    # (voting.ballot_sql); on SQLite poll + options, savepoint, verdicts, participation, ballot,
-    # choices, tallies, release savepoint. The residence's districts come from a process cache.
-    assert counts[0] == (3 if connection.vendor == "postgresql" else 11), counts
+    # Session and user (authentication), then the ballot, the same on PostgreSQL and SQLite:
+    # savepoint, verdicts (one query: open, audience, choice), participation, envelope, release.
+    # No counter, no ballot row: nothing shared is written. The residence's districts come from
+    # a process cache.
+    assert counts[0] == 7, counts
 
 
 # --- idempotency ---------------------------------------------------------------------------------
@@ -196,7 +207,7 @@ def test_ballot_query_count_is_pinned(client_for):
 
 def test_same_key_same_body_replays_the_same_answer(voter_api):
     poll = PollFactory(kind="multiple", min_choices=1, max_choices=2, options=list("ABC"))
-    a, b, _c = poll.options.all()
+    a, b, c = poll.options.all()
     key = {"HTTP_IDEMPOTENCY_KEY": "3f1c7e2a-retry-5d0c9e41b7a3"}
 
     first = post(voter_api, poll, {"options": [a.pk, b.pk]}, **key)
@@ -207,8 +218,11 @@ def test_same_key_same_body_replays_the_same_answer(voter_api):
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
-    assert Ballot.objects.filter(poll=poll).count() == 1
-    assert tallies.read(poll.pk).overall.ballots == 1
+    assert sealed_choices(poll) == [sorted([a.pk, b.pk])]
+    # Counted to the end with k - 1 others: the replay added no ballot.
+    cast_many(poll, counting.k() - 1, choose=[c.pk])
+    close_and_count(poll)
+    assert tallies.read(poll.pk).overall.ballots == counting.k()
 
 
 def test_same_key_different_body_is_422(voter_api):
@@ -222,7 +236,7 @@ def test_same_key_different_body_is_422(voter_api):
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_mismatch"
     assert "receipt" not in response.json()
-    assert tallies.read(poll.pk).overall.votes == {yes.pk: 1}
+    assert sealed_choices(poll) == [[yes.pk]]
 
 
 def test_same_key_for_another_poll_is_422(voter_api):
@@ -255,7 +269,7 @@ def test_a_key_reused_by_another_citizen_is_independent(client_for):
     assert len(receipts) == 3
     assert second.json()["options"] == [no.pk]
     assert IdempotencyRecord.objects.count() == 3
-    assert tallies.read(poll.pk).overall.votes == {yes.pk: 2, no.pk: 1}
+    assert sorted(sealed_choices(poll)) == sorted([[yes.pk], [no.pk], [yes.pk]])
 
 
 def test_without_a_key_a_second_ballot_is_already_voted(voter_api):
@@ -417,7 +431,8 @@ def test_per_ip_throttle(client_for, settings):
     ]
 
     assert statuses == [201, 201, 429]
-    assert Ballot.objects.filter(poll=poll).count() == 2
+    assert Envelope.objects.filter(poll=poll).count() == 2
+    assert Participation.objects.filter(poll=poll).count() == 2
 
 
 def test_reading_is_not_throttled_by_the_ballot_rate(voter_api, settings):
@@ -427,26 +442,31 @@ def test_reading_is_not_throttled_by_the_ballot_rate(voter_api, settings):
         assert voter_api.get(f"/api/v1/polls/{poll.pk}/").status_code == 200
 
 
-# --- channel -------------------------------------------------------------------------------------
+# --- the app's token and the web's cookie -------------------------------------------------------
 
 
-def test_ballot_with_the_session_token_is_app(client_for):
+def test_the_app_s_token_and_the_web_s_cookie_cast_the_same_sealed_ballot():
+    """Both ways of signing in are accepted (the token needs no CSRF token, the cookie does), and
+    the envelope does not record which was used: a channel beside the choice would split the
+    batch's voters into smaller groups. Both envelopes hold the same fields and have one length."""
     poll = PollFactory()
-    post(client_for(CitizenFactory()), poll, {"options": [poll.options.first().pk]})
-    assert Ballot.objects.get(poll=poll).channel == "app"
-
-
-def test_ballot_with_the_session_cookie_and_csrf_is_web():
-    poll = PollFactory()
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(CitizenFactory())
+    option = poll.options.first()
+    app = APIClient(enforce_csrf_checks=True)
+    app.credentials(HTTP_X_SESSION_TOKEN=make_session_token(CitizenFactory()))
+    web = APIClient(enforce_csrf_checks=True)
+    web.force_login(CitizenFactory())
     token = _get_new_csrf_string()
-    client.cookies["csrftoken"] = token
+    web.cookies["csrftoken"] = token
 
-    response = post(client, poll, {"options": [poll.options.first().pk]}, HTTP_X_CSRFTOKEN=token)
+    by_app = post(app, poll, {"options": [option.pk]})
+    by_web = post(web, poll, {"options": [option.pk]}, HTTP_X_CSRFTOKEN=token)
 
-    assert response.status_code == 201, response.json()
-    assert Ballot.objects.get(poll=poll).channel == "web"
+    assert by_app.status_code == by_web.status_code == 201, (by_app.json(), by_web.json())
+    assert [set(envelope) for envelope in opened_envelopes(poll)] == [
+        {"p", "o", "g", "a", "s", "t"}
+    ] * 2
+    lengths = {len(bytes(sealed)) for sealed in Envelope.objects.values_list("sealed", flat=True)}
+    assert len(lengths) == 1
 
 
 def test_ballot_with_the_session_cookie_without_csrf_is_refused():
@@ -465,9 +485,11 @@ def test_ballot_with_the_session_cookie_without_csrf_is_refused():
 
 
 def test_ballot_after_closing_early_is_409(voter_api, official, client_for):
+    """Ballots cast before an early close are counted at close; none after it is accepted."""
     poll = PollFactory()
     option = poll.options.first()
     assert post(voter_api, poll, {"options": [option.pk]}).status_code == 201
+    cast_many(poll, counting.k() - 1, choose=[option.pk])
 
     services.close_poll(poll=poll, by=official)
     other = post(client_for(CitizenFactory()), poll, {"options": [option.pk]})
@@ -478,7 +500,9 @@ def test_ballot_after_closing_early_is_409(voter_api, official, client_for):
     assert poll.closed_early_at is not None
     assert poll.closes_at <= timezone.now()
     assert poll.status == "closed"
-    assert Ballot.objects.filter(poll=poll).count() == 1
+    assert Participation.objects.filter(poll=poll).count() == counting.k()
+    assert count_now(now=after_close(poll)) == counting.k()
+    assert tallies.read(poll.pk).overall.votes == {option.pk: counting.k()}
 
 
 def test_closing_twice_is_poll_closed(official):

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import Verification
 from districts.models import GroupMembership
+from tests.ballot_box import cast_many, close_and_count, opened_envelopes
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
-from voting import casting, eligibility, selectors
-from voting.models import Ballot, Participation
+from voting import casting, counting, eligibility, selectors, tallies
+from voting.models import Envelope, Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -45,14 +46,15 @@ def assert_refused(client, poll, reason: str) -> None:
     assert reason_in_detail(client, poll) == (False, reason)
     # Nothing written.
     assert not Participation.objects.filter(poll=poll).exists()
-    assert not Ballot.objects.filter(poll=poll).exists()
+    assert not Envelope.objects.filter(poll=poll).exists()
 
 
 def assert_admitted(client, poll) -> None:
     assert reason_in_detail(client, poll) == (True, None)
     response = vote(client, poll)
     assert response.status_code == 201, response.json()
-    assert Ballot.objects.filter(poll=poll).count() == 1
+    assert Participation.objects.filter(poll=poll).count() == 1
+    assert Envelope.objects.filter(poll=poll).count() == 1
 
 
 # --- district ------------------------------------------------------------------------------------
@@ -221,7 +223,7 @@ def test_upcoming_poll_is_not_open(client_for):
     assert response.status_code == 409
     assert response.json()["code"] == "poll_not_open"
     assert reason_in_detail(client, poll) == (False, "not_open")
-    assert not Ballot.objects.filter(poll=poll).exists()
+    assert not Envelope.objects.filter(poll=poll).exists()
 
 
 def test_closed_poll_is_not_open(client_for):
@@ -295,8 +297,15 @@ def test_voter_known_by_gu_only():
 
 
 def test_ballot_of_a_citizen_known_by_gu_records_the_gu():
+    """The envelope carries the gu for the breakdown, and the count publishes it there."""
     citizen = CitizenFactory(district_id=GANGNAM)
     poll = PollFactory()
     casting.cast_ballot(poll=poll, voter=citizen, option_ids=[poll.options.first().pk])
-    ballot = Ballot.objects.get(poll=poll)
-    assert (ballot.gu_code, ballot.dong_code) == (GANGNAM, "")
+    (sealed,) = opened_envelopes(poll)
+    assert sealed["g"] == GANGNAM
+
+    cast_many(poll, counting.k() - 1, district_id=YEOKSAM1)
+    close_and_count(poll)
+
+    assert set(tallies.read(poll.pk).breakdown["gu"]) == {GANGNAM}
+    assert tallies.read(poll.pk).breakdown["gu"][GANGNAM].ballots == counting.k()

@@ -1,10 +1,19 @@
-"""A property-based walk through the ballot's life: cast, retry, close, delete an account, publish
-results — in any order, thousands of steps — and after every step each poll still has
-participations == ballots == its tally, and the tally equals a recount."""
+"""A property-based walk through the ballot's life: cast, retry, count, close, count to the end,
+delete an account, publish results — in any order, thousands of steps.
+
+After every step, for each poll: participations equal the ballots answered 201, and equal counted
+ballots plus sealed envelopes; the counters hold exactly the choices of the ballots counted so far
+(the counter takes the oldest envelopes first, so those are the first ``counted`` ballots cast);
+while a poll is open its last k envelopes stay sealed; a poll counted to the end has every ballot
+on the board (or, below k, none: all stay sealed); and whenever a poll's box changed, the whole
+box checks out (tests/ballot_box.py: the board verifies, its sums equal the counters,
+verify_tallies agrees) and every receipt handed out is sealed or counted, once.
+"""
 
 import contextlib
 import os
 import uuid
+from collections import Counter
 
 import pytest
 from django.test.utils import override_settings
@@ -19,9 +28,15 @@ from hypothesis.stateful import (
 )
 
 from config.api.errors import ApiError
+from tests.ballot_box import (
+    assert_box_consistent,
+    assert_receipts_kept,
+    close_and_count,
+    count_now,
+)
 from tests.factories import CitizenFactory, PollFactory
-from voting import casting, services, tallies
-from voting.models import Ballot, Participation, Poll
+from voting import casting, counting, results, services, tallies
+from voting.models import CountState, Envelope, Participation, Poll
 
 pytestmark = pytest.mark.django_db
 
@@ -34,21 +49,47 @@ class BallotLife(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.accepted: dict[int, int] = {}  # poll → ballots answered 201
+        self.cast_choices: dict[int, list[list[int]]] = {}  # poll → choices answered 201, in order
+        self.codes: dict[int, list[str]] = {}  # poll → receipts handed out
+        self.finished: set[int] = set()  # polls counted to the end
         self.keys: dict[tuple[int, int], tuple[str, list[int], dict]] = {}
+        self.checked: dict[int, tuple] = {}  # poll → the box's state when last checked whole
 
-    @initialize(target=polls)
-    def first_poll(self) -> Poll:
-        poll = PollFactory(options=["A", "B", "C"])
-        self.accepted[poll.pk] = 0
+    def _track(self, poll: Poll) -> Poll:
+        self.cast_choices[poll.pk] = []
+        self.codes[poll.pk] = []
+        return poll
+
+    def _crowd(self, poll: Poll, voters: int, picks: list[int], **citizen_fields) -> None:
+        """``voters`` new citizens cast the same choice, as long as the poll accepts it."""
+        options = list(poll.options.order_by("position").values_list("pk", flat=True))
+        chosen = sorted({options[i] for i in picks})
+        for _ in range(voters):
+            try:
+                result = casting.cast_ballot(
+                    poll=poll, voter=CitizenFactory(**citizen_fields), option_ids=chosen
+                )
+            except ApiError as refusal:  # closed, or too many options for a single choice
+                assert refusal.get_codes() in ("poll_not_open", "invalid_choice"), refusal
+                return
+            assert poll.pk not in self.finished, (
+                "a ballot was accepted in a poll counted to the end"
+            )
+            self.cast_choices[poll.pk].append(chosen)
+            self.codes[poll.pk].append(result.body["receipt"])
+
+    @initialize(target=polls, turnout=st.integers(0, 3 * counting.k()))
+    def first_poll(self, turnout: int) -> Poll:
+        """The walk starts with a poll that already has ballots, often enough for a batch."""
+        poll = self._track(PollFactory(options=["A", "B", "C"]))
+        for i in range(3):
+            self._crowd(poll, turnout // 3 + (i < turnout % 3), [i], district_id=DISTRICTS[i])
         return poll
 
     @rule(target=polls, kind=st.sampled_from(["single", "multiple"]))
     def another_poll(self, kind: str) -> Poll:
         extra = {"min_choices": 1, "max_choices": 2} if kind == "multiple" else {}
-        poll = PollFactory(kind=kind, options=["A", "B", "C"], **extra)
-        self.accepted[poll.pk] = 0
-        return poll
+        return self._track(PollFactory(kind=kind, options=["A", "B", "C"], **extra))
 
     @rule(
         target=citizens,
@@ -79,9 +120,21 @@ class BallotLife(RuleBasedStateMachine):
             assert refusal.status_code in (400, 403, 404, 409), refusal
             return
         assert result.status_code == 201
-        self.accepted[poll.pk] += 1
+        assert poll.pk not in self.finished, "a ballot was accepted in a poll counted to the end"
+        self.cast_choices[poll.pk].append(sorted(chosen))
+        self.codes[poll.pk].append(result.body["receipt"])
         if key:
             self.keys[(poll.pk, citizen.pk)] = (key, chosen, result.body)
+
+    @rule(
+        poll=polls,
+        voters=st.integers(1, 2 * counting.k()),
+        picks=st.lists(st.integers(0, 2), min_size=1, max_size=2),
+        district=st.sampled_from(DISTRICTS),
+    )
+    def a_crowd_votes(self, poll, voters, picks, district):
+        """Many citizens at once, so batches of k fill within a walk's few dozen steps."""
+        self._crowd(poll, voters, picks, district_id=district)
 
     @rule(data=st.data())
     def retry(self, data):
@@ -99,10 +152,20 @@ class BallotLife(RuleBasedStateMachine):
         assert replay.replayed
         assert replay.body == first
 
+    @rule()
+    def count(self):
+        """One round of the counter service, whatever is countable now."""
+        count_now()
+
     @rule(poll=polls)
     def close(self, poll):
         with contextlib.suppress(ApiError):  # already closed
             services.close_poll(poll=poll, by=None)
+
+    @rule(poll=polls)
+    def close_and_count_to_the_end(self, poll):
+        close_and_count(poll)
+        self.finished.add(poll.pk)
 
     @rule(poll=polls)
     def publish_results(self, poll):
@@ -117,13 +180,43 @@ class BallotLife(RuleBasedStateMachine):
             delete_account(user=citizen)
 
     @invariant()
-    def every_ballot_counted_exactly_once(self):
-        for poll_id, accepted in self.accepted.items():
+    def every_ballot_sealed_or_counted_exactly_once(self):
+        k = counting.k()
+        for poll_id, cast in self.cast_choices.items():
             participations = Participation.objects.filter(poll_id=poll_id).count()
-            ballots = Ballot.objects.filter(poll_id=poll_id).count()
-            counted = tallies.read(poll_id)
-            assert participations == ballots == counted.overall.ballots == accepted
-            assert counted == tallies.recount(poll_id)
+            sealed = Envelope.objects.filter(poll_id=poll_id).count()
+            state = CountState.objects.filter(poll_id=poll_id).first()
+            counted = state.counted if state else 0
+            assert participations == len(cast) == counted + sealed
+            tally = tallies.read(poll_id)
+            # The oldest envelopes are counted first: the counters hold the first `counted`.
+            assert tally.overall.ballots == counted
+            assert tally.overall.votes == dict(
+                Counter(o for choice in cast[:counted] for o in choice)
+            )
+            final = bool(state and state.final)
+            # (A poll nobody voted in has nothing to count, and no count state.)
+            assert final or poll_id not in self.finished or not cast
+            if final:
+                # Counted to the end: everything, or (the whole turnout below k) nothing at all.
+                assert (counted, sealed) == ((len(cast), 0) if len(cast) >= k else (0, len(cast)))
+            elif counted:
+                assert sealed >= k, "an open poll's newest k ballots must stay sealed"
+            box = (participations, counted, state.seq if state else 0, final)
+            if self.checked.get(poll_id) != box:
+                document = results.build(Poll.objects.get(pk=poll_id), tally)
+                assert document["withheld"] == (counted == 0)
+                assert document["total"] == (counted or None)
+                assert_box_consistent([poll_id])
+                assert_receipts_kept(self.codes[poll_id], [poll_id])
+                self.checked[poll_id] = box
+
+    def teardown(self):
+        """Every walk ends with its polls closed and counted to the end: each ballot answered 201
+        is then on the board exactly once (or, in a poll below k, all stay sealed)."""
+        for poll in Poll.objects.filter(pk__in=list(self.cast_choices)):
+            self.close_and_count_to_the_end(poll)
+        self.every_ballot_sealed_or_counted_exactly_once()
 
 
 @override_settings(BALLOT_THROTTLE_USER="100000/min", BALLOT_THROTTLE_IP="100000/min")
