@@ -39,15 +39,25 @@ def lookup_for(*, user_id: int, key: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _keyed(key: str) -> bytes:
+    # The client's key with a server secret: an app's keys may be guessable (a counter, a
+    # timestamp), and a reader who guessed one could otherwise test each possible choice against
+    # the fingerprint and open the stored answer — in a record written by the voter's own
+    # transaction. Both need the secret as well now.
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"idempotency:" + key.encode(), hashlib.sha256
+    ).digest()
+
+
 def fingerprint(*, key: str, request: dict) -> str:
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
-    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_keyed(key), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _cipher(key: str, lookup: str) -> AESGCM:
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=lookup.encode(), info=b"mvoting-idempotency"
-    ).derive(key.encode())
+    ).derive(_keyed(key))
     return AESGCM(derived)
 
 

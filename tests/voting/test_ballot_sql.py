@@ -45,15 +45,9 @@ def test_cached_verdicts_equal_a_fresh_compile():
     checked = 0
     for poll, citizen in itertools.product(polls, citizens):
         voter = Voter.of(citizen)
-        options = list(poll.options.values_list("pk", flat=True))
-        for chosen in ([options[0]], options[:2], [options[0], 10**12]):
-            cached = _rows(
-                *ballot_sql.verdicts_sql(poll_id=poll.pk, voter=voter, option_ids=chosen)
-            )
-            fresh = _rows(
-                *ballot_sql._verdicts_queryset(poll.pk, voter, chosen).query.sql_with_params()
-            )
-            assert cached == fresh, (poll, citizen, chosen)
-            checked += 1
-    assert checked == 96
+        cached = _rows(*ballot_sql.verdicts_sql(poll_id=poll.pk, voter=voter))
+        fresh = _rows(*ballot_sql._verdicts_queryset(poll.pk, voter).query.sql_with_params())
+        assert cached == fresh, (poll, citizen)
+        checked += 1
+    assert checked == 32
     assert len(ballot_sql._TEMPLATES) < checked  # shapes were reused
