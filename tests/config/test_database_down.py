@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, PollFactory
-from voting.models import Ballot
+from voting.models import Envelope, IdempotencyRecord, Participation
 
 
 class _LostConnection(APIView):
@@ -57,10 +57,16 @@ def test_ballot_on_a_killed_connection_is_503_and_writes_nothing(api, settings):
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
     connection.close()
-    assert Ballot.objects.filter(poll=poll).count() == 0
-    # The service recovers without a restart: the next request gets a fresh connection.
+    # Nothing of the voter's transaction: no participation, no sealed envelope, no replay record.
+    assert Participation.objects.filter(poll=poll).count() == 0
+    assert Envelope.objects.filter(poll=poll).count() == 0
+    assert IdempotencyRecord.objects.count() == 0
+    # The service recovers without a restart: the next request gets a fresh connection, and the
+    # ballot is sealed once.
     retry = api.post(f"/api/v1/polls/{poll.pk}/ballots/", {"options": [option]}, format="json")
     assert retry.status_code == 201
+    assert Participation.objects.filter(poll=poll, voter=citizen).count() == 1
+    assert Envelope.objects.filter(poll=poll).count() == 1
 
 
 @pytest.mark.postgres

@@ -1,34 +1,74 @@
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from proposals.models import Proposal
-from voting.models import Ballot, Outcome, Participation, Poll
+from tests.ballot_box import assert_box_consistent
+from voting import results, tallies
+from voting.models import BoardEntry, CountState, Envelope, Outcome, Participation, Poll
 
 pytestmark = pytest.mark.django_db
 
 
+def _ballot_box() -> tuple[int, int, int]:
+    return Participation.objects.count(), Envelope.objects.count(), BoardEntry.objects.count()
+
+
 def test_seed_demo_builds_the_promised_data_set_once(client, settings):
     settings.DEBUG = True  # pytest-django turns it off; the demo is for development only
+    k = settings.BALLOT_BATCH_MIN
     call_command("seed_demo")
-    counts = (get_user_model().objects.count(), Poll.objects.count(), Ballot.objects.count())
+    counts = (get_user_model().objects.count(), Poll.objects.count(), _ballot_box())
     call_command("seed_demo")
-    assert (
-        get_user_model().objects.count(),
-        Poll.objects.count(),
-        Ballot.objects.count(),
-    ) == counts
+    assert (get_user_model().objects.count(), Poll.objects.count(), _ballot_box()) == counts
 
     statuses = {poll.status for poll in Poll.objects.all()}
     assert statuses == {"open", "upcoming", "closed"}
     assert Poll.objects.filter(districts__isnull=True, published=True).exists()  # all of Seoul
     assert Poll.objects.filter(districts__code="1111000000").exists()  # one gu only
+
+    # The closed poll is counted to the end and shows its results: totals and breakdown cells,
+    # each cell of at least k ballots.
     closed = next(p for p in Poll.objects.all() if p.status == "closed")
-    assert Ballot.objects.filter(poll=closed).count() >= 5
-    assert (
-        Participation.objects.filter(poll=closed).count()
-        == Ballot.objects.filter(poll=closed).count()
+    voted = Participation.objects.filter(poll=closed).count()
+    assert voted >= 2 * k
+    assert not Envelope.objects.filter(poll=closed).exists()
+    assert CountState.objects.get(poll=closed).final
+    shown = results.build(closed, tallies.read(closed.pk))
+    assert shown["withheld"] is False
+    assert shown["total"] == voted
+    assert sum(option["votes"] for option in shown["options"]) == voted
+    for name in ("gu", "age_band", "gender"):
+        cells = shown["breakdown"][name]
+        assert cells, name
+        assert all(cell["total"] >= k for cell in cells), (name, cells)
+        assert sum(cell["total"] for cell in cells) <= voted
+
+    # The open city-wide poll shows totals of its counted batches; while it is open the newest
+    # k ballots stay sealed, so no total ever moves by fewer than k.
+    city_wide = Poll.objects.get(districts__isnull=True, results_visibility="live")
+    assert city_wide.status == "open"
+    voted_open = Participation.objects.filter(poll=city_wide).count()
+    assert voted_open >= 2 * k
+    assert Envelope.objects.filter(poll=city_wide).count() == k
+    live = results.build(city_wide, tallies.read(city_wide.pk))
+    assert live["withheld"] is False
+    assert live["total"] == voted_open - k
+    assert all(cells == [] for cells in live["breakdown"].values())  # only once it is final
+    assert not CountState.objects.get(poll=city_wide).final
+
+    # The whole demo box checks out, as ``manage.py verify_tallies`` sees it.
+    assert_box_consistent(Participation.objects.values_list("poll_id", flat=True))
+    report = io.StringIO()
+    call_command("verify_tallies", stdout=report)
+    assert "MISMATCH" not in report.getvalue()
+    assert f"poll {closed.pk}: ok ({voted} ballots counted, 0 sealed" in report.getvalue()
+    assert f"poll {city_wide.pk}: ok ({voted_open - k} ballots counted, {k} sealed" in (
+        report.getvalue()
     )
+
     # Participation beyond the ballot: what was decided, and a citizen's proposal with support.
     assert Outcome.objects.filter(poll=closed).exists()
     proposal = Proposal.objects.get()

@@ -6,15 +6,26 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from voting import sealing
+
 ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_SETTINGS = {
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DEBUG",
+    *sealing.new_key_set(),  # the ballot box's keys, public and private halves
+}
+
+
+def public_keys() -> dict[str, str]:
+    """The public halves of a fresh key set (``manage.py ballot_keys``): what every web process
+    holds. The private halves belong to the counter alone."""
+    keys = sealing.new_key_set()
+    return {name: keys[name] for name in ("BALLOT_SEALING_PUBLIC_KEY", "BOARD_VERIFY_KEY")}
 
 
 def _run_check(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_SETTINGS}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check", *args],
@@ -29,10 +40,12 @@ def _run_check(env_overrides: dict[str, str], *args: str) -> subprocess.Complete
 @pytest.mark.parametrize(
     ("present", "missing"),
     [
-        ({}, "SECRET_KEY and ALLOWED_HOSTS"),
-        ({"SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS"),
-        ({"ALLOWED_HOSTS": "vote.seoul.go.kr"}, "SECRET_KEY"),
+        (public_keys(), "SECRET_KEY and ALLOWED_HOSTS"),
+        ({"SECRET_KEY": "x" * 50, **public_keys()}, "ALLOWED_HOSTS"),
+        ({"ALLOWED_HOSTS": "vote.seoul.go.kr", **public_keys()}, "SECRET_KEY"),
+        ({}, "SECRET_KEY and ALLOWED_HOSTS and BALLOT_SEALING_PUBLIC_KEY and BOARD_VERIFY_KEY"),
     ],
+    ids=["secret-and-hosts", "hosts", "secret", "everything"],
 )
 def test_production_refuses_to_start_without_secret_and_hosts(present, missing):
     result = _run_check({"DEBUG": "false", **present})
@@ -41,12 +54,41 @@ def test_production_refuses_to_start_without_secret_and_hosts(present, missing):
     assert lines == [f"configuration error: DEBUG is off, so {missing} must be set"]
 
 
+@pytest.mark.parametrize(
+    "missing",
+    [
+        ("BALLOT_SEALING_PUBLIC_KEY",),
+        ("BOARD_VERIFY_KEY",),
+        ("BALLOT_SEALING_PUBLIC_KEY", "BOARD_VERIFY_KEY"),
+    ],
+    ids=["sealing-key", "verify-key", "both"],
+)
+def test_production_refuses_to_start_without_the_ballot_boxs_public_keys(missing):
+    """Without the counter's public key no envelope can be sealed, and without the board's
+    verify key nobody can check the board: production exits at start, naming what is missing,
+    even with every private key set (they are the counter's, and never stand in for these)."""
+    keys = sealing.new_key_set()
+    present = {name: value for name, value in keys.items() if name not in missing}
+    result = _run_check(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
+            "ALLOWED_HOSTS": "vote.seoul.go.kr",
+            **present,
+        }
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"configuration error: DEBUG is off, so {' and '.join(missing)} must be set"]
+
+
 def test_production_settings_pass_the_deploy_check():
     result = _run_check(
         {
             "DEBUG": "false",
             "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
             "ALLOWED_HOSTS": "vote.seoul.go.kr",
+            **public_keys(),
         },
         "--deploy",
         "--fail-level",

@@ -211,6 +211,27 @@ class GunicornServer(Server):
         self.wait_healthy(expect=expect)
 
 
+class CounterService(Server):
+    """``manage.py count_ballots``: the counter service beside the servers, as docker-compose runs
+    it — the same database and Redis — counting every ``COUNT_INTERVAL`` and publishing each
+    batch's totals to the dashboards. It serves no HTTP: healthy once it says it has started."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, **env: str) -> None:
+        super().__init__(name, **{"LOG_LEVEL": "INFO", "COUNT_INTERVAL": "0.05", **env})
+
+    def command(self) -> list[str]:
+        return [sys.executable, "manage.py", "count_ballots"]
+
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT, *, expect: int = 200) -> None:
+        deadline = time.monotonic() + timeout
+        while "counter started" not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"counter {self.name} did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+
 class RedisServer:
     """A private ``redis-server`` on a free port, no persistence: stopped and restarted at will."""
 

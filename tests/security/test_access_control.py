@@ -15,9 +15,11 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from districts.models import GroupMembership
+from tests.ballot_box import cast_many, close_and_count, count_now
 from tests.factories import (
     CitizenFactory,
     GroupFactory,
@@ -27,6 +29,7 @@ from tests.factories import (
 )
 from tests.security.conftest import GANGNAM, JONGNO, SAJIK, SINSA, make_official, world_state
 from voting import tallies
+from voting.models import BoardEntry, Poll
 
 pytestmark = pytest.mark.django_db
 
@@ -227,6 +230,83 @@ def test_gu_official_gets_no_ticket_for_another_gus_poll(districts, client_for):
     assert response.status_code == 403
     assert response.json()["code"] == "dashboard_forbidden"
     assert world_state() == before
+
+
+# --- The public board: readable exactly when the results are ------------------------------------
+
+# Poll states: (PollFactory arguments, closed after the ballots?, results published?, whether
+# citizens may read the results).
+BOARD_STATES = {
+    "live-open": ({"results_visibility": "live"}, False, False, True),
+    "after_close-open": ({"results_visibility": "after_close"}, False, False, False),
+    "after_close-closed": ({"results_visibility": "after_close"}, True, False, True),
+    "officials-closed-unpublished": ({"results_visibility": "officials"}, True, False, False),
+    "officials-closed-published": ({"results_visibility": "officials"}, True, True, True),
+    "live-upcoming": (
+        {"results_visibility": "live", "opens_at": ago(-1), "closes_at": ago(-2)},
+        False,
+        False,
+        False,
+    ),
+}
+# Audiences, and where their voters live: inside the 종로구 official's jurisdiction, in another
+# gu, and all of Seoul (city-wide work, outside any gu's official).
+BOARD_AUDIENCES = {
+    "sajik": ([SAJIK], SAJIK),
+    "gangnam": ([GANGNAM], SINSA),
+    "city-wide": ([], SAJIK),
+}
+
+
+@pytest.mark.parametrize("audience", BOARD_AUDIENCES)
+@pytest.mark.parametrize("state", BOARD_STATES)
+def test_the_board_is_refused_exactly_when_the_results_are_hidden(
+    state, audience, client_for, settings
+):
+    """Anonymous callers, citizens and officials outside the poll's jurisdiction get 403
+    results_hidden from the board whenever they would get it from the results, and nothing of
+    the board with it; whoever may read the results may read the board."""
+    fields, close, publish, citizens_see = BOARD_STATES[state]
+    districts, home = BOARD_AUDIENCES[audience]
+    poll = PollFactory(districts=districts, **fields)
+    if poll.status == "open":
+        # Counted batches to hide or to show: 2k ballots, counted now or at the close.
+        cast_many(poll, 2 * settings.BALLOT_BATCH_MIN, district_id=home, birth_year=1990)
+        if close:
+            close_and_count(poll)
+        else:
+            count_now()
+        assert BoardEntry.objects.filter(poll=poll).exists()
+    if publish:
+        Poll.objects.filter(pk=poll.pk).update(results_published_at=timezone.now())
+    trackers = [t for entry in BoardEntry.objects.filter(poll=poll) for t in entry.trackers]
+    requesters = {
+        "anonymous": (APIClient(), citizens_see),
+        "citizen": (client_for(CitizenFactory(**SAJIK_RESIDENT)), citizens_see),
+        "종로구 official": (client_for(make_official(JONGNO)), citizens_see or audience == "sajik"),
+        "city-wide official": (client_for(make_official()), True),
+    }
+
+    for who, (client, visible) in requesters.items():
+        board = client.get(f"/api/v1/polls/{poll.pk}/board/")
+        # The results need a login (401 anonymous); the board does not, but follows the same
+        # rule as for a citizen.
+        results = client.get(f"/api/v1/polls/{poll.pk}/results/")
+        if who == "anonymous":
+            assert results.status_code == 401
+            results = requesters["citizen"][0].get(f"/api/v1/polls/{poll.pk}/results/")
+        if visible:
+            assert (board.status_code, results.status_code) == (200, 200), (who, board.content)
+            document = board.json()
+            assert document["poll"] == poll.pk
+            shown = [t for entry in document["entries"] for t in entry["trackers"]]
+            assert sorted(shown) == sorted(trackers), who
+            assert document["totals"]["ballots"] == len(trackers)
+        else:
+            assert (board.status_code, results.status_code) == (403, 403), (who, board.content)
+            assert board.json()["code"] == results.json()["code"] == "results_hidden", who
+            assert "entries" not in board.json()
+            assert not any(tracker in board.content.decode() for tracker in trackers), who
 
 
 # --- An official of one gu and another gu's polls, in the admin ---------------------------------

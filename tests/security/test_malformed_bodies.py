@@ -10,8 +10,11 @@ import json
 
 import pytest
 
+from tests.ballot_box import assert_box_consistent, cast_many, close_and_count
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from tests.security.conftest import SAJIK, make_official, world_state
+from voting import receipts
+from voting.models import BoardEntry, BoardTracker, Envelope, Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +150,7 @@ def _send(client, method: str, path: str, body: bytes, content_type: str):
 def test_malformed_body_is_4xx_and_writes_nothing(
     endpoint, body, content_type, statuses, codes, poll, client_for, settings
 ):
-    settings.IDENTITY_VERIFIER = "tests.security.test_schema_fuzz.FakeIdentityProvider"
+    settings.IDENTITY_VERIFIER = "tests.security.conftest.FakeIdentityProvider"
     method, path, who = _endpoints(poll)[endpoint]
     GroupFactory()
     user = (
@@ -199,8 +202,9 @@ def test_oversized_body_is_refused_before_it_is_read(poll, client_for, settings)
     assert accepted.status_code == 201
 
 
-def test_duplicate_keys_take_the_last_value_and_vote_once(poll, client_for):
-    """Python's JSON keeps the last of duplicate keys; one ballot either way, never two."""
+def test_duplicate_keys_take_the_last_value_and_vote_once(poll, client_for, settings):
+    """Python's JSON keeps the last of duplicate keys; one ballot either way, never two — and
+    what is sealed, hence counted, is the last value too (the counted board says so)."""
     first, second = poll.options.values_list("pk", flat=True)
     body = f'{{"options": [{first}], "options": [{second}]}}'.encode()
 
@@ -214,9 +218,16 @@ def test_duplicate_keys_take_the_last_value_and_vote_once(poll, client_for):
 
     assert response.status_code == 201
     assert response.json()["options"] == [second]
-    from voting.models import Ballot
-
-    assert Ballot.objects.filter(poll=poll).count() == 1
+    assert Participation.objects.filter(poll=poll).count() == 1
+    assert Envelope.objects.filter(poll=poll).count() == 1
+    # Enough other ballots (all for ``first``) that the poll's count is published at close.
+    cast_many(poll, settings.BALLOT_BATCH_MIN, choose=[first])
+    close_and_count(poll)
+    ballots = [b for entry in BoardEntry.objects.filter(poll=poll) for b in entry.ballots]
+    assert sorted(ballots) == sorted([[first]] * settings.BALLOT_BATCH_MIN + [[second]])
+    receipt = response.json()["receipt"]
+    assert BoardTracker.objects.filter(tracker=receipts.tracker(receipt)).exists()
+    assert_box_consistent([poll.pk])
 
 
 @pytest.mark.parametrize(

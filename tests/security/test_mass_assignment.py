@@ -1,8 +1,9 @@
 """Mass assignment (OWASP API3): fields the client does not own, smuggled into bodies.
 
-The ballot body's extra keys are ignored: what is stored comes from the session's user and the
-URL, never from the body. The profile refuses any key but district / birth_year / gender with
-400 ``read_only_field`` and changes nothing. Already proven elsewhere: ``is_staff``,
+The ballot body's extra keys are ignored: what is sealed comes from the session's user, the URL
+and the stored profile, never from the body (proven by counting what was sealed). The profile
+refuses any key but district / birth_year / gender with 400 ``read_only_field`` and changes
+nothing. Already proven elsewhere: ``is_staff``,
 ``is_superuser``, ``verification``, ``phone`` and ``id`` in the profile
 (tests/accounts/test_me.py) and privilege fields in the sign-up (tests/accounts/test_auth_flows.py).
 """
@@ -11,10 +12,11 @@ import pytest
 
 from accounts.models import User, Verification
 from districts.models import GroupMembership
+from tests.ballot_box import assert_box_consistent, cast_many, close_and_count
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from tests.security.conftest import GANGNAM, SAJIK, SINSA, make_official
-from voting import casting, tickets
-from voting.models import Ballot, Participation
+from voting import casting, receipts, tickets
+from voting.models import BoardEntry, Envelope, Participation, TallyCell
 
 pytestmark = pytest.mark.django_db
 
@@ -43,40 +45,65 @@ def smuggled_into_ballot(bob, other_poll) -> dict:
         "dong_code": SINSA,
         "age_band": 70,
         "gender": "male",
-        "channel": "web",
+        "channel": "web",  # a field ballots once had: ignored like any other
         "poll": other_poll.pk,
         "receipt": "AAAAA-BBBBB-CCCCC-DDDDD",
         "receipt_hash": "0" * 64,
     }
 
 
-def test_ballot_body_cannot_choose_who_where_or_how(alice, bob, client_for):
+def test_ballot_body_cannot_choose_who_where_or_how(alice, bob, client_for, settings):
+    """Who votes comes from the session, the poll from the URL, the breakdown attributes from
+    the stored profile. What was sealed is proven by counting it: alice's ballot is the k-th of
+    her true cells (종로구, her age band, female), so those cells are published only if her
+    envelope holds her profile — had the body's 강남구 / 70s / male been sealed, every cell
+    would stay below k and none would be published."""
+    k = settings.BALLOT_BATCH_MIN
     poll, other_poll = PollFactory(), PollFactory()
-    option = poll.options.first()
+    option, other_option = poll.options.order_by("position")
     alice_before = User.objects.filter(pk=alice.pk).values().get()
+    smuggled = smuggled_into_ballot(bob, other_poll)
 
     response = client_for(alice).post(
         f"/api/v1/polls/{poll.pk}/ballots/",
-        {"options": [option.pk], **smuggled_into_ballot(bob, other_poll)},
+        {"options": [option.pk], **smuggled},
         format="json",
     )
 
     assert response.status_code == 201, response.content
-    assert response.json()["poll"] == poll.pk
-    # Who: the session's user, nobody else.
+    body = response.json()
+    assert (body["poll"], body["options"]) == (poll.pk, [option.pk])
+    assert body["receipt"] != smuggled["receipt"]
+    # Who: the session's user, nobody else, in the URL's poll only.
     participation = Participation.objects.get()
     assert (participation.voter_id, participation.poll_id) == (alice.pk, poll.pk)
     assert not Participation.objects.filter(voter=bob).exists()
-    # Where and how: from alice's stored profile and the authentication used, not the body.
-    ballot = Ballot.objects.get()
-    assert ballot.poll_id == poll.pk
-    assert (ballot.gu_code, ballot.dong_code, ballot.gender) == (JONGNO, SAJIK, "female")
-    assert ballot.age_band == casting.age_band(1990)
-    assert ballot.channel == "app"
-    assert ballot.receipt_hash != "0" * 64
-    assert not Ballot.objects.filter(poll=other_poll).exists()
+    assert list(Envelope.objects.values_list("poll_id", flat=True)) == [poll.pk]
     # And nothing about alice changed.
     assert User.objects.filter(pk=alice.pk).values().get() == alice_before
+
+    # What was sealed: k - 1 neighbours of alice's profile choose the other option; count it all.
+    cast_many(
+        poll, k - 1, choose=[other_option.pk], district_id=SAJIK, birth_year=1990, gender="female"
+    )
+    close_and_count(poll)
+
+    entries = BoardEntry.objects.filter(poll=poll)
+    ballots = sorted(ballot for entry in entries for ballot in entry.ballots)
+    assert ballots == sorted([[option.pk]] + [[other_option.pk]] * (k - 1))
+    trackers = {tracker for entry in entries for tracker in entry.trackers}
+    assert receipts.tracker(body["receipt"]) in trackers
+    assert receipts.tracker(smuggled["receipt"]) not in trackers
+    assert smuggled["receipt_hash"] not in trackers
+    assert not BoardEntry.objects.filter(poll=other_poll).exists()
+    assert not TallyCell.objects.filter(poll=other_poll).exists()
+    published = client_for(alice).get(f"/api/v1/polls/{poll.pk}/results/").json()
+    assert published["total"] == k
+    breakdown = published["breakdown"]
+    assert [(c["code"], c["total"]) for c in breakdown["gu"]] == [(JONGNO, k)]
+    assert [(c["band"], c["total"]) for c in breakdown["age_band"]] == [(casting.age_band(1990), k)]
+    assert [(c["gender"], c["total"]) for c in breakdown["gender"]] == [("female", k)]
+    assert_box_consistent([poll.pk])
 
 
 def test_claimed_district_does_not_open_a_poll_outside_my_audience(alice, client_for):

@@ -2,10 +2,11 @@
 
 Every operation of the schema is exercised as a citizen and as an official (``X-Session-Token``)
 with schema-valid and schema-invalid data, and with path ids pinned to real rows (open, closed,
-hidden-results and draft polls, groups, districts, a real receipt) so the business paths run, not
-only the 404s. Each response must not be a 5xx, must carry a documented status code and content
-type, and its body must match the documented schema. Bounded: ``FUZZ_EXAMPLES`` (default 20) per
-operation and role; ``STRESS=1`` raises it to 300.
+hidden-results and draft polls, groups, districts, real receipts sealed and counted, a board with
+a counted batch) so the business paths run, not only the 404s. Each response must not be a 5xx,
+must carry a documented status code and content type, and its body must match the documented
+schema. Bounded: ``FUZZ_EXAMPLES`` (default 20) per operation and role; ``STRESS=1`` raises it to
+300.
 
 Every example runs in a savepoint that is rolled back, so a ``DELETE /me/`` or a ballot in one
 example does not change what the next one sees.
@@ -27,6 +28,7 @@ from schemathesis import GenerationMode
 
 from accounts.models import Verification
 from districts.models import Group
+from tests.ballot_box import cast_many, count_now
 from tests.conftest import make_session_token
 from tests.discussion.factories import CommentFactory, ReplyFactory
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
@@ -73,6 +75,7 @@ def test_every_api_operation_is_in_the_schema():
         "GET /api/v1/polls/{poll_id}/",
         "POST /api/v1/polls/{poll_id}/ballots/",
         "GET /api/v1/polls/{poll_id}/results/",
+        "GET /api/v1/polls/{poll_id}/board/",
         "GET /api/v1/receipts/{code}/",
         "POST /api/v1/ws-tickets/",
         "GET /api/v1/proposals/",
@@ -110,22 +113,10 @@ def plain_wsgi_connections():
     signals.request_finished.connect(close_old_connections)
 
 
-class FakeIdentityProvider:
-    """Confirms evidence ``{"ok": true}``: with a provider configured, ``/me/identity/`` runs its
-    real path instead of the 503 it answers without one (tested in tests/accounts/test_me.py)."""
-
-    def verify(self, *, user, evidence):
-        from accounts.identity import IdentityResult
-
-        if evidence.get("ok") is True:
-            return IdentityResult(verified=True, district_code=SAJIK, birth_year=1985)
-        return IdentityResult(verified=False, reason="refused_by_provider")
-
-
 @pytest.fixture
 def world(db, settings):
-    settings.IDENTITY_VERIFIER = "tests.security.test_schema_fuzz.FakeIdentityProvider"
-    """Rows the pinned ids point at: every kind of poll, groups, a receipt."""
+    """Rows the pinned ids point at: every kind of poll, groups, receipts sealed and counted."""
+    settings.IDENTITY_VERIFIER = "tests.security.conftest.FakeIdentityProvider"
     now = timezone.now()
     voter = CitizenFactory(district_id=SAJIK, birth_year=1980, verification=Verification.PHONE)
     polls = [
@@ -143,6 +134,10 @@ def world(db, settings):
     receipt = casting.cast_ballot(
         poll=polls[0], voter=voter, option_ids=[polls[0].options.first().pk]
     ).body["receipt"]
+    # 2k more ballots in the live poll, counted: its board has a batch, its results have totals,
+    # and there are receipts counted (the oldest) and still sealed (the newest k).
+    more = cast_many(polls[0], 2 * settings.BALLOT_BATCH_MIN)
+    count_now()
     groups = [GroupFactory(), GroupFactory(kind=Group.Kind.MANAGED)]
     # Proposals and comments of every kind, so the fuzzer reaches their rules, not only 404s.
     proposal, hidden = ProposalFactory(), ProposalFactory(hidden_at=now, hidden_reason="x")
@@ -160,7 +155,7 @@ def world(db, settings):
         "group_id": [g.pk for g in groups],
         "proposal_id": [proposal.pk, hidden.pk, under_review.pk],
         "comment_id": [c.pk for c in comments],
-        "code": ["1100000000", "1111000000", SAJIK, "9999999999", receipt],
+        "code": ["1100000000", "1111000000", SAJIK, "9999999999", receipt, more[0], more[-1]],
         "option_ids": [o.pk for p in polls for o in p.options.all()],
     }
 

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from tests.conftest import make_session_token
 from tests.factories import CitizenFactory, PollFactory
 from tests.security.conftest import make_official, world_state
-from voting import live, tickets
+from voting import casting, live, tickets
 
 # --- REST ---------------------------------------------------------------------------------------
 
@@ -110,11 +110,22 @@ def test_rest_refuses_bad_tokens_with_401_and_writes_nothing(kind):
 
 @pytest.mark.django_db
 def test_a_bad_token_is_refused_even_where_no_login_is_needed():
-    """Public endpoints do not fall back to anonymous for a token that was sent but is bad."""
+    """Public endpoints do not fall back to anonymous for a token that was sent but is bad —
+    the board and the receipt lookup included, which anyone may read without one."""
+    poll = PollFactory(results_visibility="live")
+    receipt = casting.cast_ballot(
+        poll=poll, voter=CitizenFactory(), option_ids=[poll.options.first().pk]
+    ).body["receipt"]
+    public = ("/api/v1/districts/", "/api/v1/groups/", f"/api/v1/polls/{poll.pk}/board/")
+    public += (f"/api/v1/receipts/{receipt}/",)
+    for path in public:
+        assert APIClient().get(path).status_code == 200, path
     client = APIClient()
     client.credentials(HTTP_X_SESSION_TOKEN="garbage")
-    for path in ("/api/v1/districts/", "/api/v1/groups/"):
-        assert client.get(path).status_code == 401
+    for path in public:
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["code"] == "invalid_session_token"
 
 
 # --- WebSocket ----------------------------------------------------------------------------------
