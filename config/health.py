@@ -2,9 +2,11 @@
 
 import asyncio
 import logging
+import weakref
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -19,9 +21,24 @@ def _check_database() -> None:
         cursor.fetchone()
 
 
+_layers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _own_layer():
+    # A layer instance of its own: channels-redis serialises receives per instance, and the live
+    # relay's blocking receive on the shared one would time this check out (a healthy node
+    # reported down whenever a dashboard was open).
+    loop = asyncio.get_running_loop()
+    if loop not in _layers:
+        _layers[loop] = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    return _layers[loop]
+
+
 async def _check_channel_layer() -> None:
     # A round trip through the layer, not just a ping: proves messages can really flow.
-    layer = get_channel_layer()
+    layer = _own_layer()
     channel = await layer.new_channel(prefix="healthz")
     await layer.send(channel, {"type": "healthz.ping"})
     message = await layer.receive(channel)

@@ -114,21 +114,20 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -
 # its transaction; finalizing a poll takes it exclusively, so it waits for every ballot already
 # past the check, and a ballot that checks after it sees the poll closed. On SQLite a writing
 # transaction holds the whole database (IMMEDIATE), which already orders them.
-_POLL_LOCK_CLASS = 71_350
+# The key is a hash of the poll's id (ids run past 32 bits; a collision only makes one wait).
+_POLL_LOCK = "SELECT {function}(hashtextextended('mvoting-poll:' || %s::text, 0))"
 
 
 def lock_poll_for_cast(*, poll_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock_shared(%s, %s)", [_POLL_LOCK_CLASS, poll_id]
-            )
+            cursor.execute(_POLL_LOCK.format(function="pg_advisory_xact_lock_shared"), [poll_id])
 
 
 def lock_poll_for_final_count(*, poll_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_POLL_LOCK_CLASS, poll_id])
+            cursor.execute(_POLL_LOCK.format(function="pg_advisory_xact_lock"), [poll_id])
 
 
 def insert_participation(*, poll_id: int, voter_id: int, voter_key: str) -> bool:

@@ -195,15 +195,6 @@ def test_redis_stopped_mid_load_ballots_still_count_and_live_updates_resume(
 
 
 @pytest.mark.redis
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: config/health.py round-trips a 'healthz.' channel; in a process whose live "
-        "relay (voting/live.py) is receiving on its 'relay.' channel, channels_redis's one receive "
-        "lock per layer is held by the relay's BZPOPMIN, so the check times out (2 s): 503 with "
-        "Redis up"
-    ),
-)
 def test_a_websocket_server_with_a_dashboard_open_reports_redis_healthy(
     transactional_db, open_poll
 ):

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from tests.security.conftest import make_official, world_state
+from voting import sealing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,9 +64,14 @@ def production(tmp_path_factory):
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+        and not key.startswith(("BALLOT_", "BOARD_"))
     }
+    keys = sealing.new_key_set()
     env.update(
         DEBUG="false",
+        # A web process's keys: the public halves only, as production gives them.
+        BALLOT_SEALING_PUBLIC_KEY=keys["BALLOT_SEALING_PUBLIC_KEY"],
+        BOARD_VERIFY_KEY=keys["BOARD_VERIFY_KEY"],
         SECRET_KEY="a-long-random-production-secret-" + "k" * 40,
         ALLOWED_HOSTS="vote.seoul.go.kr",
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",

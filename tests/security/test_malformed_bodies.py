@@ -255,6 +255,20 @@ def test_hostile_query_strings_and_paths_are_4xx(path, citizen_api):
         assert isinstance(response.json()["code"], str)
 
 
+@pytest.mark.parametrize("poll_id", [2**31, 10**18 - 1], ids=["2^31", "18-digits"])
+def test_a_ballot_for_a_poll_id_beyond_32_bits_is_404(poll_id, client_for):
+    """Any id the URL accepts (up to 18 digits) is a poll that does not exist: 404, nothing
+    written — never a 500 from a database function that takes 32-bit keys."""
+    client = client_for(CitizenFactory(district_id=SAJIK))
+    before = world_state()
+
+    response = client.post(f"/api/v1/polls/{poll_id}/ballots/", {"options": [1]}, format="json")
+
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+    assert world_state() == before
+
+
 @pytest.mark.parametrize(
     "key",
     ["\u0000" * 20, "k" * 10_000, "a\r\nX-Injected: 1" + "b" * 10],
