@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Verification
-from accounts.phone import normalize_phone
+from accounts.phone import mask_phone, normalize_phone
+from accounts.profile_history import carry_over
+from accounts.signals import citizen_changed
 from accounts.sms import SMSError, send_sms
 from districts.services import claim_pending_memberships
 
@@ -90,23 +92,59 @@ class AccountAdapter(DefaultAccountAdapter):
             user.save(update_fields=["phone", "phone_verified"])
 
     def set_phone_verified(self, user: AbstractBaseUser, phone: str) -> None:
+        previous = None
+        if user.pk:
+            # The number on record, not the instance's (allauth may have set it already).
+            previous = (
+                get_user_model()
+                ._default_manager.filter(pk=user.pk)
+                .values_list("phone", flat=True)
+                .first()
+            )
         user.phone = phone
         user.phone_verified = True
-        self._mark_phone_verified(user)
+        self._mark_phone_verified(user, previous_phone=previous if previous != phone else None)
 
     @transaction.atomic
-    def _mark_phone_verified(self, user: AbstractBaseUser) -> None:
+    def _mark_phone_verified(
+        self, user: AbstractBaseUser, *, previous_phone: str | None = None
+    ) -> None:
         fields = ["phone", "phone_verified"]
         # A verified phone is the PHONE level; never lower a resident-verified citizen.
         if user.verification < Verification.PHONE:
+            user.verification = Verification.PHONE
+            fields.append("verification")
+        if previous_phone and user.verification > Verification.PHONE:
+            # Resident verification vouched for the person holding the old number (the
+            # identity providers check the carrier's subscriber): the new one is verified anew.
             user.verification = Verification.PHONE
             fields.append("verification")
         if user.pk:
             user.save(update_fields=fields)
         else:
             user.save()
+        if previous_phone:
+            self._phone_changed(user, previous_phone)
         # Only now has the holder of the number proved it: the places kept for it are theirs.
         claim_pending_memberships(user=user)
+
+    def _phone_changed(self, user: AbstractBaseUser, previous_phone: str) -> None:
+        """The citizen proved a new number by SMS (the only way a number changes: officials
+        cannot). The cooldown clocks follow the citizen; the audit log and the old number hear
+        of it, so a thief who holds a session and moves the account to their SIM is noticed."""
+        carry_over(old_phone=previous_phone, new_phone=user.phone)
+        citizen_changed.send(
+            sender=type(user),
+            actor=None,
+            citizen_id=user.pk,
+            action="change_phone",
+            changes={"phone": [mask_phone(previous_phone), mask_phone(user.phone)]},
+        )
+        body = _(
+            "[%(sender)s] The phone number of your account was changed to %(masked)s. If it "
+            "was not you, call the 120 Dasan call centre."
+        ) % {"sender": settings.SMS_SENDER, "masked": mask_phone(user.phone)}
+        transaction.on_commit(lambda: self._send_sms(previous_phone, body))
 
     def get_user_by_phone(self, phone: str) -> AbstractBaseUser | None:
         try:

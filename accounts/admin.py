@@ -1,22 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts import services
-from accounts.models import User, Verification
-
-
-def mask_phone(phone: str | None) -> str:
-    """+821012345678 → +82 10-****-5678: enough to tell two citizens apart, not to call one."""
-    if not phone:
-        return "—"
-    if phone.startswith("+82") and len(phone) >= 11:
-        national = phone[3:]
-        return f"+82 {national[:2]}-****-{national[-4:]}"
-    return f"{phone[:4]}****{phone[-2:]}"
+from accounts import officials
+from accounts.models import CitizenChangeRequest, User
+from accounts.phone import mask_phone
 
 
 class OfficialCreationForm(UserCreationForm):
@@ -49,7 +43,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_select_related = ("district",)
     autocomplete_fields = ("district", "jurisdiction")
-    actions = ("mark_resident_verified", "mark_phone_verified_only")
+    actions = ("request_resident_verification", "request_lower_verification")
     readonly_fields = ("masked_phone", "last_login", "date_joined", "district_changed_at")
     add_fieldsets = (
         (
@@ -97,8 +91,8 @@ class UserAdmin(DjangoUserAdmin):
             (_("Important dates"), {"fields": ("last_login", "date_joined")}),
         )
 
-    # Who may do what is decided by superusers only: an official who can edit citizens (to mark
-    # them resident-verified) must not be able to grant themselves or anyone else more power.
+    # Who may do what is decided by superusers only: an official who looks after citizens must
+    # not be able to grant themselves or anyone else more power.
     PRIVILEGE_FIELDS = (
         "username",
         "password",
@@ -109,24 +103,49 @@ class UserAdmin(DjangoUserAdmin):
         "groups",
         "user_permissions",
     )
+    # A citizen's identity and eligibility: nobody edits them here, superusers included. The phone
+    # changes only by its holder (SMS); the rest through a change request two officials decide
+    # (accounts/officials.py), which the audit log records.
+    CITIZEN_FIELDS = (
+        "phone",
+        "phone_verified",
+        "verification",
+        "district",
+        "district_changed_at",
+        "birth_year",
+        "gender",
+        "email",
+        "display_name",
+    )
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
-        if request.user.is_superuser:
-            return self.readonly_fields
-        return (*self.readonly_fields, *self.PRIVILEGE_FIELDS)
+        fields = [*self.readonly_fields]
+        if obj is not None and not obj.is_staff:
+            fields += self.CITIZEN_FIELDS
+        if not request.user.is_superuser:
+            fields += [f for f in self.PRIVILEGE_FIELDS if f not in fields]
+            fields += [f for f in ("email", "display_name") if f not in fields]
+        return tuple(dict.fromkeys(fields))
 
     def get_queryset(self, request: HttpRequest):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        # Officials look after citizens; other officials' accounts are the superusers' business.
-        return queryset.filter(Q(is_staff=False, is_superuser=False) | Q(pk=request.user.pk))
+        # Officials look after the citizens of their jurisdiction; other officials' accounts are
+        # the superusers' business.
+        citizens = officials.citizens_within(official=request.user)
+        return queryset.filter(Q(pk__in=citizens.values("pk")) | Q(pk=request.user.pk))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # New accounts are either citizens (they sign up) or officials (superusers create them).
         return request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Only superusers save this form (officials' accounts, a citizen's active flag); officials
+        # read it and act through change requests.
         return request.user.is_superuser
 
     @staticmethod
@@ -143,17 +162,181 @@ class UserAdmin(DjangoUserAdmin):
             return (*self.search_fields, "phone")
         return self.search_fields
 
-    @admin.action(description=_("Mark as resident-verified"), permissions=["change"])
-    def mark_resident_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            services.set_verification(user=user, level=Verification.RESIDENT)
-        self.message_user(
-            request, _("%(n)d citizens marked resident-verified.") % {"n": len(queryset)}
+    @admin.action(
+        description=_("Request resident verification (a second official approves)"),
+        permissions=["request_change"],
+    )
+    def request_resident_verification(self, request: HttpRequest, queryset: QuerySet[User]):
+        return self._request_for_many(
+            request, queryset, kind=CitizenChangeRequest.Kind.VERIFY_RESIDENT
         )
 
-    @admin.action(description=_("Lower to phone-verified"), permissions=["change"])
-    def mark_phone_verified_only(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        updated = queryset.filter(phone_verified=True).update(verification=Verification.PHONE)
-        self.message_user(
-            request, _("%(n)d citizens set to phone-verified.") % {"n": updated}, messages.INFO
+    @admin.action(
+        description=_("Request lowering to phone-verified (a second official approves)"),
+        permissions=["request_change"],
+    )
+    def request_lower_verification(self, request: HttpRequest, queryset: QuerySet[User]):
+        return self._request_for_many(
+            request, queryset, kind=CitizenChangeRequest.Kind.LOWER_VERIFICATION
         )
+
+    def has_request_change_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(officials.REQUEST_PERMISSION)
+
+    def _request_for_many(self, request: HttpRequest, queryset: QuerySet[User], *, kind: str):
+        """An intermediate page asks for the reason; the requests are made on its POST."""
+        form = ReasonForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            made, refused = 0, 0
+            for citizen in queryset:
+                try:
+                    officials.request_change(
+                        official=request.user,
+                        citizen=citizen,
+                        kind=kind,
+                        reason=form.cleaned_data["reason"],
+                    )
+                    made += 1
+                except (ValidationError, PermissionDenied):
+                    refused += 1
+            self.message_user(
+                request,
+                _(
+                    "%(made)d requests made; a second official must approve them. "
+                    "%(refused)d not made (already pending, no change, or outside your powers)."
+                )
+                % {"made": made, "refused": refused},
+                messages.SUCCESS if made else messages.WARNING,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Why?"),
+            "opts": self.model._meta,
+            "form": form,
+            "citizens": queryset,
+            "action": request.POST.get("action"),
+            "kind_label": CitizenChangeRequest.Kind(kind).label,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/user/request_reason.html", context)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=5,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why, and on what evidence (e.g. the document seen at the community centre)."),
+    )
+
+
+class ChangeRequestForm(forms.ModelForm):
+    class Meta:
+        model = CitizenChangeRequest
+        fields = ("citizen", "kind", "district", "birth_year", "gender", "reason")
+
+
+@admin.register(CitizenChangeRequest)
+class CitizenChangeRequestAdmin(admin.ModelAdmin):
+    """Officials ask for a change to a citizen here; a second official approves or rejects it."""
+
+    form = ChangeRequestForm
+    list_display = ("__str__", "kind", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("status", "kind")
+    autocomplete_fields = ("citizen", "district")
+    actions = ("approve", "reject")
+    readonly_fields = ("status", "requested_by", "requested_at", "decided_by", "decided_at")
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request).select_related("requested_by", "decided_by")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(citizen__in=officials.citizens_within(official=request.user))
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # A request is never edited after it is made: decide it, or withdraw it and ask again.
+        return (*self.form.Meta.fields, *self.readonly_fields)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(officials.DECIDE_PERMISSION)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "citizen":
+            kwargs["queryset"] = officials.citizens_within(official=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: CitizenChangeRequest, form, change) -> None:
+        # Through the service: powers, values and the audit entry are checked there. The form's
+        # clean() already ran the same checks (below), so this does not fail here.
+        made = officials.request_change(
+            official=request.user,
+            citizen=obj.citizen,
+            kind=obj.kind,
+            reason=obj.reason,
+            district=obj.district,
+            birth_year=obj.birth_year,
+            gender=obj.gender,
+        )
+        obj.pk = made.pk
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        official = request.user
+
+        class CheckedForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self):
+                data = super().clean()
+                citizen = data.get("citizen")
+                if citizen is not None and not self.errors:
+                    try:
+                        officials.check_request(
+                            official=official,
+                            citizen=citizen,
+                            kind=data.get("kind", ""),
+                            reason=data.get("reason", ""),
+                            district=data.get("district"),
+                            birth_year=data.get("birth_year"),
+                            gender=data.get("gender") or "",
+                        )
+                    except PermissionDenied as exc:
+                        raise ValidationError(str(exc)) from exc
+                return data
+
+        return CheckedForm
+
+    @admin.action(description=_("Approve (as the second official)"), permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[CitizenChangeRequest]) -> None:
+        self._decide(request, queryset, officials.approve_change, _("approved"))
+
+    @admin.action(description=_("Reject"), permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[CitizenChangeRequest]) -> None:
+        self._decide(request, queryset, officials.reject_change, _("rejected"))
+
+    def _decide(self, request, queryset, decide, done: str) -> None:
+        decided, refused = 0, []
+        for change in queryset:
+            try:
+                decide(official=request.user, change=change)
+                decided += 1
+            except (ValidationError, PermissionDenied) as exc:
+                refused.append(f"#{change.pk}: {_first_message(exc)}")
+        if decided:
+            self.message_user(request, _("%(n)d requests %(done)s.") % {"n": decided, "done": done})
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+
+def _first_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return exc.messages[0]
+    return str(exc)

@@ -3,15 +3,15 @@
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import profile_history, services
 from accounts.identity import get_verifier
-from accounts.models import Gender, User, Verification
+from accounts.models import Gender, ProfileField, User, Verification
 from config.api.errors import ApiError
 from config.api.schema import ERROR_RESPONSES, ErrorSerializer
 from districts.models import District, Group, code_validator
@@ -58,12 +58,24 @@ class GroupRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class NextChangeSerializer(serializers.Serializer):
+    residence = serializers.DateTimeField(allow_null=True)
+    birth_year = serializers.DateTimeField(allow_null=True)
+    gender = serializers.DateTimeField(allow_null=True)
+
+
 class MeSerializer(serializers.ModelSerializer):
     district = ResidenceSerializer(allow_null=True)
     groups = GroupRefSerializer(source="active_groups", many=True)
     verification = serializers.SerializerMethodField()
     next_residence_change_at = serializers.SerializerMethodField(
         help_text="When the residence may change again; null when it may change now."
+    )
+    next_change_at = serializers.SerializerMethodField(
+        help_text=(
+            "When each of residence, birth year and gender may change again (null: now). "
+            "Declared once freely, then once per cooldown; the clocks belong to the phone number."
+        )
     )
 
     class Meta:
@@ -78,14 +90,31 @@ class MeSerializer(serializers.ModelSerializer):
             "groups",
             "verification",
             "next_residence_change_at",
+            "next_change_at",
         ]
 
     def get_verification(self, user: User) -> str:
         return Verification(user.verification).api_name
 
+    def _next_changes(self, user: User) -> dict[str, str | None]:
+        cached = getattr(self, "_next_changes_cache", None)
+        if cached is None:
+            last = profile_history.last_changes(user=user)
+            cached = {}
+            for field in ProfileField:
+                at = profile_history.next_change_at(user=user, field=field, last=last)
+                cached[field.value] = (
+                    serializers.DateTimeField().to_representation(at) if at else None
+                )
+            self._next_changes_cache = cached
+        return cached
+
     def get_next_residence_change_at(self, user: User) -> str | None:
-        at = services.next_residence_change_at(user)
-        return serializers.DateTimeField().to_representation(at) if at else None
+        return self._next_changes(user)[ProfileField.RESIDENCE.value]
+
+    @extend_schema_field(NextChangeSerializer)
+    def get_next_change_at(self, user: User) -> dict[str, str | None]:
+        return self._next_changes(user)
 
 
 class MeUpdateSerializer(serializers.Serializer):
@@ -144,7 +173,9 @@ class MeView(APIView):
         responses={200: MeSerializer, **ERROR_RESPONSES},
         description=(
             "Change district, birth_year or gender. The residence may change once per "
-            "cooldown period (409 `residence_change_too_soon` with `next_change_at`). Any other "
+            "cooldown period (409 `residence_change_too_soon` with `next_change_at`); birth "
+            "year and gender may be declared once and then corrected once per cooldown (409 "
+            "`profile_change_too_soon` with `field` and `next_change_at`). Any other "
             "field is refused with 400 `read_only_field`: nothing else is writable here."
         ),
         operation_id="me_update",

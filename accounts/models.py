@@ -171,3 +171,127 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.birth_year is None:
             return None
         return day.year - self.birth_year
+
+
+class ProfileField(models.TextChoices):
+    """The self-declared facts eligibility is decided on; each changes only under a cooldown."""
+
+    RESIDENCE = "residence", _("residence")
+    BIRTH_YEAR = "birth_year", _("birth year")
+    GENDER = "gender", _("gender")
+
+
+class ProfileChange(models.Model):
+    """When a phone number's residence, birth year or gender last changed — never the values.
+
+    Keyed by a keyed hash of the number, not by the account: deleting the account and signing up
+    again with the same SIM keeps the clock running, so nobody hops districts (or ages) by
+    re-creating accounts. No foreign key to the user, so the rows outlive the account; they hold
+    no personal data a database reader could use without the server's key.
+    """
+
+    class Source(models.TextChoices):
+        CITIZEN = "citizen", _("the citizen")
+        OFFICIAL = "official", _("two officials")
+        PROVIDER = "provider", _("identity verification")
+
+    phone_key = models.CharField(max_length=64, editable=False)
+    field = models.CharField(max_length=16, choices=ProfileField.choices, editable=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    source = models.CharField(max_length=8, choices=Source.choices, editable=False)
+
+    class Meta:
+        verbose_name = _("profile change")
+        verbose_name_plural = _("profile changes")
+        indexes = [models.Index(fields=["phone_key", "field", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.field} @ {self.at:%Y-%m-%d}"
+
+
+class CitizenChangeRequest(models.Model):
+    """An official's proposed change to a citizen's identity or eligibility, decided by another.
+
+    Officials cannot edit a citizen's residence, age, gender or verification directly: one asks,
+    with a reason, and a second official of the same powers approves (four eyes). Raising an
+    account to resident-verified qualifies it for binding polls; lowering it or moving a
+    residence disenfranchises — each is as dangerous in one insider's hands.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFY_RESIDENT = "verify_resident", _("confirm as resident-verified")
+        LOWER_VERIFICATION = "lower_verification", _("lower to phone-verified")
+        RESIDENCE = "residence", _("correct the residence")
+        BIRTH_YEAR = "birth_year", _("correct the birth year")
+        GENDER = "gender", _("correct the gender")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting a second official")
+        APPROVED = "approved", _("approved and applied")
+        REJECTED = "rejected", _("rejected")
+
+    citizen = models.ForeignKey(
+        User,
+        verbose_name=_("citizen"),
+        on_delete=models.CASCADE,
+        related_name="change_requests",
+        limit_choices_to={"is_staff": False},
+    )
+    kind = models.CharField(_("change"), max_length=24, choices=Kind.choices)
+    district = models.ForeignKey(
+        "districts.District",
+        verbose_name=_("new residence"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    birth_year = models.PositiveSmallIntegerField(_("new birth year"), null=True, blank=True)
+    gender = models.CharField(_("new gender"), max_length=11, choices=Gender.choices, blank=True)
+    reason = models.TextField(
+        _("reason"),
+        max_length=1000,
+        help_text=_("Why, and on what evidence (e.g. the document seen at the community centre)."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        User,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now, editable=False)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("change to a citizen")
+        verbose_name_plural = _("changes to citizens")
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("decide_citizenchangerequest", _("Can approve or reject another official's change"))
+        ]
+        constraints = [
+            # One open request per citizen and kind: a second official cannot pile up requests
+            # until a colleague approves one by mistake.
+            models.UniqueConstraint(
+                fields=["citizen", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_change_per_citizen_and_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — citizen #{self.citizen_id}"

@@ -7,7 +7,14 @@ OFFICIAL_GROUP = "official"
 
 # app_label → codenames. Apps add theirs as they grow (polls, results, audit log...).
 OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
-    "accounts": ["view_user", "change_user"],
+    # Officials read citizens' accounts and ask for changes; a second official decides
+    # (accounts/officials.py). Nobody edits a citizen directly.
+    "accounts": [
+        "view_user",
+        "view_citizenchangerequest",
+        "add_citizenchangerequest",
+        "decide_citizenchangerequest",
+    ],
     "districts": [
         "view_district",
         "view_group",
@@ -43,6 +50,10 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# Editing a citizen's account directly: replaced by change requests two officials decide.
+RETIRED_PERMISSIONS: dict[str, list[str]] = {"accounts": ["change_user"]}
+
+
 def ensure_official_group(**_kwargs) -> AuthGroup:
     """Create or complete the group; runs after every migrate, so it follows new permissions."""
     group, _created = AuthGroup.objects.get_or_create(name=OFFICIAL_GROUP)
@@ -52,4 +63,11 @@ def ensure_official_group(**_kwargs) -> AuthGroup:
             content_type__app_label=app_label, codename__in=codenames
         )
     group.permissions.add(*wanted)
+    # Powers the role no longer carries are taken back from existing installations too.
+    retired = Permission.objects.none()
+    for app_label, codenames in RETIRED_PERMISSIONS.items():
+        retired |= Permission.objects.filter(
+            content_type__app_label=app_label, codename__in=codenames
+        )
+    group.permissions.remove(*retired)
     return group

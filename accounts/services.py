@@ -1,15 +1,15 @@
 """Writes on citizens' accounts. The API and the admin call these and hold no rules themselves."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Gender, User, Verification
+from accounts import profile_history
+from accounts.models import Gender, ProfileChange, ProfileField, User, Verification
 from config.api.errors import ApiError, Conflict, Forbidden
 from districts.models import District, Group, GroupMembership
 
@@ -34,12 +34,17 @@ class GroupUnavailable(ApiError):
     default_detail = _("This group does not exist or is no longer active.")
 
 
+class ProfileChangeTooSoon(Conflict):
+    default_code = "profile_change_too_soon"
+    default_detail = _(
+        "Your birth year or gender was set recently; it can be corrected again later, or "
+        "through identity verification."
+    )
+
+
 def next_residence_change_at(user: User) -> datetime | None:
     """When the residence may change again; ``None`` means now."""
-    if user.district_changed_at is None:
-        return None
-    at = user.district_changed_at + timedelta(days=settings.RESIDENCE_CHANGE_COOLDOWN_DAYS)
-    return at if at > timezone.now() else None
+    return profile_history.next_change_at(user=user, field=ProfileField.RESIDENCE)
 
 
 @dataclass(frozen=True)
@@ -53,30 +58,45 @@ class ProfileChanges:
 def update_profile(*, user: User, changes: ProfileChanges) -> User:
     """Apply a citizen's own profile edits.
 
-    Residence is what decides which district polls a citizen may vote in, so it may change only
-    once per cooldown period (nobody hops districts to vote in each).
+    Residence, birth year and gender decide which polls a citizen may vote in, so each may be
+    declared once and then changed only once per cooldown (nobody hops districts, or ages, to vote
+    in each). The clocks belong to the phone number (accounts/profile_history.py).
     """
     # Lock the row: two edits at once must not both pass the cooldown check.
     user = User.objects.select_for_update().get(pk=user.pk)
+    last = profile_history.last_changes(user=user)
     fields: list[str] = []
+    changed: list[str] = []
     if changes.district is not None and changes.district.pk != user.district_id:
         district = changes.district
         if not district.is_active or district.level == District.Level.CITY:
             raise InvalidDistrict()
-        next_at = next_residence_change_at(user)
+        next_at = profile_history.next_change_at(user=user, field=ProfileField.RESIDENCE, last=last)
         if next_at is not None:
             raise ResidenceChangeTooSoon(next_change_at=next_at.isoformat())
         user.district = district
         user.district_changed_at = timezone.now()
         fields += ["district", "district_changed_at"]
-    if changes.birth_year is not None and changes.birth_year != user.birth_year:
-        user.birth_year = changes.birth_year
-        fields.append("birth_year")
-    if changes.gender is not None and changes.gender != user.gender:
-        user.gender = changes.gender
-        fields.append("gender")
+        changed.append(ProfileField.RESIDENCE)
+    for name, value in (
+        (ProfileField.BIRTH_YEAR, changes.birth_year),
+        (ProfileField.GENDER, changes.gender),
+    ):
+        if value is None or value == getattr(user, name):
+            continue
+        next_at = profile_history.next_change_at(user=user, field=name, last=last)
+        if next_at is not None:
+            raise ProfileChangeTooSoon(field=str(name), next_change_at=next_at.isoformat())
+        setattr(user, name, value)
+        fields.append(name)
+        changed.append(name)
     if fields:
         user.save(update_fields=fields)
+    now = user.district_changed_at if ProfileField.RESIDENCE in changed else timezone.now()
+    for name in changed:
+        profile_history.record_change(
+            user=user, field=name, source=ProfileChange.Source.CITIZEN, at=now
+        )
     return user
 
 
@@ -128,8 +148,14 @@ def set_verification(
         user.district = residence
         user.district_changed_at = timezone.now()
         fields += ["district", "district_changed_at"]
-    if birth_year is not None:
+        profile_history.record_change(
+            user=user, field=ProfileField.RESIDENCE, source=ProfileChange.Source.PROVIDER
+        )
+    if birth_year is not None and birth_year != user.birth_year:
         user.birth_year = birth_year
         fields.append("birth_year")
+        profile_history.record_change(
+            user=user, field=ProfileField.BIRTH_YEAR, source=ProfileChange.Source.PROVIDER
+        )
     user.save(update_fields=fields)
     return user

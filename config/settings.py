@@ -256,6 +256,7 @@ SMS_SENDER = env.str("SMS_SENDER", default="서울시 엠보팅")
 # --- Citizens ----------------------------------------------------------------------------------
 # Residence can change again only after this many days, so nobody hops districts to vote in each.
 RESIDENCE_CHANGE_COOLDOWN_DAYS = env.int("RESIDENCE_CHANGE_COOLDOWN_DAYS", default=30)
+PROFILE_CORRECTION_COOLDOWN_DAYS = env.int("PROFILE_CORRECTION_COOLDOWN_DAYS", default=365)
 IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="")
 
 # --- REST framework and OpenAPI ----------------------------------------------------------------

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class VotingConfig(AppConfig):
     name = "voting"
     verbose_name = _("Voting")
+
+    def ready(self) -> None:
+        from voting import audit_citizens
+
+        audit_citizens.connect()

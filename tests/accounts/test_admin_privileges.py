@@ -2,9 +2,10 @@
 
 import pytest
 
-from accounts.models import Verification
+from accounts.models import CitizenChangeRequest, Verification
 from accounts.roles import ensure_official_group
 from tests.factories import CitizenFactory, OfficialFactory
+from voting.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +53,47 @@ def test_official_cannot_open_other_officials_accounts(official_client):
     assert client.get("/admin/accounts/user/add/").status_code == 403
 
 
-def test_official_marks_citizen_resident_verified(official_client):
-    client, _official = official_client
+def test_resident_verification_needs_a_second_official(official_client):
+    """Four eyes: the bulk action only asks (with a reason); a colleague's approval applies it."""
+    client, official = official_client
     citizen = CitizenFactory()
     response = client.post(
         "/admin/accounts/user/",
-        {"action": "mark_resident_verified", "_selected_action": [citizen.pk]},
+        {
+            "action": "request_resident_verification",
+            "_selected_action": [citizen.pk],
+            "reason": "주민등록등본 확인 (동 주민센터)",
+        },
     )
     assert response.status_code == 302
     citizen.refresh_from_db()
+    assert citizen.verification == Verification.PHONE
+    change = CitizenChangeRequest.objects.get(citizen=citizen)
+    assert change.requested_by == official
+
+    # The requester cannot approve their own request.
+    client.post(
+        "/admin/accounts/citizenchangerequest/",
+        {"action": "approve", "_selected_action": [change.pk]},
+    )
+    citizen.refresh_from_db()
+    assert citizen.verification == Verification.PHONE
+
+    colleague = OfficialFactory()
+    colleague.groups.add(ensure_official_group())
+    client.force_login(colleague)
+    client.post(
+        "/admin/accounts/citizenchangerequest/",
+        {"action": "approve", "_selected_action": [change.pk]},
+    )
+    citizen.refresh_from_db()
     assert citizen.verification == Verification.RESIDENT
+    actions = list(
+        AuditEntry.objects.filter(subject_type="citizen", subject_id=citizen.pk)
+        .order_by("id")
+        .values_list("action", "actor_id")
+    )
+    assert actions == [
+        ("request_verification", official.pk),
+        ("approve_verification", colleague.pk),
+    ]

@@ -47,6 +47,7 @@ def test_me_shows_own_profile(citizen, citizen_api):
         "groups": [{"id": group.pk, "name": "학부모"}],
         "verification": "phone",
         "next_residence_change_at": None,
+        "next_change_at": {"residence": None, "birth_year": None, "gender": None},
     }
 
 
