@@ -7,6 +7,8 @@ class VotingConfig(AppConfig):
     verbose_name = _("Voting")
 
     def ready(self) -> None:
-        from voting import audit_citizens
+        from voting import audit, audit_citizens
 
         audit_citizens.connect()
+        # Django's admin history goes into the audit log's chain too (voting/audit.py).
+        audit.connect_admin_log()

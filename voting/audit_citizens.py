@@ -4,6 +4,7 @@ from typing import Any
 
 from accounts.signals import citizen_changed
 from voting import audit
+from voting.models import AuditEntry
 
 
 def record_citizen_change(
@@ -11,9 +12,9 @@ def record_citizen_change(
 ) -> None:
     # The title names the account by number only: the log is read by officials who may not see
     # phone numbers, and must outlive the account without keeping personal data.
-    audit.record_moderation(
+    audit.record_event(
         actor=actor,
-        subject_type="citizen",
+        subject_type=AuditEntry.Subject.CITIZEN,
         subject_id=citizen_id,
         title=f"citizen #{citizen_id}",
         action=action,

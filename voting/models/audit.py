@@ -1,4 +1,10 @@
-"""The officials' audit log: append-only, on PostgreSQL enforced by a trigger as well."""
+"""The officials' audit log: append-only, hash-chained with a server key (voting/audit.py).
+
+On PostgreSQL a trigger refuses UPDATE and DELETE, and the server's database role has neither
+right on the table nor TRUNCATE (``manage.py db_roles``); whoever gets past that (the owner, a
+superuser) cannot recompute the chain without ``AUDIT_CHAIN_KEY``: ``manage.py verify_audit``
+names the first entry edited, removed, inserted or moved.
+"""
 
 from django.conf import settings
 from django.db import models
@@ -17,9 +23,10 @@ class AuditEntryQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """Append-only record of what officials did to polls: who, when, what changed.
+    """Append-only record of what officials did: who, when, to what, what changed.
 
-    Rows are never updated or deleted (on PostgreSQL a trigger enforces it as well).
+    Rows are never updated or deleted (on PostgreSQL a trigger enforces it as well), and only
+    ``voting.audit.append`` writes them: it numbers and chains each entry.
     """
 
     class Action(models.TextChoices):
@@ -37,11 +44,34 @@ class AuditEntry(models.Model):
         REJECT = "reject", _("rejected")
         HIDE = "hide", _("hidden")
         UNHIDE = "unhide", _("shown again")
+        # Officials' powers over citizens (accounts/officials.py: one asks, a second decides).
+        # A citizen's title is "citizen #<id>", never a phone; values in changes are masked.
+        REQUEST_VERIFICATION = "request_verification", _("asked for resident verification")
+        APPROVE_VERIFICATION = "approve_verification", _("approved resident verification")
+        REJECT_VERIFICATION = "reject_verification", _("refused resident verification")
+        REQUEST_CHANGE = "request_change", _("asked for a change to a citizen")
+        APPROVE_CHANGE = "approve_change", _("approved a change to a citizen")
+        REJECT_CHANGE = "reject_change", _("refused a change to a citizen")
+        # The citizen moved their account to a new number, proved by SMS.
+        CHANGE_PHONE = "change_phone", _("phone number changed by its holder")
+        # Citizen groups.
+        REPLACE_MEMBERS = "replace_members", _("replaced the members")
+        # A row of Django's own admin history (django_admin_log), mirrored into the chain.
+        ADMIN_LOG = "admin_log", _("admin history entry")
 
     class Subject(models.TextChoices):
         POLL = "poll", _("poll")
         PROPOSAL = "proposal", _("proposal")
         COMMENT = "comment", _("comment")
+        CITIZEN = "citizen", _("citizen")
+        GROUP = "group", _("citizen group")
+        ADMIN = "admin", _("admin history")
+
+    # Position in the chain, 1, 2, 3, ... without gaps: a missing number is a removed entry.
+    seq = models.BigIntegerField(_("sequence"), unique=True, editable=False)
+    # HMAC-SHA256 (hex) of the previous entry's hash and this entry's content (voting/audit.py).
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True, editable=False)
     # No database constraints on the references: deleting an account or a draft must not
@@ -68,11 +98,11 @@ class AuditEntry(models.Model):
     )
     # What the entry is about: a poll (``poll`` is set too), or a proposal or comment by id.
     subject_type = models.CharField(
-        _("subject"), max_length=8, choices=Subject.choices, default=Subject.POLL, editable=False
+        _("subject"), max_length=16, choices=Subject.choices, default=Subject.POLL, editable=False
     )
     subject_id = models.BigIntegerField(_("subject id"), null=True, editable=False)
     poll_title = models.CharField(_("title"), max_length=200, editable=False)
-    action = models.CharField(_("action"), max_length=16, choices=Action.choices, editable=False)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices, editable=False)
     changes = models.JSONField(_("changes"), default=dict, blank=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
@@ -80,7 +110,7 @@ class AuditEntry(models.Model):
     class Meta:
         verbose_name = _("audit log entry")
         verbose_name_plural = _("audit log")
-        ordering = ["-at", "-id"]
+        ordering = ["-seq"]
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
 
     def __str__(self) -> str:
