@@ -143,6 +143,9 @@ def server_env(prefix: str, keys: dict[str, str]) -> dict[str, str]:
         SECRET_KEY="bench-secret-key-not-for-production-" + "x" * 20,
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SECURE_SSL_REDIRECT="false",
+        # The load clients send X-Forwarded-For as nginx would (one proxy, as in compose), so
+        # rate limits and the SMS budget see one address per citizen.
+        TRUSTED_PROXY_COUNT="1",
         BENCH_ENDPOINTS="true",
         CHANNEL_LAYER_PREFIX=f"{prefix}:layer",
         CACHE_KEY_PREFIX=f"{prefix}:cache",
