@@ -1,9 +1,16 @@
 """How an app's session token finds its session."""
 
+import time
+
 from allauth.headless.internal import sessionkit
 from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
+
+from accounts.sessions import LAST_SEEN_KEY, stored_key
 
 
 class OneQuerySessionTokenStrategy(SessionTokenStrategy):
@@ -11,10 +18,34 @@ class OneQuerySessionTokenStrategy(SessionTokenStrategy):
 
     The stock strategy asks ``exists()`` and then loads the session; loading alone tells the
     same (a missing or expired session comes back without a key). Every authenticated API
-    request — every ballot — pays for this lookup.
+    request — every ballot — pays for this lookup. The key is hashed before the query
+    (accounts/sessions.py).
     """
 
     def lookup_session(self, session_token: str) -> SessionBase | None:
         session = sessionkit.session_store(session_token)
         session.get(SESSION_KEY)  # loads it
-        return session if session.session_key else None
+        if not session.session_key:
+            return None
+        _note_last_seen(session)
+        return session
+
+
+def _note_last_seen(session: SessionBase) -> None:
+    """Keep the citizen's session list's "last seen" roughly current, at a bounded cost.
+
+    Written at most once per ``SESSION_LAST_SEEN_INTERVAL`` seconds per session (two UPDATEs:
+    the session's record and allauth's list row); every other request reads the time from the
+    session it has loaded anyway, so the one-query lookup stays one query.
+    """
+    now = time.time()
+    if now - session.get(LAST_SEEN_KEY, 0) < settings.SESSION_LAST_SEEN_INTERVAL:
+        return
+    session[LAST_SEEN_KEY] = int(now)
+    session.save()
+    if apps.is_installed("allauth.usersessions"):
+        from allauth.usersessions.models import UserSession
+
+        UserSession.objects.filter(session_key=stored_key(session.session_key)).update(
+            last_seen_at=timezone.now()
+        )

@@ -25,6 +25,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.utils import timezone
 
+from accounts.sessions import stored_key
+
 CITIZEN_BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
 OFFICIAL_BACKEND = "accounts.backends.UsernameOrEmailBackend"
 CITIZEN_PASSWORD = "!bench-citizen"  # noqa: S105  # unusable password (login is by phone code), as citizens have
@@ -85,7 +87,8 @@ def _session_rows(ids, token, backend: str, auth_hash: str, expires):
     encode = SessionStore().encode
     for uid in ids:
         data = {SESSION_KEY: str(uid), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
-        yield token(uid), encode(data), expires
+        # The table keeps the token's digest (accounts/sessions.py); clients send the token.
+        yield stored_key(token(uid)), encode(data), expires
 
 
 USER_COLUMNS = [

@@ -77,9 +77,20 @@ class DeviceSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
 
     def validate_token(self, token: str) -> str:
-        if not token.isprintable() or any(c.isspace() for c in token) or "/" in token:
+        if not looks_like_a_push_token(token):
             raise serializers.ValidationError(_("Not a push token."))
         return token
+
+
+def looks_like_a_push_token(token: str) -> bool:
+    """What a registered device's token can be. Anything else (a NUL, which PostgreSQL refuses
+    in a query with an error, or 10 kB) names no device and never reaches the database."""
+    return (
+        0 < len(token) <= 255
+        and token.isprintable()
+        and not any(c.isspace() for c in token)
+        and "/" not in token
+    )
 
 
 UNREAD = inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})
@@ -178,6 +189,8 @@ class DeviceView(APIView):
         description="Stop pushes to this phone (on sign-out).",
     )
     def delete(self, request: Request, token: str) -> Response:
+        if not looks_like_a_push_token(token):
+            raise Http404
         if not services.unregister_device(user=request.user, token=token):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)

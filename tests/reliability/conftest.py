@@ -20,6 +20,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts.models import User, Verification
+from accounts.sessions import stored_key
 from tests.ballot_box import (
     after_close,
     assert_box_consistent,
@@ -110,18 +111,20 @@ def bulk_citizens(count: int) -> list[str]:
     auth_hash = User(password=_PASSWORD).get_session_auth_hash()
     backend = "allauth.account.auth_backends.AuthenticationBackend"
     encode = SessionStore().encode
+    # The table keeps each token's digest (accounts/sessions.py); the clients send the tokens.
+    tokens = [uuid.uuid4().hex for _ in users]
     sessions = [
         Session(
-            session_key=uuid.uuid4().hex,
+            session_key=stored_key(token),
             session_data=encode(
                 {SESSION_KEY: str(u.pk), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
             ),
             expire_date=now + timedelta(days=1),
         )
-        for u in users
+        for u, token in zip(users, tokens, strict=True)
     ]
     Session.objects.bulk_create(sessions, batch_size=2000)
-    return [s.session_key for s in sessions]
+    return tokens
 
 
 # --- HTTP load from real threads -----------------------------------------------------------------

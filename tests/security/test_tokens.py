@@ -21,7 +21,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.conftest import make_session_token
+from accounts.sessions import stored_key
+from tests.conftest import make_session_token, pass_second_factor
 from tests.factories import CitizenFactory, PollFactory
 from tests.security.conftest import make_official, world_state
 from voting import casting, live, tickets
@@ -31,7 +32,9 @@ from voting import casting, live, tickets
 
 def _expired(user) -> str:
     token = make_session_token(user)
-    Session.objects.filter(session_key=token).update(expire_date=timezone.now() - timedelta(1))
+    Session.objects.filter(session_key=stored_key(token)).update(
+        expire_date=timezone.now() - timedelta(1)
+    )
     return token
 
 
@@ -147,9 +150,10 @@ def _session_cookie(user, *, expired: bool = False) -> str:
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    pass_second_factor(store, user)  # the admin's login asks for it (accounts/officials_auth.py)
     store.create()
     if expired:
-        Session.objects.filter(session_key=store.session_key).update(
+        Session.objects.filter(session_key=stored_key(store.session_key)).update(
             expire_date=timezone.now() - timedelta(days=1)
         )
     return store.session_key
