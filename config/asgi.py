@@ -10,9 +10,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from config.websocket import OriginGate  # noqa: E402
 from voting.consumers import TicketAuthMiddleware  # noqa: E402
 from voting.routing import websocket_urlpatterns  # noqa: E402
 
@@ -25,7 +25,8 @@ if settings.TASKS_IN_PROCESS:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        # Exact origins (scheme, host, port); no Origin at all only with an app's ticket.
+        "websocket": OriginGate(
             AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }

@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from districts import services
 from districts.forms import ConfirmMembersUploadForm, MembersUploadForm
-from districts.models import District, Group, PendingGroupMember, name_key
+from districts.models import District, Group, GroupMembership, PendingGroupMember, name_key
 
 # A previewed upload waits in the cache (shared through Redis in production) until confirmed:
 # the phone numbers never travel back to the browser. It expires by itself if never confirmed.
@@ -92,38 +93,106 @@ class PendingGroupMemberInline(admin.TabularInline):
         return False
 
 
+def _count_of(model, **filters) -> Coalesce:
+    """A per-group count as a subquery: two counted joins would multiply each other's rows."""
+    counted = (
+        model.objects.filter(group=OuterRef("pk"), **filters)
+        .order_by()
+        .values("group")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 @admin.register(Group)
 class GroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_en", "kind", "is_active", "member_count"]
+    """Groups, scoped like polls: a gu's officials manage their gu's groups only.
+
+    City-wide groups are listed to a gu's officials read-only (their polls may target them);
+    other gus' groups are not listed at all, and their URLs answer as for a missing group. Which
+    uploaded numbers have an account (members vs pending places) is shown only to officials who
+    may see phone numbers (``services.may_see_account_existence``); the others see one count.
+    """
+
+    list_display = ["name", "name_en", "kind", "jurisdiction", "is_active", "member_count"]
     list_filter = ["kind", "is_active"]
+    list_select_related = ["jurisdiction"]
     search_fields = ["name", "name_en"]
     fields = [
         "name",
         "name_en",
         "description",
         "kind",
+        "jurisdiction",
         "is_active",
         "created_at",
         "member_count",
         "pending_count",
+        "place_count",
     ]
-    readonly_fields = ["created_at", "member_count", "pending_count"]
+    readonly_fields = ["created_at", "member_count", "pending_count", "place_count"]
     # Memberships are not editable here: an inline would list the members' accounts. Managed
     # groups get theirs from an uploaded CSV (upload_members_view); only counts are shown.
     inlines = [PendingGroupMemberInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
+        queryset = (
             super()
             .get_queryset(request)
-            .annotate(_member_count=Count("memberships", distinct=True))
+            .annotate(
+                _member_count=_count_of(GroupMembership),
+                _pending_count=_count_of(PendingGroupMember),
+            )
+            .annotate(_place_count=F("_member_count") + F("_pending_count"))
         )
+        # Also what the changelist, the change/delete/history URLs, bulk actions and the
+        # autocomplete of a poll's groups see: another gu's group is "does not exist".
+        return services.groups_visible_to(request.user, queryset)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or services.may_manage_group(user=request.user, group=obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        # delete_selected asks per object too (get_deleted_objects), so a bulk delete that
+        # includes a city-wide group is refused as a whole.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or services.may_manage_group(user=request.user, group=obj))
+
+    def get_list_display(self, request: HttpRequest):
+        if services.may_see_account_existence(request.user):
+            return [*self.list_display, "pending_count"]
+        return [field for field in self.list_display if field != "member_count"] + ["place_count"]
 
     def get_fields(self, request: HttpRequest, obj: Group | None = None):
         fields = list(super().get_fields(request, obj))
+        counts = {"member_count", "pending_count", "place_count"}
         if obj is None:
-            return [f for f in fields if f not in ("member_count", "pending_count")]
+            return [f for f in fields if f not in counts]
+        if services.may_see_account_existence(request.user):
+            return [f for f in fields if f != "place_count"]
+        return [f for f in fields if f not in ("member_count", "pending_count")]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Group | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Fixed once created: turning a self-declared group into a managed one would let an
+            # upload replace the memberships citizens chose themselves.
+            fields.append("kind")
+        if not services.is_city_wide(request.user):
+            # A gu's official's groups are their gu's (set in save_model).
+            fields.append("jurisdiction")
         return fields
+
+    def get_inlines(self, request: HttpRequest, obj: Group | None = None):
+        # Its rows count the pending places: the split the official may not see.
+        return self.inlines if services.may_see_account_existence(request.user) else []
+
+    def save_model(self, request: HttpRequest, obj: Group, form, change: bool) -> None:
+        if not change and not services.is_city_wide(request.user):
+            obj.jurisdiction_id = request.user.jurisdiction_id
+        super().save_model(request, obj, form, change)
 
     @admin.display(description=_("members"), ordering="_member_count")
     def member_count(self, obj: Group) -> int:
@@ -132,9 +201,17 @@ class GroupAdmin(admin.ModelAdmin):
             count = obj.memberships.count() if obj.pk else 0
         return count
 
-    @admin.display(description=_("pending members"))
+    @admin.display(description=_("pending members"), ordering="_pending_count")
     def pending_count(self, obj: Group) -> int:
-        return obj.pending_members.count() if obj.pk else 0
+        count = getattr(obj, "_pending_count", None)
+        if count is None:
+            count = obj.pending_members.count() if obj.pk else 0
+        return count
+
+    @admin.display(description=_("members (including pending)"), ordering="_place_count")
+    def place_count(self, obj: Group) -> int:
+        """Members and pending places together: unchanged by who has signed up."""
+        return self.member_count(obj) + self.pending_count(obj)
 
     # --- Members from a CSV upload (managed groups) ------------------------------------------
 
@@ -172,10 +249,15 @@ class GroupAdmin(admin.ModelAdmin):
         if request.method == "POST" and "token" in request.POST:
             return self._confirm_upload(request, group, change_url)
 
+        # Without the phone-number permission, one count only: members vs pending would tell
+        # which uploaded numbers have an account (a one-row file would be an account lookup).
+        detailed = services.may_see_account_existence(request.user)
         form = MembersUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             parsed = form.parsed
-            report = services.preview_managed_group_members(group=group, phones=parsed.phones)
+            report = services.preview_managed_group_members(
+                group=group, phones=parsed.phones, by=request.user
+            )
             token = secrets.token_urlsafe(24)
             invalid_lines = [row.line for row in parsed.invalid]
             cache.set(
@@ -196,7 +278,10 @@ class GroupAdmin(admin.ModelAdmin):
                 {
                     "title": gettext("Check the members of %(group)s") % {"group": group},
                     "parsed": parsed,
-                    "report": report,
+                    "detailed": detailed,
+                    "report": report if detailed else None,
+                    "places": report.places,
+                    "places_before": report.places_before,
                     "valid_count": len(parsed.phones),
                     "invalid_rows": parsed.invalid[:INVALID_LINES_SHOWN],
                     "invalid_more": max(0, len(parsed.invalid) - INVALID_LINES_SHOWN),
@@ -211,8 +296,10 @@ class GroupAdmin(admin.ModelAdmin):
             {
                 "title": gettext("Upload the members of %(group)s") % {"group": group},
                 "form": form,
-                "member_count": self.member_count(group),
-                "pending_count": self.pending_count(group),
+                "detailed": detailed,
+                "member_count": self.member_count(group) if detailed else None,
+                "pending_count": self.pending_count(group) if detailed else None,
+                "place_count": self.place_count(group),
                 "change_url": change_url,
             },
         )
@@ -234,13 +321,17 @@ class GroupAdmin(admin.ModelAdmin):
             return redirect(upload_url)
         cache.delete(key)
         try:
-            report = services.set_managed_group_members(group=group, phones=payload["phones"])
+            report = services.set_managed_group_members(
+                group=group, phones=payload["phones"], by=request.user
+            )
         except services.NotManagedGroupError:
             messages.error(request, self._not_managed_message())
             return redirect(change_url)
-        summary = self._summary(report, payload["invalid_count"], payload["invalid_lines"])
-        self.log_change(request, group, summary)
-        messages.success(request, summary)
+        invalid = (payload["invalid_count"], payload["invalid_lines"])
+        # The history is read by officials without the phone-number permission: one count only.
+        self.log_change(request, group, self._summary(report, *invalid, detailed=False))
+        detailed = services.may_see_account_existence(request.user)
+        messages.success(request, self._summary(report, *invalid, detailed=detailed))
         return redirect(change_url)
 
     def _render_upload(
@@ -267,12 +358,28 @@ class GroupAdmin(admin.ModelAdmin):
         )
 
     @staticmethod
-    def _summary(report: services.MembershipReport, invalid_count: int, lines: list[int]) -> str:
-        """Counts and line numbers only: this goes to the page and to the admin history."""
-        text = gettext(
-            "Members set: %(members)s members, %(pending)s pending (they join on sign-up), "
-            "%(removed)s removed."
-        ) % {"members": report.members, "pending": report.pending, "removed": report.removed}
+    def _summary(
+        report: services.MembershipReport,
+        invalid_count: int,
+        lines: list[int],
+        *,
+        detailed: bool,
+    ) -> str:
+        """Counts and line numbers only: this goes to the page and to the admin history.
+
+        ``detailed`` splits members from pending places, which says who has an account: only
+        for officials who may see phone numbers, never in the shared history.
+        """
+        if detailed:
+            text = gettext(
+                "Members set: %(members)s members, %(pending)s pending (they join on sign-up), "
+                "%(removed)s removed."
+            ) % {"members": report.members, "pending": report.pending, "removed": report.removed}
+        else:
+            text = gettext(
+                "Members set: %(places)s phone numbers, members and pending together "
+                "(%(before)s before)."
+            ) % {"places": report.places, "before": report.places_before}
         if invalid_count:
             shown = ", ".join(str(line) for line in lines)
             if invalid_count > len(lines):

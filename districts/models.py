@@ -130,6 +130,18 @@ class Group(models.Model):
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     is_active = models.BooleanField(_("active"), default=True)
+    # Whose group it is: a gu's officials manage their gu's groups only; empty is city-wide (the
+    # city's officials'). Same meaning as ``User.jurisdiction``.
+    jurisdiction = models.ForeignKey(
+        District,
+        verbose_name=_("jurisdiction"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="groups",
+        limit_choices_to={"level": "gu"},
+        help_text=_("The gu whose officials manage this group. Empty: the city's officials."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import normalize_phone
@@ -58,6 +59,50 @@ class NotManagedGroupError(ValueError):
     """Members are set only on managed groups: citizens join self-declared groups themselves."""
 
 
+class GroupOutsideJurisdictionError(PermissionDenied):
+    """A gu's official acting on a city-wide group or on another gu's group."""
+
+
+# --- Who may do what with groups ---------------------------------------------------------------
+
+
+def is_city_wide(user) -> bool:
+    # As voting.scoping.is_city_wide (not imported: districts sits below voting).
+    return user.is_superuser or user.jurisdiction_id is None
+
+
+def groups_visible_to(user, queryset: QuerySet[Group] | None = None) -> QuerySet[Group]:
+    """City-wide officials see every group; a gu's officials their gu's and the city-wide ones.
+
+    City-wide groups stay visible (read-only, see :func:`may_manage_group`) so a gu's polls can
+    be targeted at them; another gu's groups do not exist for a gu's official.
+    """
+    queryset = Group.objects.all() if queryset is None else queryset
+    if not (user.is_active and user.is_staff):
+        return queryset.none()
+    if is_city_wide(user):
+        return queryset
+    return queryset.filter(Q(jurisdiction__isnull=True) | Q(jurisdiction_id=user.jurisdiction_id))
+
+
+def may_manage_group(*, user, group: Group) -> bool:
+    """Edit, delete, set members: the city's officials any group, a gu's officials their gu's."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if is_city_wide(user):
+        return True
+    return group.jurisdiction_id is not None and group.jurisdiction_id == user.jurisdiction_id
+
+
+def may_see_account_existence(user) -> bool:
+    """Whether ``user`` may learn which uploaded numbers belong to an account.
+
+    Telling members from pending places says exactly that, so it goes with the permission to see
+    citizens' phone numbers: without it, a one-number upload would be an account lookup.
+    """
+    return user.has_perm("accounts.view_phone_number")
+
+
 @dataclass(frozen=True)
 class InvalidRow:
     line: int
@@ -81,7 +126,12 @@ class ParsedPhones:
 
 @dataclass(frozen=True)
 class MembershipReport:
-    """Counts only: the report is shown in the admin and must not list citizens."""
+    """Counts only: the report is shown in the admin and must not list citizens.
+
+    The split between members and pending places says which numbers have an account: only
+    officials allowed to see phone numbers are shown it (``may_see_account_existence``); the
+    others see ``places`` and ``places_before`` only, which do not depend on who signed up.
+    """
 
     members: int  # members after the change
     pending: int  # places kept for numbers without a (verified) account, after the change
@@ -89,10 +139,16 @@ class MembershipReport:
     members_removed: int
     pending_added: int
     pending_removed: int
+    places_before: int = 0  # members + pending places before the change
 
     @property
     def removed(self) -> int:
         return self.members_removed + self.pending_removed
+
+    @property
+    def places(self) -> int:
+        """Members and pending places after the change: the number of valid numbers uploaded."""
+        return self.members + self.pending
 
 
 def _decode_csv(data: bytes) -> str:
@@ -188,6 +244,7 @@ def _chunk_size() -> int:
 
 @dataclass(frozen=True)
 class _Plan:
+    places_before: int
     user_ids: set[int]
     pending: set[str]
     members_to_add: set[int]
@@ -203,6 +260,7 @@ class _Plan:
             members_removed=len(self.members_to_remove),
             pending_added=len(self.pending_to_add),
             pending_removed=len(self.pending_to_remove),
+            places_before=self.places_before,
         )
 
 
@@ -232,6 +290,7 @@ def _plan(group_id: int, phones: Iterable[str]) -> _Plan:
         PendingGroupMember.objects.filter(group_id=group_id).values_list("phone", flat=True)
     )
     return _Plan(
+        places_before=len(current_members) + len(current_pending),
         user_ids=user_ids,
         pending=pending,
         members_to_add=user_ids - current_members,
@@ -241,15 +300,23 @@ def _plan(group_id: int, phones: Iterable[str]) -> _Plan:
     )
 
 
-def preview_managed_group_members(*, group: Group, phones: Iterable[str]) -> MembershipReport:
+def _check_may_manage(by, group: Group) -> None:
+    if by is not None and not may_manage_group(user=by, group=group):
+        raise GroupOutsideJurisdictionError()
+
+
+def preview_managed_group_members(
+    *, group: Group, phones: Iterable[str], by=None
+) -> MembershipReport:
     """What :func:`set_managed_group_members` would do now, without changing anything."""
+    _check_may_manage(by, group)
     if group.kind != Group.Kind.MANAGED:
         raise NotManagedGroupError(group.pk)
     return _plan(group.pk, phones).report()
 
 
 @transaction.atomic
-def set_managed_group_members(*, group: Group, phones: Iterable[str]) -> MembershipReport:
+def set_managed_group_members(*, group: Group, phones: Iterable[str], by=None) -> MembershipReport:
     """Make ``phones`` (E.164, e.g. from :func:`parse_phone_csv`) the whole of ``group``'s members.
 
     Numbers of citizens with a verified phone become members; the others are kept as pending
@@ -259,12 +326,20 @@ def set_managed_group_members(*, group: Group, phones: Iterable[str]) -> Members
     One transaction; the group row is locked so two uploads to the same group do not interleave.
     The number of queries does not grow with the number of phones (up to one chunk of a few
     thousand numbers, then one query more per chunk).
+
+    ``by``, the official acting, must be allowed to manage the group (a gu's official, their
+    gu's groups only); the admin checks it too, this is the last line.
     """
-    kind = (
-        Group.objects.select_for_update().filter(pk=group.pk).values_list("kind", flat=True).first()
+    locked = (
+        Group.objects.select_for_update()
+        .filter(pk=group.pk)
+        .values_list("kind", "jurisdiction_id")
+        .first()
     )
-    if kind != Group.Kind.MANAGED:
+    if locked is None or locked[0] != Group.Kind.MANAGED:
         raise NotManagedGroupError(group.pk)
+    # The jurisdiction as locked now, not as the caller's copy of the group says.
+    _check_may_manage(by, Group(pk=group.pk, kind=locked[0], jurisdiction_id=locked[1]))
     plan = _plan(group.pk, phones)
     size = _chunk_size()
     for chunk in _chunks(sorted(plan.members_to_remove), size):
@@ -283,4 +358,45 @@ def set_managed_group_members(*, group: Group, phones: Iterable[str]) -> Members
             ignore_conflicts=True,
             batch_size=size,
         )
-    return plan.report()
+    report = plan.report()
+    if by is not None:
+        _audit_replacement(by=by, group=group, report=report)
+    return report
+
+
+def _audit_replacement(*, by, group: Group, report: MembershipReport) -> None:
+    # Imported here: districts sits below voting, whose models import districts.
+    from voting.audit import record_event
+
+    # Every official reads the audit log: one count (members and pending places together), so
+    # the entry cannot say which numbers have an account. Never a phone number.
+    record_event(
+        actor=by,
+        subject_type="group",
+        subject_id=group.pk,
+        title=group.name,
+        action="replace_members",
+        changes={"members_and_pending": [report.places_before, report.places]},
+    )
+
+
+def keep_managed_places(*, user) -> int:
+    """Before an account is deleted: its managed-group memberships become pending places again.
+
+    The group was set from phone numbers, and the number still belongs to the group: without
+    this, the group's count would drop when the holder of one uploaded number deletes their
+    account, telling an official that the number had an account. If the citizen signs up again,
+    :func:`claim_pending_memberships` puts them back. Returns the number of places kept.
+    """
+    if not user.phone or not user.phone_verified:
+        return 0
+    group_ids = list(
+        GroupMembership.objects.filter(user=user, group__kind=Group.Kind.MANAGED).values_list(
+            "group_id", flat=True
+        )
+    )
+    PendingGroupMember.objects.bulk_create(
+        [PendingGroupMember(group_id=group_id, phone=user.phone) for group_id in group_ids],
+        ignore_conflicts=True,
+    )
+    return len(group_ids)

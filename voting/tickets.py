@@ -3,6 +3,12 @@
 Browsers authenticate the WebSocket with their session cookie. An app has a session token, which
 must never travel in a URL (URLs end up in proxy logs), so it trades the token for a ticket valid
 for one poll, for ``WS_TICKET_TTL`` seconds, once.
+
+A native app's WebSocket carries no ``Origin`` header (only browsers send one), so the origin check
+cannot vouch for it: such a socket is admitted only with a ticket marked ``native``, which is
+issued only to a request authenticated by an app's session token (``X-Session-Token``), never by
+a browser's cookie. A malicious page always sends its own Origin and is refused before any ticket
+is looked at.
 """
 
 import hashlib
@@ -19,15 +25,16 @@ _PREFIX = "ws-ticket:"
 class Ticket:
     user_id: int
     poll_id: int
+    native: bool = False  # issued to an app's session token: valid on a socket without Origin
 
 
 def _key(ticket: str) -> str:
     return _PREFIX + hashlib.sha256(ticket.encode()).hexdigest()
 
 
-def issue(*, user_id: int, poll_id: int) -> str:
+def issue(*, user_id: int, poll_id: int, native: bool = False) -> str:
     ticket = secrets.token_urlsafe(32)
-    cache.set(_key(ticket), (user_id, poll_id), timeout=settings.WS_TICKET_TTL)
+    cache.set(_key(ticket), (user_id, poll_id, native), timeout=settings.WS_TICKET_TTL)
     return ticket
 
 
@@ -40,5 +47,6 @@ def redeem(ticket: str) -> Ticket | None:
     # delete() reports whether this call removed it: of two racing redemptions, one wins.
     if value is None or not cache.delete(key):
         return None
-    user_id, poll_id = value
-    return Ticket(user_id=user_id, poll_id=poll_id)
+    # (A ticket issued before ``native`` existed is a pair: a browser's, as all were then.)
+    user_id, poll_id, *rest = value
+    return Ticket(user_id=user_id, poll_id=poll_id, native=bool(rest and rest[0]))

@@ -547,7 +547,7 @@ def test_the_pseudonym_is_stable_in_a_poll_and_differs_across_polls(client_for):
     elsewhere = [post(client, p.pk, "셋").json()["author"] for p in PollFactory.create_batch(3)]
 
     assert first == second
-    assert len({first, *elsewhere}) > 1  # four 16-bit tags: a collision of all four is ~1e-14
+    assert len({first, *elsewhere}) == 4  # four 50-bit tags: a collision is ~1e-14
     assert other  # the pseudonym says nothing of who it is
     assert author.phone not in first
 
@@ -617,3 +617,31 @@ def test_likes_and_reports_need_a_verified_phone(client_for):
     assert liked.json()["code"] == "verification_required"
     comment.refresh_from_db()
     assert comment.like_count == comment.report_count == 0
+
+
+def test_pseudonyms_do_not_collide_among_thousands_of_commenters():
+    """Promise: a pseudonym points at one citizen in a thread. Attacker: a reader (or a troll
+    hoping to be taken for someone else) in a thread with thousands of commenters. With 16-bit
+    tags a few hundred commenters already shared labels; the tag now carries 50 bits, written in
+    Crockford's base32 (two groups of five), still the same per subject and author."""
+    import re
+
+    from django.utils import translation
+
+    from discussion.models import Comment
+    from discussion.serializers import pseudonym
+
+    with translation.override("en"):
+        labels = {pseudonym(Comment(poll_id=7, author_id=author)) for author in range(1, 5001)}
+
+    assert len(labels) == 5000
+    for label in list(labels)[:50]:
+        assert re.fullmatch(r"Citizen [0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}", label), label
+    assert pseudonym(Comment(poll_id=7, author_id=1)) == pseudonym(Comment(poll_id=7, author_id=1))
+    # Unlinkable: the same citizen on another poll, or on a proposal, has an unrelated tag.
+    same_author = {
+        pseudonym(Comment(poll_id=7, author_id=1)),
+        pseudonym(Comment(poll_id=8, author_id=1)),
+        pseudonym(Comment(proposal_id=7, author_id=1)),
+    }
+    assert len(same_author) == 3

@@ -324,8 +324,22 @@ def official_client(db) -> Client:
     return english_client(official)
 
 
+@pytest.fixture
+def phone_official_client(db) -> Client:
+    """A city official who may also see phone numbers, so may see who has an account."""
+    official = OfficialFactory()
+    official.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="districts", codename__in=["change_group", "view_group"]
+        ),
+        Permission.objects.get(content_type__app_label="accounts", codename="view_phone_number"),
+    )
+    return english_client(official)
+
+
 @pytest.mark.django_db
-def test_change_page_links_to_the_upload_and_shows_counts_only(official_client):
+def test_change_page_links_to_the_upload_and_shows_counts_only(phone_official_client):
+    official_client = phone_official_client
     group = managed_group()
     member = CitizenFactory()
     GroupMembership.objects.create(group=group, user=member)
@@ -350,7 +364,10 @@ def test_change_page_links_to_the_upload_and_shows_counts_only(official_client):
 
 
 @pytest.mark.django_db
-def test_upload_preview_confirm_end_to_end(official_client):
+def test_upload_preview_confirm_end_to_end(phone_official_client):
+    """As an official who may see phone numbers: the preview and the message split members from
+    pending places; the shared history (read by officials without that right) does not."""
+    official_client = phone_official_client
     group = managed_group()
     leaves, stays, joins = CitizenFactory.create_batch(3)
     GroupMembership.objects.create(group=group, user=leaves)
@@ -395,7 +412,8 @@ def test_upload_preview_confirm_end_to_end(official_client):
     assert "2 members, 1 pending" in message and "1 removed" in message
     assert "2 invalid lines were skipped (lines 5, 7)" in message
     log = LogEntry.objects.get(object_id=str(group.pk))
-    assert "2 members" in log.get_change_message() and "+8210" not in log.change_message
+    assert "3 phone numbers, members and pending together (2 before)" in log.get_change_message()
+    assert "2 members" not in log.change_message and "+8210" not in log.change_message
 
     # A token is used once.
     again = official_client.post(upload_url(group), {"token": token}, follow=True)
@@ -403,7 +421,8 @@ def test_upload_preview_confirm_end_to_end(official_client):
 
 
 @pytest.mark.django_db
-def test_upload_of_a_cp949_file(official_client):
+def test_upload_of_a_cp949_file(phone_official_client):
+    official_client = phone_official_client
     group = managed_group()
     citizen = CitizenFactory()
     text = "전화번호,이름\r\n" + citizen.phone + ",김철수\r\n"
@@ -528,3 +547,100 @@ def test_group_change_form_still_saves_with_many_pending_places():
     group.refresh_from_db()
     assert group.description == "new"
     assert PendingGroupMember.objects.filter(group=group).count() == 50
+
+
+# --- Account existence: what an official without the phone-number permission learns ----------
+
+
+def _without_secrets(html: str, group: Group, token: str | None = None) -> str:
+    """The page with what legitimately differs between two uploads removed: the group's name and
+    id, the one-time tokens."""
+    import re
+
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    html = re.sub(r"csrftoken=[^;\s\"]*", "", html)
+    html = re.sub(r'\?[^"]*"', '?"', html)  # links' query strings repeat the search for the group
+    from urllib.parse import quote_plus
+
+    for text in filter(None, (token, group.name, group.name_en, quote_plus(group.name))):
+        html = html.replace(text, "#")
+    return re.sub(rf"([/=]){group.pk}([/&\"])", r"\1#\2", html)
+
+
+def _upload_alone(client: Client, group: Group, phone: str) -> dict[str, str]:
+    """Upload ``phone`` alone to an empty managed group and collect every page the official sees
+    on the way: the upload page, the preview, the confirmation message, the change page, the
+    list, the history and the audit log entry."""
+    seen = {"upload page": _without_secrets(client.get(upload_url(group)).content.decode(), group)}
+    preview = client.post(upload_url(group), {"file": csv_file(phone)})
+    token = preview.context["confirm_form"].initial["token"]
+    seen["preview"] = _without_secrets(preview.content.decode(), group, token)
+    done = client.post(upload_url(group), {"token": token}, follow=True)
+    seen["confirmation"] = _without_secrets(done.content.decode(), group)
+    seen["change page"] = _without_secrets(client.get(change_url(group)).content.decode(), group)
+    changelist = client.get("/admin/districts/group/", {"q": group.name})
+    seen["list"] = _without_secrets(changelist.content.decode(), group)
+    history = client.get(f"/admin/districts/group/{group.pk}/history/")
+    seen["history"] = _without_secrets(history.content.decode(), group)
+    from voting.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(subject_type="group", subject_id=group.pk).get()
+    seen["audit"] = f"{entry.action} {entry.changes}"
+    return seen
+
+
+@pytest.mark.django_db
+def test_a_one_number_upload_does_not_tell_an_official_without_phone_permission_who_has_an_account(
+    official_client,
+):
+    """Promise: only officials who may see phone numbers learn which numbers have an account.
+    Attacker: an official with the right to manage groups but not to see phone numbers, who
+    wants to know whether a number (a neighbour's, a journalist's) is registered: they upload
+    a one-row CSV to a managed group. Every page they see on the way, and afterwards, is the
+    same whether the number has a verified account, an unverified one, or none."""
+    registered = CitizenFactory()
+    unverified = CitizenFactory(phone_verified=False)
+
+    phones = (registered.phone, unverified.phone, "+821055550000")
+    groups = [managed_group() for _phone in phones]
+
+    outcomes = [
+        _upload_alone(official_client, group, phone)
+        for group, phone in zip(groups, phones, strict=True)
+    ]
+
+    for name in outcomes[0]:
+        assert outcomes[0][name] == outcomes[1][name] == outcomes[2][name], name
+    assert "1 phone numbers, members and pending together (0 before)" in outcomes[0]["confirmation"]
+    assert "pending" not in outcomes[0]["preview"].replace("including pending", "")
+
+
+@pytest.mark.django_db
+def test_an_account_deleted_keeps_its_place_so_the_count_does_not_betray_it(official_client):
+    """Attacker: the same official, watching a group's single count after uploading one
+    number: if the count fell when the holder deleted their account, it would say the number
+    had one. The membership becomes a pending place again, and comes back on sign-up."""
+    from accounts.services import delete_account
+
+    group = managed_group()
+    citizen = CitizenFactory()
+    set_managed_group_members(group=group, phones=[citizen.phone, "+821055550001"])
+
+    delete_account(user=citizen)
+
+    response = official_client.get(change_url(group))
+    readonly = {
+        field.field["name"]: field.contents()
+        for fieldset in response.context["adminform"]
+        for line in fieldset
+        for field in line
+        if field.is_readonly
+    }
+    assert readonly["place_count"] == "2"
+    assert "member_count" not in readonly and "pending_count" not in readonly
+    assert response.context["inline_admin_formsets"] == []  # its rows would count the pending
+    assert pending_phones(group) == {citizen.phone, "+821055550001"}
+
+    again = CitizenFactory(phone=citizen.phone)
+    claim_pending_memberships(user=again)
+    assert member_phones(group) == {citizen.phone}
