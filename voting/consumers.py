@@ -7,7 +7,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 
+from accounts import officials_auth
+from config.websocket import origin_header
 from voting import live, scoping, tickets
 from voting.models import Poll
 
@@ -15,28 +18,29 @@ CLOSE_FORBIDDEN = 4403
 
 
 class TicketAuthMiddleware(BaseMiddleware):
-    """``?ticket=`` (from ``POST /api/v1/ws-tickets/``) authenticates an app's socket."""
+    """``?ticket=`` (from ``POST /api/v1/ws-tickets/``) authenticates an app's socket.
+
+    A socket without an ``Origin`` header (a native app; config.websocket.OriginGate has already
+    refused any foreign Origin) is authenticated by an app ticket or not at all: its cookie, if
+    any, is ignored, and so is a ticket issued to a browser's cookie session.
+    """
 
     async def __call__(self, scope, receive, send):
         query = parse_qs(scope.get("query_string", b"").decode(errors="replace"))
         raw = (query.get("ticket") or [""])[0]
-        if raw:
+        without_origin = origin_header(scope) is None
+        if raw or without_origin:
             scope = dict(scope)
-            ticket = await database_sync_to_async(tickets.redeem)(raw)
+            ticket = await database_sync_to_async(tickets.redeem)(raw) if raw else None
+            if ticket is not None and without_origin and not ticket.native:
+                ticket = None
             scope["ticket"] = ticket
-            if ticket is not None:
-                scope["user"] = await _user(ticket.user_id)
-            else:
-                from django.contrib.auth.models import AnonymousUser
-
-                scope["user"] = AnonymousUser()
+            scope["user"] = await _user(ticket.user_id) if ticket is not None else AnonymousUser()
         return await super().__call__(scope, receive, send)
 
 
 @database_sync_to_async
 def _user(user_id: int):
-    from django.contrib.auth.models import AnonymousUser
-
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     return user or AnonymousUser()
 
@@ -97,8 +101,22 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
         ticket = self.scope.get("ticket")
         if ticket is not None and ticket.poll_id != self.poll_id:
             return False
-        return await database_sync_to_async(self._may_see)(user)
+        # No Origin: not a browser, so no cookie counts; only an app's ticket (checked again
+        # here in case the middleware is ever left out of the stack).
+        if origin_header(self.scope) is None and (ticket is None or not ticket.native):
+            return False
+        return await database_sync_to_async(self._may_see)(user, by_ticket=ticket is not None)
 
-    def _may_see(self, user) -> bool:
+    def _may_see(self, user, *, by_ticket: bool) -> bool:
+        if not by_ticket:
+            # A browser's admin session: the same second factor and timeouts as the pages (a
+            # ticket was issued only to a session that passed them: voting/officials_api.py).
+            session = self.scope.get("session")
+            if session is None:
+                return False
+            if officials_auth.session_state(session=session, user=user) != officials_auth.State.OK:
+                return False
+            if session.modified:
+                session.save()
         poll = Poll.objects.filter(pk=self.poll_id).first()
         return poll is not None and scoping.may_see_live(user, poll)

@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts import officials_auth
 from accounts.models import Gender
 from districts.models import District
 from voting import live, scoping
@@ -25,12 +26,18 @@ from voting.models import Poll
 
 
 def officials_only(view):
-    """Like the admin: anyone who is not active staff goes to the admin login."""
+    """Like the admin: anyone who is not active staff, or whose session has not passed the
+    second factor (accounts/officials_auth.py), goes to the admin login, which leads on to it."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
+        if not (
+            user.is_authenticated
+            and user.is_active
+            and user.is_staff
+            and officials_auth.request_state(request) == officials_auth.State.OK
+        ):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not user.has_perm("voting.view_poll"):
             raise PermissionDenied

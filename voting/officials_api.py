@@ -4,10 +4,13 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import SessionTokenAuthentication
+from accounts.officials_permissions import OfficialSessionVerified
 from config.api.errors import Forbidden
 from config.api.schema import ERROR_RESPONSES
 from voting import scoping, tickets
@@ -30,12 +33,18 @@ class TicketSerializer(serializers.Serializer):
 
 
 class WebSocketTicketView(APIView):
+    # A password alone gets no ticket: the session must have passed the second factor.
+    permission_classes = [IsAuthenticated, OfficialSessionVerified]
+
     @extend_schema(
         request=TicketRequestSerializer,
         responses={201: TicketSerializer, **ERROR_RESPONSES},
         description=(
             "Trade the session token for a single-use ticket to open `/ws/polls/<id>/` "
-            "(session tokens never go into URLs). Officials responsible for the poll only."
+            "(session tokens never go into URLs). Officials responsible for the poll only. "
+            "A ticket asked for with `X-Session-Token` also opens a socket sent without an "
+            "`Origin` header (native apps); one asked for with a browser's session cookie "
+            "works only from the site's own pages."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -44,7 +53,10 @@ class WebSocketTicketView(APIView):
         poll = Poll.objects.filter(pk=serializer.validated_data["poll"]).first()
         if poll is None or not scoping.may_see_live(request.user, poll):
             raise DashboardForbidden()
-        ticket = tickets.issue(user_id=request.user.pk, poll_id=poll.pk)
+        # Only a request authenticated by an app's session token gets a ticket that also opens a
+        # socket without Origin (a native app): a cookie session is a browser's, which sends one.
+        native = isinstance(request.successful_authenticator, SessionTokenAuthentication)
+        ticket = tickets.issue(user_id=request.user.pk, poll_id=poll.pk, native=native)
         return Response(
             {
                 "ticket": ticket,

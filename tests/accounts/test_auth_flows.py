@@ -415,6 +415,10 @@ def test_allauth_openapi_page_works_offline():
 
 @pytest.mark.parametrize("login_with", ["username", "email"])
 def test_admin_login_by_username_or_email(client, login_with):
+    """Username or email, and the password; then the second factor (a first login enrols an
+    authenticator app: tests/accounts/test_official_mfa.py), and the admin opens."""
+    from tests.accounts.test_official_mfa import code_now
+
     official = OfficialFactory()
 
     response = client.post(
@@ -423,7 +427,9 @@ def test_admin_login_by_username_or_email(client, login_with):
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/admin/login/second-factor/?next=%2Fadmin%2F"
+    secret = client.get(response["Location"]).context["secret"]
+    client.post(response["Location"], {"code": code_now(secret), "next": "/admin/"})
     assert client.get("/admin/").status_code == 200
 
 

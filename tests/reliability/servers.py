@@ -31,7 +31,7 @@ from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 
 from accounts.roles import ensure_official_group
-from tests.conftest import make_session_token
+from tests.conftest import make_session_token, pass_second_factor
 from tests.factories import CitizenFactory, OfficialFactory
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -319,6 +319,7 @@ def session_cookie(user) -> str:
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    pass_second_factor(store, user)  # the admin's login asks for it (accounts/officials_auth.py)
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 

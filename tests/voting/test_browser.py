@@ -14,9 +14,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.db import connection
 
+from tests.accounts.test_official_mfa import code_now
 from tests.ballot_box import count_now
 from tests.factories import PollFactory
 from tests.reliability.servers import (
@@ -53,6 +55,26 @@ pytestmark = [
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"
 )
+
+
+def enrolled_official():
+    """An official with an authenticator app: the admin's login asks for its code after the
+    password (accounts/officials_auth.py)."""
+    official = official_in_group()
+    secret = generate_totp_secret()
+    TOTP.activate(official, secret)
+    return official, secret
+
+
+def sign_in(page, *, username: str, secret: str, next_path: str) -> None:
+    """The admin's own login form: the password, then the code from the app."""
+    page.goto(f"/admin/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/login/second-factor/**")
+    page.fill("#id_code", code_now(secret))
+    page.click("#login-form input[type=submit]")
 
 
 @pytest.fixture
@@ -98,7 +120,7 @@ def test_dashboard_numbers_change_live_without_a_reload(server):
     poll = PollFactory(title="한강 야간 개방 확대", options=["찬성", "반대", "잘 모르겠다"])
     yes, no, unsure = list(poll.options.order_by("position"))
     nothing_counted = PollFactory(title="아직 집계 전")
-    official = official_in_group()
+    official, secret = enrolled_official()
     tokens = voters(3 * k)
     # The oldest k are counted before the page opens; the next k with the page open (the
     # newest k always wait for a later batch).
@@ -116,12 +138,13 @@ def test_dashboard_numbers_change_live_without_a_reload(server):
             poll_id=poll.pk,
             withheld_poll_id=nothing_counted.pk,
             username=official.username,
+            secret=secret,
             k=k,
             ballots=list(zip(tokens[2 * k :], newest, strict=True)),
         )
 
 
-def see_a_batch_arrive(browser, server, *, poll_id, withheld_poll_id, username, k, ballots):
+def see_a_batch_arrive(browser, server, *, poll_id, withheld_poll_id, username, secret, k, ballots):
     dashboard_path = f"/dashboard/polls/{poll_id}/"
     context = browser.new_context(
         locale="en-US", viewport={"width": 1600, "height": 1000}, base_url=server.base_url
@@ -146,11 +169,8 @@ def see_a_batch_arrive(browser, server, *, poll_id, withheld_poll_id, username, 
 
     page.on("console", console)
     try:
-        # The admin's own login form, then back to the dashboard.
-        page.goto(f"/admin/login/?next={dashboard_path}")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        # The admin's own login form (password, then the code), then back to the dashboard.
+        sign_in(page, username=username, secret=secret, next_path=dashboard_path)
         page.wait_for_url(f"**{dashboard_path}")
 
         total = page.locator('[data-field="total"]')
@@ -210,7 +230,7 @@ def test_the_overview_shows_a_poll_that_opens_after_it_loaded(server):
     from django.utils import timezone
 
     open_now = PollFactory(title="지금 열린 투표")
-    official = official_in_group()
+    official, secret = enrolled_official()
 
     def poll_opening_soon():
         # Made once the browser is up and logged in, so the page loads before it opens.
@@ -225,10 +245,7 @@ def test_the_overview_shows_a_poll_that_opens_after_it_loaded(server):
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         try:
-            page.goto("/admin/login/?next=/admin/")
-            page.fill("#id_username", official.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
+            sign_in(page, username=official.username, secret=secret, next_path="/admin/")
             page.wait_for_url(f"{server.base_url}/admin/")
             later = on_a_thread(poll_opening_soon)
             page.goto("/dashboard/")

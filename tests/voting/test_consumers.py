@@ -21,7 +21,7 @@ from django.db import transaction
 
 from accounts.roles import ensure_official_group
 from tests.ballot_box import assert_box_consistent, cast_many, close_and_count, count_now
-from tests.conftest import make_session_token
+from tests.conftest import make_session_token, pass_second_factor
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from voting import casting, live, services, tickets
 from voting.models import BoardEntry
@@ -45,6 +45,8 @@ def _cookie_for(user) -> bytes:
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "accounts.backends.UsernameOrEmailBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    # As the admin's login leaves it: password and second factor (accounts/officials_auth.py).
+    pass_second_factor(store, user)
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
 
