@@ -120,7 +120,9 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
         fields = [*self.readonly_fields]
-        if obj is not None and not obj.is_staff:
+        if obj is not None and (not obj.is_staff or obj.phone):
+            # Any account with a phone is a citizen's, even one made staff: otherwise ticking
+            # is_staff, rewriting the phone and unticking it would unlock the fields.
             fields += self.CITIZEN_FIELDS
         if not request.user.is_superuser:
             fields += [f for f in self.PRIVILEGE_FIELDS if f not in fields]
@@ -147,6 +149,24 @@ class UserAdmin(DjangoUserAdmin):
         # Only superusers save this form (officials' accounts, a citizen's active flag); officials
         # read it and act through change requests.
         return request.user.is_superuser
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # Django allows filtering the list by any field of the model through the URL
+        # (?phone__startswith=+8210...): that would read masked numbers digit by digit. Officials
+        # filter by the list's own filters only; phone lookups need the phone permission.
+        field = lookup.split("__", 1)[0]
+        if field in ("phone", "password") and not self._may_see_phone(request):
+            return False
+        if not request.user.is_superuser and field not in self.list_filter:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        # Citizens have no password (they log in by SMS code): nobody sets one for them.
+        user = self.get_object(request, id)
+        if user is not None and (not user.is_staff or user.phone):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     @staticmethod
     def _may_see_phone(request: HttpRequest) -> bool:

@@ -318,7 +318,8 @@ def mask_residence(district: District | None) -> str:
     suffix = (
         f" {fingerprint('dong', district.code)}" if district.level == District.Level.DONG else ""
     )
-    return f"{gu.name if gu else district.name}{suffix}"
+    # The stored Korean name, not the translated one: the log reads the same in any language.
+    return f"{gu.name_ko if gu else district.name_ko}{suffix}"
 
 
 def mask_birth_year(year: int | None) -> str:

@@ -31,6 +31,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gender, Verification
 from config.api.errors import ApiError
+from districts.models import Group
+from districts.services import groups_visible_to
 from voting import eligibility, results, scoping, services, tallies
 from voting.forms import OptionFormSet, PollForm, PollImageFormSet
 from voting.models import AuditEntry, Category, Option, Outcome, Poll, PollImage
@@ -279,6 +281,9 @@ class PollAdmin(admin.ModelAdmin):
         return scoping.polls_visible_to(request.user, super().get_queryset(request))
 
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "groups":
+            # Not only the picker's search: a posted id of another gu's group is refused too.
+            kwargs["queryset"] = groups_visible_to(request.user)
         if db_field.name == "districts":
             kwargs["queryset"] = scoping.targetable_districts(request.user)
             kwargs["widget"] = TargetableDistrictsWidget(
@@ -388,7 +393,23 @@ class PollAdmin(admin.ModelAdmin):
     def audience_estimate(self, obj: Poll) -> str:
         if obj.pk is None:
             return gettext("Shown once the poll is saved.")
+        viewer = getattr(obj, "_estimate_viewer", None)
+        if (
+            viewer is None or not viewer.has_perm("accounts.view_phone_number")
+        ) and obj.groups.filter(kind=Group.Kind.MANAGED).exists():
+            # Officials upload managed groups' phone numbers: an estimate over such a group would
+            # tell one who may not see phone numbers which uploaded numbers have accounts (a
+            # one-number group reaches 1 or 0), whatever rounding is applied to it.
+            return gettext(
+                "The audience includes a managed group: the estimate is shown to officials "
+                "who may see phone numbers."
+            )
         return audience_estimate_text(obj)
+
+    def render_change_form(self, request: HttpRequest, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            obj._estimate_viewer = request.user  # read by audience_estimate() while rendering
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     @admin.display(description=_("links"))
     def links(self, obj: Poll) -> str:
@@ -586,11 +607,20 @@ def audience_estimate_text(poll: Poll) -> str:
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the log is append-only, and only the services write it."""
 
-    list_display = ("at", "actor_name", "action", "subject_type", "subject_id", "poll_title")
+    list_display = (
+        "seq",
+        "at",
+        "actor_name",
+        "action",
+        "subject_type",
+        "subject_id",
+        "poll_title",
+    )
     list_filter = ("action", "subject_type")
     search_fields = ("poll_title", "actor_name")
     date_hierarchy = "at"
     fields = (
+        "seq",
         "at",
         "actor_name",
         "action",
@@ -599,6 +629,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "poll_link",
         "poll_title",
         "changes_pretty",
+        # The chain (voting/audit.py): `manage.py verify_audit` checks it.
+        "prev_hash",
+        "hash",
     )
     readonly_fields = fields
 
