@@ -14,15 +14,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts import sms_budget
 from accounts.models import Verification
 from accounts.phone import mask_phone, normalize_phone
 from accounts.profile_history import carry_over
 from accounts.signals import citizen_changed
 from accounts.sms import SMSError, send_sms
+from config.api.errors import json_error
+from config.client_ip import client_ip
 from districts.services import claim_pending_memberships
 
 logger = logging.getLogger(__name__)
@@ -45,10 +48,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # limit's RateLimited there: it would be a 500 (e.g. a second attempt within 30 s).
         # Check it here, while a 429 can still be answered. The check is the same for new and
         # registered numbers, so it reveals nothing.
-        if _is_headless_signup(request) and not ratelimit.consume(
-            request, action="verify_phone", key=phone, dry_run=True
-        ):
-            raise ImmediateHttpResponse(ratelimit.respond_429(request))
+        if _is_headless_signup(request):
+            if not ratelimit.consume(request, action="verify_phone", key=phone, dry_run=True):
+                raise ImmediateHttpResponse(ratelimit.respond_429(request))
+            # Sign-up writes the account before it texts, and swallows any refusal raised
+            # while texting (the citizen would get a pending flow and no code): the SMS budget
+            # is asked now. Registered and new numbers both get a text, so both are asked alike.
+            try:
+                sms_budget.check(phone=phone, ip=client_ip(request))
+            except sms_budget.SMSBudgetRefused as refusal:
+                raise ImmediateHttpResponse(budget_refusal_response(request, refusal)) from None
         return phone
 
     def validation_error(self, code: str, *args: Any) -> ValidationError:
@@ -144,7 +153,7 @@ class AccountAdapter(DefaultAccountAdapter):
             "[%(sender)s] The phone number of your account was changed to %(masked)s. If it "
             "was not you, call the 120 Dasan call centre."
         ) % {"sender": settings.SMS_SENDER, "masked": mask_phone(user.phone)}
-        transaction.on_commit(lambda: self._send_sms(previous_phone, body))
+        transaction.on_commit(lambda: self._send_sms(previous_phone, body, notice=True))
 
     def get_user_by_phone(self, phone: str) -> AbstractBaseUser | None:
         try:
@@ -186,7 +195,63 @@ class AccountAdapter(DefaultAccountAdapter):
         ) % {"sender": settings.SMS_SENDER}
         self._send_sms(phone, body)
 
-    def _send_sms(self, phone: str, body: str) -> None:
+    # --- The SMS budget: one choke point ---------------------------------------------------
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's rate limits read the address here: the project's one rule (trusted proxies).
+        return client_ip(request)
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        # allauth reports "a text was sent" here for every number, also when it sends nothing
+        # to keep an unregistered number from being revealed (a resend for an unknown number).
+        # Charging the budget here too keeps the counters, and so the answers, identical for
+        # registered and unregistered numbers; a text already charged is not charged twice.
+        phone = (message_context or {}).get("phone")
+        if message_template in _SENT_TEMPLATES and phone:
+            self._charge_sms(phone)
+        super().add_message(request, level, message_template, message_context, *args, **kwargs)
+
+    def _charge_sms(self, phone: str, *, notice: bool = False) -> bool:
+        """Count one text to ``phone`` against the SMS budget; True if it may be sent.
+
+        A refused text a citizen asked for ends the request: 429 (this number or address) or
+        503 (the city's hourly budget is spent, or the budget cannot be checked). A notice
+        (e.g. "your number was changed") is not the answer to a request of the recipient's:
+        it passes the per-number and per-address limits, and when the global budget is spent
+        or cannot be checked it is withheld and logged (the change itself stands).
+        """
+        request = context.request
+        charged: set[str] = getattr(request, "_sms_budget_charged", set())
+        if phone in charged:
+            return True
+        try:
+            sms_budget.charge(phone=phone, ip=client_ip(request) if request else None)
+        except sms_budget.SMSBudgetRefused as refusal:
+            if notice and refusal.status == 429:
+                # One notice per verified change, each after a metered code: not a way to
+                # farm texts. Withholding it because someone exhausted the old number's budget
+                # first would hide a hijack from its victim.
+                return True
+            if notice or request is None:
+                logger.error("SMS withheld, budget refused it: %s", refusal.scope)
+                return False
+            raise ImmediateHttpResponse(budget_refusal_response(request, refusal)) from None
+        if request is not None:
+            charged.add(phone)
+            request._sms_budget_charged = charged
+        return True
+
+    def _send_sms(self, phone: str, body: str, *, notice: bool = False) -> None:
+        if not self._charge_sms(phone, notice=notice):
+            return
         try:
             send_sms(phone, body)
         except SMSError:
@@ -194,6 +259,30 @@ class AccountAdapter(DefaultAccountAdapter):
             # answer differently for them and reveal which numbers are registered. The app
             # offers "resend"; the operators see this line.
             logger.exception("SMS delivery failed")
+
+
+# allauth's "a code was sent" messages (phone verification and login by code).
+_SENT_TEMPLATES = frozenset(
+    {"account/messages/phone_verification_sent.txt", "account/messages/login_code_sent.txt"}
+)
+
+
+def budget_refusal_response(
+    request: HttpRequest, refusal: sms_budget.SMSBudgetRefused
+) -> HttpResponse:
+    """429 in allauth's own shape for a number or an address ("slow down", as allauth's own
+    limits answer), 503 in the project's error shape when no text can be sent at all. Both say
+    when to retry. Nothing in either depends on whether the number has an account."""
+    if refusal.status == 429:
+        response: HttpResponse = ratelimit.respond_429(request)
+    else:
+        response = json_error(
+            "service_unavailable",
+            _("Text messages cannot be sent right now. Please try again later."),
+            503,
+        )
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 def _is_headless_signup(request: HttpRequest | None) -> bool:

@@ -12,3 +12,21 @@ class AccountsConfig(AppConfig):
 
         # After the last app's migrations, so every permission it names exists.
         post_migrate.connect(ensure_official_group, dispatch_uid="accounts.ensure_official_group")
+        _sessions_keep_digests_only()
+
+
+def _sessions_keep_digests_only() -> None:
+    from django.apps import apps
+    from django.contrib import admin
+
+    from accounts.sessions import install_usersessions_digests
+
+    if not apps.is_installed("allauth.usersessions"):
+        return
+    install_usersessions_digests()
+    # allauth's admin lists every citizen's sessions with their IP addresses to every official;
+    # a citizen's own list (/_allauth/app/v1/auth/sessions) is the only place they are shown.
+    from allauth.usersessions.models import UserSession
+
+    if admin.site.is_registered(UserSession):
+        admin.site.unregister(UserSession)

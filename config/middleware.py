@@ -1,7 +1,12 @@
 """Middleware adapted to ASGI."""
 
+import logging
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from redis.exceptions import RedisError
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+logger = logging.getLogger(__name__)
 
 
 class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
@@ -38,3 +43,37 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
             if static_file is not None:
                 return await sync_to_async(self.serve, thread_sensitive=False)(static_file, request)
         return await self.get_response(request)
+
+
+class AuthServiceUnavailableMiddleware:
+    """Redis down → the authentication endpoints (/_allauth/) answer 503 with ``Retry-After``.
+
+    allauth keeps its rate limits in the cache (Redis in production): unreachable, every sign-up
+    and code request raised a ``redis`` error out of the view, a 500. Nothing was texted (the
+    limits are checked first, and the SMS budget fails closed on its own): the client may retry.
+    The body is the project's error format, as every other /_allauth/ failure it answers
+    (config/api/errors.py). Only the cache's errors are turned into a 503: any other exception
+    stays the 500 it is, so bugs are not hidden.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/_allauth/") or not isinstance(exception, RedisError):
+            return None
+        from config.api.errors import RETRY_AFTER_SECONDS, ServiceUnavailable, json_error
+
+        logger.warning("authentication unavailable, cache down: %s", type(exception).__name__)
+        response = json_error("service_unavailable", ServiceUnavailable.default_detail, 503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -5,6 +5,7 @@ channel layer, DEBUG on, a development secret. Set ``DATABASE_URL`` / ``REDIS_UR
 and Redis, the production setup (see README, "Environment").
 """
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -36,7 +37,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Applications ------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",  # before staticfiles: `runserver` then serves ASGI (HTTP + WebSocket)
-    "django.contrib.admin",
+    # The admin, on a site that asks officials for a second factor (accounts/officials_site.py).
+    "accounts.officials_apps.OfficialsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.mfa",
     "allauth.usersessions",
     "config",
     "districts",
@@ -71,6 +74,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Redis down: /_allauth/ answers a 503 with Retry-After instead of a 500 (config/middleware.py).
+    "config.middleware.AuthServiceUnavailableMiddleware",
+    # Officials' sessions: idle and absolute timeouts (accounts/middleware.py).
+    "accounts.middleware.OfficialSessionMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,11 +154,18 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mvoting"),
+            # allauth's rate-limit keys carry phone hashes and IPs: keyed (config/cache_keys.py).
+            "KEY_FUNCTION": "config.cache_keys.make_key",
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "config.cache_keys.make_key",
+        }
+    }
 
 # --- Authentication ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -196,10 +210,23 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- Security ----------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies of our own in front of the app, each appending to X-Forwarded-For (the shipped
+# nginx: 1). The client's address is the entry this many places from the right; 0 ignores the
+# header (REMOTE_ADDR). One rule for allauth, DRF and the SMS budget (config/client_ip.py).
+# Too high, and clients choose their own address; too low, and everyone shares the proxy's.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Session keys (app tokens, browser and admin cookies) are stored only as SHA-256 digests
+# (accounts/sessions.py): a database reader gets nothing to log in with.
+SESSION_ENGINE = "accounts.sessions"
+# Citizens' session lists show when each app session was last used; written at most this often
+# per session (accounts/tokens.py), so the token lookup stays one query on other requests.
+USERSESSIONS_TRACK_ACTIVITY = True
+SESSION_LAST_SEEN_INTERVAL = env.int("SESSION_LAST_SEEN_INTERVAL", default=600)
 # A refused CSRF check under /api/ or /_allauth/ answers in the API's JSON error format.
 CSRF_FAILURE_VIEW = "config.api.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
@@ -233,10 +260,15 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 300
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_RATE_LIMITS = {
-    # SMS costs money: every code request is limited per phone ("key") and per IP.
-    "signup": env.str("RATE_LIMIT_SIGNUP", default="20/m/ip,5/h/ip"),
-    "request_login_code": env.str("RATE_LIMIT_LOGIN_CODE", default="10/m/ip,3/10m/key,10/d/key"),
-    "verify_phone": env.str("RATE_LIMIT_VERIFY_PHONE", default="1/30s/key,5/m/ip"),
+    # SMS costs money: every code request is limited per phone ("key") and per IP, by the hour
+    # as well as by the minute (10/m alone let one address send 600 texts an hour). IPs are
+    # real clients' (TRUSTED_PROXY_COUNT), and one carrier-NAT address serves many phones: the
+    # hourly IP limits match the SMS budget's (SMS_BUDGET_PER_IP), which caps all of them.
+    "signup": env.str("RATE_LIMIT_SIGNUP", default="10/m/ip,30/h/ip"),
+    "request_login_code": env.str(
+        "RATE_LIMIT_LOGIN_CODE", default="10/m/ip,30/h/ip,3/10m/key,5/h/key,10/d/key"
+    ),
+    "verify_phone": env.str("RATE_LIMIT_VERIFY_PHONE", default="1/30s/key,5/h/key,5/m/ip,30/h/ip"),
     "login_failed": env.str("RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
 }
 HEADLESS_ONLY = True
@@ -249,13 +281,42 @@ HEADLESS_FRONTEND_URLS = {
     "account_signup": env.str("FRONTEND_SIGNUP_URL", default="/"),
 }
 
+# --- Officials' sign-in (accounts/officials_auth.py, docs/security.md) ---------------------------
+# The admin and the dashboards ask officials for a second factor (TOTP or a recovery code) after
+# the password; one without an authenticator enrols at the first login. On everywhere by default,
+# DEBUG included: turning it off is an operator's explicit choice.
+OFFICIAL_MFA_REQUIRED = env.bool("OFFICIAL_MFA_REQUIRED", default=True)
+# An official's session ends after this long without a request, and this long after the login.
+OFFICIAL_SESSION_IDLE_MINUTES = env.int("OFFICIAL_SESSION_IDLE_MINUTES", default=30)
+OFFICIAL_SESSION_MAX_HOURS = env.int("OFFICIAL_SESSION_MAX_HOURS", default=12)
+# WebAuthn needs allauth's browser views, which HEADLESS_ONLY turns off: TOTP and recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "accounts.officials_auth.MFAAdapter"
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="mVoting Seoul")
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# TOTP secrets and recovery-code seeds are encrypted in the database with a key derived from this
+# (default: SECRET_KEY); a database reader alone cannot compute an official's codes.
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default=SECRET_KEY)
+
 # --- SMS ---------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleSMSBackend")
 SMS_SENDER = env.str("SMS_SENDER", default="서울시 엠보팅")
+# The SMS budget (accounts/sms_budget.py, docs/security.md): every text is counted before it is
+# sent, per number, per client address and for the whole service. Rates are "N/h" or "N/d",
+# comma-separated. Per number: enough for a sign-up and a few logins a day, too few to flood a
+# victim. Per address: carrier-grade NAT puts many phones behind one IPv4 address (IPv6 is counted
+# per /64). Global: when an hour's texts are spent, sending stops until the next hour and the
+# operators are alerted (CRITICAL log line "sms_budget_exhausted").
+SMS_BUDGET_PER_NUMBER = env.str("SMS_BUDGET_PER_NUMBER", default="5/h,10/d")
+SMS_BUDGET_PER_IP = env.str("SMS_BUDGET_PER_IP", default="30/h,100/d")
+SMS_BUDGET_GLOBAL_HOURLY = env.int("SMS_BUDGET_GLOBAL_HOURLY", default=3000)
 
 # --- Citizens ----------------------------------------------------------------------------------
 # Residence can change again only after this many days, so nobody hops districts to vote in each.
 RESIDENCE_CHANGE_COOLDOWN_DAYS = env.int("RESIDENCE_CHANGE_COOLDOWN_DAYS", default=30)
+# Birth year and gender are facts that do not change; after the first declaration a correction
+# waits this long (or comes through identity verification, or two officials), so nobody changes
+# age or gender to enter targeted polls.
 PROFILE_CORRECTION_COOLDOWN_DAYS = env.int("PROFILE_CORRECTION_COOLDOWN_DAYS", default=365)
 IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="")
 
@@ -274,6 +335,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # For DRF's own get_ident(); the project's throttles use config/client_ip.py (same rule).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -360,9 +423,21 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
 VOTER_KEY_SECRET = env.str("VOTER_KEY_SECRET", default=SECRET_KEY)
+# Keys the audit log's hash chain (voting/audit.py): whoever can write the database but lacks
+# this key cannot recompute the chain after editing a row. Production sets its own (docker-compose
+# requires it); unset, it is derived from SECRET_KEY, so rotating SECRET_KEY would make every
+# older entry fail `manage.py verify_audit`. Never change it once the log has entries.
+AUDIT_CHAIN_KEY = (
+    env.str("AUDIT_CHAIN_KEY", default="")
+    or hashlib.sha256(f"mvoting-audit-chain:{SECRET_KEY}".encode()).hexdigest()
+)
 # Live dashboards get at most one message per poll per this many seconds.
 LIVE_MIN_INTERVAL = env.float("LIVE_MIN_INTERVAL", default=0.1)
 WS_TICKET_TTL = env.int("WS_TICKET_TTL", default=30)
+# Pages that may open the live WebSockets besides the site itself (config/websocket.py): compared
+# exactly, scheme + host + port ("https://*.example.kr" for subdomains). A socket without an
+# Origin (a native app) needs a ticket issued to an app's session token instead.
+WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS)
 BALLOT_THROTTLE_USER = env.str("BALLOT_THROTTLE_USER", default="30/min")
 BALLOT_THROTTLE_IP = env.str("BALLOT_THROTTLE_IP", default="600/min")
 

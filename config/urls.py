@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts import headless_refusals, officials_views
 from config.api.errors import api_not_found
 from config.converters import IdConverter
 from config.health import healthz
@@ -13,6 +14,10 @@ register_converter(IdConverter, "id")
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Authenticators are enrolled at the officials' sign-in only (accounts/officials_views.py).
+    *officials_views.authenticator_refusals(),
+    # Before allauth's own: its password and email endpoints refuse (accounts/headless_refusals.py).
+    *headless_refusals.urlpatterns(),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("districts.urls")),

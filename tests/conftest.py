@@ -1,4 +1,5 @@
 import os
+import time
 import uuid
 from collections.abc import Callable
 from importlib import import_module
@@ -72,6 +73,36 @@ def _isolate_cache_and_sms(settings):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _client_logins_pass_second_factor(monkeypatch):
+    """The test client's login shortcuts (``force_login``, ``login``) skip every login form, the
+    officials' second factor included: an official they log in has passed it, as after the real
+    form. The product enforces it everywhere (OFFICIAL_MFA_REQUIRED is on); the tests of the
+    second factor itself never use these shortcuts (tests/accounts/test_official_mfa.py)."""
+    from django.test.client import ClientMixin
+
+    login, alogin = ClientMixin._login, ClientMixin._alogin
+
+    def _login(self, user, backend=None):
+        login(self, user, backend)
+        if user.is_staff or user.is_superuser:
+            session = self.session
+            pass_second_factor(session, user)
+            session.save()
+
+    async def _alogin(self, user, backend=None):
+        await alogin(self, user, backend)
+        if user.is_staff or user.is_superuser:
+            from asgiref.sync import sync_to_async
+
+            session = await self.asession()
+            await sync_to_async(pass_second_factor)(session, user)
+            await session.asave()
+
+    monkeypatch.setattr(ClientMixin, "_login", _login)
+    monkeypatch.setattr(ClientMixin, "_alogin", _alogin)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _tasks_run_in_the_test():
     """Celery tasks run eagerly, and events are delivered when a test calls for it: nothing is
@@ -88,12 +119,30 @@ def api() -> APIClient:
     return APIClient()
 
 
+def pass_second_factor(session, user) -> None:
+    """Record in ``session`` that ``user`` passed a second factor, as allauth.mfa records it
+    (accounts/officials_auth.py reads this record). Officials' sessions need it for the admin,
+    the dashboards and the officials' API; tests/accounts/test_official_mfa.py earns it through
+    the real login form instead."""
+    from allauth.account.internal.flows import login as allauth_login
+
+    records = session.get(allauth_login.AUTHENTICATION_METHODS_SESSION_KEY) or []
+    session[allauth_login.AUTHENTICATION_METHODS_SESSION_KEY] = [
+        *records,
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+
+
 def make_session_token(user) -> str:
-    """A real allauth app session token for ``user``, as the login flow would return it."""
+    """A real allauth app session token for ``user``, as the login flow would return it (for
+    an official, a login that passed the second factor)."""
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "allauth.account.auth_backends.AuthenticationBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if user.is_staff or user.is_superuser:
+        pass_second_factor(store, user)
     store.create()
     return store.session_key
 
