@@ -7,7 +7,8 @@ from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.sessions import LAST_SEEN_KEY, stored_key
@@ -42,7 +43,13 @@ def _note_last_seen(session: SessionBase) -> None:
     if now - session.get(LAST_SEEN_KEY, 0) < settings.SESSION_LAST_SEEN_INTERVAL:
         return
     session[LAST_SEEN_KEY] = int(now)
-    session.save()
+    try:
+        session.save()
+    except (UpdateError, DatabaseError):
+        # Best effort: the session was ended meanwhile (its row is gone: Django's UpdateError)
+        # or the database just failed. Neither is this request's business — the view's own
+        # queries answer for the database (503), and the next request tries again.
+        return
     if apps.is_installed("allauth.usersessions"):
         from allauth.usersessions.models import UserSession
 

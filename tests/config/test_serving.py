@@ -5,6 +5,7 @@ import json
 import pytest
 from channels.testing import HttpCommunicator
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from tests.conftest import make_session_token
@@ -22,8 +23,16 @@ def test_every_middleware_runs_async():
     assert sync_only == []
 
 
+@pytest.fixture
+def live_connection(transactional_db):
+    """The test's connection is kept between tests, and tests/config/test_database_down.py kills
+    every connection of the test database: hand it back (the pool checks the next one it gives
+    out), so this test starts on a live connection whatever ran before it."""
+    connection.close()
+
+
 @pytest.mark.django_db(transaction=True)
-async def test_api_views_run_on_worker_threads_end_to_end(settings):
+async def test_api_views_run_on_worker_threads_end_to_end(settings, live_connection):
     from asgiref.sync import sync_to_async
 
     from config.asgi import application

@@ -62,7 +62,7 @@ def some_history(n: int = 5) -> list[AuditEntry]:
                 subject_type=AuditEntry.Subject.CITIZEN,
                 subject_id=100 + len(entries),
                 title=f"citizen #{100 + len(entries)}",
-                action=AuditEntry.Action.SET_RESIDENCE,
+                action=AuditEntry.Action.REQUEST_CHANGE,
                 changes={"residence": ["종로구", "강남구"], "reason": "이사"},
             )
         )

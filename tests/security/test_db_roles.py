@@ -107,7 +107,7 @@ def history(n: int) -> list[AuditEntry]:
             subject_type=AuditEntry.Subject.CITIZEN,
             subject_id=i,
             title=f"citizen #{i}",
-            action=AuditEntry.Action.LOWER_VERIFICATION,
+            action=AuditEntry.Action.APPROVE_CHANGE,
             changes={"verification": ["resident", "phone"], "reason": "전출"},
         )
         for i in range(1, n + 1)
