@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import Permission
+from django.db import connection
 
 OFFICIAL_GROUP = "official"
 
@@ -54,8 +55,15 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
 RETIRED_PERMISSIONS: dict[str, list[str]] = {"accounts": ["change_user"]}
 
 
-def ensure_official_group(**_kwargs) -> AuthGroup:
-    """Create or complete the group; runs after every migrate, so it follows new permissions."""
+def ensure_official_group(**_kwargs) -> AuthGroup | None:
+    """Create or complete the group; runs after every migrate, so it follows new permissions.
+
+    A partial migrate (``migrate voting 0006`` on an empty database) may not have made the auth
+    tables yet: then there is nothing to complete, and the next full migrate does it.
+    """
+    tables = connection.introspection.table_names()
+    if AuthGroup._meta.db_table not in tables or Permission._meta.db_table not in tables:
+        return None
     group, _created = AuthGroup.objects.get_or_create(name=OFFICIAL_GROUP)
     wanted = Permission.objects.none()
     for app_label, codenames in OFFICIAL_PERMISSIONS.items():

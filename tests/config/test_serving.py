@@ -24,24 +24,23 @@ def test_every_middleware_runs_async():
 
 
 @pytest.fixture
-def live_connection(transactional_db):
-    """The test's connection is kept between tests, and tests/config/test_database_down.py kills
-    every connection of the test database: hand it back (the pool checks the next one it gives
-    out), so this test starts on a live connection whatever ran before it."""
+def citizen_and_poll(transactional_db) -> tuple[str, int, int]:
+    """A citizen's token, an open poll and one of its options, made here in the test's own
+    thread: the async test's helper thread may hold a connection an earlier test killed
+    (tests/config/test_database_down.py kills every connection of the test database), while this
+    one is handed back first and the pool checks the one it gives out next."""
     connection.close()
+    citizen = CitizenFactory()
+    poll = PollFactory()
+    return make_session_token(citizen), poll.pk, poll.options.first().pk
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_api_views_run_on_worker_threads_end_to_end(settings, live_connection):
-    from asgiref.sync import sync_to_async
-
+async def test_api_views_run_on_worker_threads_end_to_end(settings, citizen_and_poll):
     from config.asgi import application
 
     settings.API_WORKER_THREADS = 2
-    citizen = await sync_to_async(CitizenFactory)()
-    poll = await sync_to_async(PollFactory)()
-    option = await sync_to_async(lambda: poll.options.first().pk)()
-    token = await sync_to_async(make_session_token)(citizen)
+    token, poll_pk, option = citizen_and_poll
     headers = [
         (b"host", b"testserver"),
         (b"x-session-token", token.encode()),
@@ -52,7 +51,7 @@ async def test_api_views_run_on_worker_threads_end_to_end(settings, live_connect
     ballot = await HttpCommunicator(
         application,
         "POST",
-        f"/api/v1/polls/{poll.pk}/ballots/",
+        f"/api/v1/polls/{poll_pk}/ballots/",
         body=body,
         headers=[*headers, (b"content-length", str(len(body)).encode())],
     ).get_response(timeout=10)
