@@ -36,7 +36,7 @@ async def main(config_path: str) -> None:
         try:
             ws = await http.ws_connect(
                 urls[i],
-                headers={"Cookie": f"sessionid={cookies[i]}", "Origin": config["origin"]},
+                headers={"Cookie": f"sessionid={cookies[i]}", "Origin": config["origins"][i]},
                 timeout=aiohttp.ClientWSTimeout(ws_close=2),
                 autoping=True,
                 max_msg_size=0,

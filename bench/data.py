@@ -83,10 +83,27 @@ def _sql(statement: str, params=None) -> None:
         cursor.execute(statement, params)
 
 
-def _session_rows(ids, token, backend: str, auth_hash: str, expires):
+def _session_rows(ids, token, backend: str, auth_hash: str, expires, *, official: bool = False):
+    """Sessions as a login leaves them: seen now (accounts/sessions.py stamps "last seen" when a
+    session is saved), and for officials, the second factor passed (accounts/officials_auth.py)."""
+    from allauth.account.internal.flows import login as allauth_login
+
+    from accounts.sessions import LAST_SEEN_KEY
+
     encode = SessionStore().encode
+    seen = int(time.time())
     for uid in ids:
-        data = {SESSION_KEY: str(uid), BACKEND_SESSION_KEY: backend, HASH_SESSION_KEY: auth_hash}
+        data = {
+            SESSION_KEY: str(uid),
+            BACKEND_SESSION_KEY: backend,
+            HASH_SESSION_KEY: auth_hash,
+            LAST_SEEN_KEY: seen,
+        }
+        if official:
+            data[allauth_login.AUTHENTICATION_METHODS_SESSION_KEY] = [
+                {"method": "mfa", "at": seen, "type": "totp"}
+            ]
+            data[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(uid)
         # The table keeps the token's digest (accounts/sessions.py); clients send the token.
         yield stored_key(token(uid)), encode(data), expires
 
@@ -177,6 +194,7 @@ def load(citizens: int, officials: int, read_big: int, read_small: int, seed: in
             OFFICIAL_BACKEND,
             official_hash,
             expires,
+            official=True,
         ),
     )
     ds.counts.update(citizens=citizens, officials=officials, gu=len(gus), dongs=len(dongs))

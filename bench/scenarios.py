@@ -149,7 +149,9 @@ class Dashboards:
                 f"ws://127.0.0.1:{ws_ports[i % len(ws_ports)]}/ws/polls/{poll}/" for i in range(n)
             ],
             "cookies": [data.official_token(ds.citizens + 1 + i) for i in range(n)],
-            "origin": "http://127.0.0.1",
+            # The dashboard page's own origin, port included (origins are compared exactly:
+            # config/websocket.py).
+            "origins": [f"http://127.0.0.1:{ws_ports[i % len(ws_ports)]}" for i in range(n)],
             "connect_timeout": connect_timeout,
             "out": f"{self.tmp}/frames.json",
         }
