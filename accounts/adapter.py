@@ -24,8 +24,8 @@ from accounts.phone import mask_phone, normalize_phone
 from accounts.profile_history import carry_over
 from accounts.signals import citizen_changed
 from accounts.sms import SMSError, send_sms
-from config.api.errors import json_error
-from config.client_ip import client_ip
+from core.client_ip import client_ip
+from core.errors import json_error
 from districts.services import claim_pending_memberships
 
 logger = logging.getLogger(__name__)

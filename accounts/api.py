@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from accounts import profile_history, services
 from accounts.identity import get_verifier
 from accounts.models import Gender, ProfileField, User, Verification
-from config.api.errors import ApiError
-from config.api.schema import ERROR_RESPONSES, ErrorSerializer
+from core.errors import ApiError
+from core.schema import ERROR_RESPONSES, ErrorSerializer
 from districts.models import District, Group, code_validator
 
 

@@ -22,7 +22,7 @@ from django.urls import URLPattern, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from config.api.errors import json_error
+from core.errors import json_error
 
 # Paths under /_allauth/<client>/v1/ (allauth.headless.account.urls), by what they would do.
 PASSWORD_PATHS = (

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from accounts.officials_auth import SESSION_STATE_KEY, is_expired, touched
-from config.api.errors import json_error
+from core.errors import json_error
 
 # Under these the client is an app or a script: a 401 in the API's format, not a redirect.
 JSON_PREFIXES = ("/api/", "/_allauth/")

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 
 from accounts import officials_auth
 from accounts.officials_auth import State
-from config.api.errors import Forbidden
+from core.errors import Forbidden
 
 
 class SecondFactorRequired(Forbidden):

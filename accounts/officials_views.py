@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts import officials_auth
 from accounts.officials_auth import State, TooManyAttempts
-from config.api.errors import json_error
+from core.errors import json_error
 
 TOO_MANY_ATTEMPTS = gettext_lazy("Too many attempts. Wait a few minutes, then try again.")
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import profile_history
 from accounts.models import Gender, ProfileChange, ProfileField, User, Verification
-from config.api.errors import ApiError, Conflict, Forbidden
+from core.errors import ApiError, Conflict, Forbidden
 from districts.models import District, Group, GroupMembership
 
 

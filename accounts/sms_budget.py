@@ -35,8 +35,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.dispatch import Signal
 
-from config.api.errors import RETRY_AFTER_SECONDS
-from config.client_ip import rate_limit_bucket
+from core.client_ip import rate_limit_bucket
+from core.errors import RETRY_AFTER_SECONDS
 from voting.throttling import _rates, hit, window_key
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class SMSBudgetUnavailable(SMSBudgetRefused):
     """The counters cannot be read: sending unmetered is not an option."""
 
     def __init__(self) -> None:
-        # As long as any other 503 of the project asks a client to wait (config/api/errors.py).
+        # As long as any other 503 of the project asks a client to wait (core/errors.py).
         super().__init__(scope="unavailable", retry_after=RETRY_AFTER_SECONDS)
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from accounts import api
-from config.offload import offloaded
+from core.offload import offloaded
 
 app_name = "accounts"
 urlpatterns = [

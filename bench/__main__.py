@@ -194,7 +194,8 @@ def main(argv=None) -> int:
                 "citizen) as the production nginx does",
                 "database_pool": "Django psycopg pool, project defaults (DATABASE_POOL_MIN/MAX "
                 "2/20)",
-                "env": "DEBUG=false, BENCH_ENDPOINTS=true, SECURE_SSL_REDIRECT=false, "
+                "env": "DEBUG=false, DJANGO_SETTINGS_MODULE=bench.settings, "
+                "SECURE_SSL_REDIRECT=false, "
                 "REDIS_URL set (channels-redis + Redis cache), a fresh set of ballot keys (public "
                 "halves to every process, private ones to the counter only), everything else as "
                 "deployed",

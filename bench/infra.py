@@ -146,11 +146,10 @@ def server_env(prefix: str, keys: dict[str, str]) -> dict[str, str]:
         # The load clients send X-Forwarded-For as nginx would (one proxy, as in compose), so
         # rate limits and the SMS budget see one address per citizen.
         TRUSTED_PROXY_COUNT="1",
-        BENCH_ENDPOINTS="true",
         CHANNEL_LAYER_PREFIX=f"{prefix}:layer",
         CACHE_KEY_PREFIX=f"{prefix}:cache",
         CELERY_KEY_PREFIX=f"{prefix}:celery:",
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="bench.settings",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -150,7 +150,7 @@ class Dashboards:
             ],
             "cookies": [data.official_token(ds.citizens + 1 + i) for i in range(n)],
             # The dashboard page's own origin, port included (origins are compared exactly:
-            # config/websocket.py).
+            # core/websocket.py).
             "origins": [f"http://127.0.0.1:{ws_ports[i % len(ws_ports)]}" for i in range(n)],
             "connect_timeout": connect_timeout,
             "out": f"{self.tmp}/frames.json",

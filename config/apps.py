@@ -7,4 +7,4 @@ class ConfigConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI extension for the X-Session-Token scheme.
-        from config.api import schema  # noqa: F401
+        from core import schema  # noqa: F401

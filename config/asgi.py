@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from config.websocket import OriginGate  # noqa: E402
+from core.websocket import OriginGate  # noqa: E402
 from voting.consumers import TicketAuthMiddleware  # noqa: E402
 from voting.routing import websocket_urlpatterns  # noqa: E402
 

@@ -52,7 +52,7 @@ class AuthServiceUnavailableMiddleware:
     and code request raised a ``redis`` error out of the view, a 500. Nothing was texted (the
     limits are checked first, and the SMS budget fails closed on its own): the client may retry.
     The body is the project's error format, as every other /_allauth/ failure it answers
-    (config/api/errors.py). Only the cache's errors are turned into a 503: any other exception
+    (core/errors.py). Only the cache's errors are turned into a 503: any other exception
     stays the 500 it is, so bugs are not hidden.
     """
 
@@ -71,7 +71,7 @@ class AuthServiceUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith("/_allauth/") or not isinstance(exception, RedisError):
             return None
-        from config.api.errors import RETRY_AFTER_SECONDS, ServiceUnavailable, json_error
+        from core.errors import RETRY_AFTER_SECONDS, ServiceUnavailable, json_error
 
         logger.warning("authentication unavailable, cache down: %s", type(exception).__name__)
         response = json_error("service_unavailable", ServiceUnavailable.default_detail, 503)

@@ -154,8 +154,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mvoting"),
-            # allauth's rate-limit keys carry phone hashes and IPs: keyed (config/cache_keys.py).
-            "KEY_FUNCTION": "config.cache_keys.make_key",
+            # allauth's rate-limit keys carry phone hashes and IPs: keyed (core/cache_keys.py).
+            "KEY_FUNCTION": "core.cache_keys.make_key",
         }
     }
 else:
@@ -163,7 +163,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "KEY_FUNCTION": "config.cache_keys.make_key",
+            "KEY_FUNCTION": "core.cache_keys.make_key",
         }
     }
 
@@ -212,7 +212,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies of our own in front of the app, each appending to X-Forwarded-For (the shipped
 # nginx: 1). The client's address is the entry this many places from the right; 0 ignores the
-# header (REMOTE_ADDR). One rule for allauth, DRF and the SMS budget (config/client_ip.py).
+# header (REMOTE_ADDR). One rule for allauth, DRF and the SMS budget (core/client_ip.py).
 # Too high, and clients choose their own address; too low, and everyone shares the proxy's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
@@ -230,7 +230,7 @@ SESSION_ENGINE = "accounts.sessions"
 USERSESSIONS_TRACK_ACTIVITY = True
 SESSION_LAST_SEEN_INTERVAL = env.int("SESSION_LAST_SEEN_INTERVAL", default=86_400)
 # A refused CSRF check under /api/ or /_allauth/ answers in the API's JSON error format.
-CSRF_FAILURE_VIEW = "config.api.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -330,14 +330,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's JSON parser; deeply nested JSON is a 400, not a 500 (config/api/parsers.py).
-    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.Pagination",
+    # DRF's JSON parser; deeply nested JSON is a 400, not a 500 (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # For DRF's own get_ident(); the project's throttles use config/client_ip.py (same rule).
+    # For DRF's own get_ident(); the project's throttles use core/client_ip.py (same rule).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 if DEBUG:
@@ -394,7 +394,7 @@ LOGGING = {
 
 # --- Serving -----------------------------------------------------------------------------------
 # API views run on this many threads per process (0: on Django's single sync thread). See
-# config/offload.py for why; keep DATABASE_POOL_MAX at least this large.
+# core/offload.py for why; keep DATABASE_POOL_MAX at least this large.
 API_WORKER_THREADS = env.int("API_WORKER_THREADS", default=8)
 
 # --- Voting ------------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ AUDIT_CHAIN_KEY = (
 # Live dashboards get at most one message per poll per this many seconds.
 LIVE_MIN_INTERVAL = env.float("LIVE_MIN_INTERVAL", default=0.1)
 WS_TICKET_TTL = env.int("WS_TICKET_TTL", default=30)
-# Pages that may open the live WebSockets besides the site itself (config/websocket.py): compared
+# Pages that may open the live WebSockets besides the site itself (core/websocket.py): compared
 # exactly, scheme + host + port ("https://*.example.kr" for subdomains). A socket without an
 # Origin (a native app) needs a ticket issued to an app's session token instead.
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS)
@@ -496,7 +496,3 @@ NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="21-8")
 NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=5000)
 NOTIFY_PUSH_BATCH = env.int("NOTIFY_PUSH_BATCH", default=500)
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="notifications.push.LogPushBackend")
-
-# --- Benchmark ---------------------------------------------------------------------------------
-# Serves the benchmark's baseline endpoints (config/bench_urls.py). Only `make bench` turns it on.
-BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

@@ -5,9 +5,9 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts import headless_refusals, officials_views
-from config.api.errors import api_not_found
 from config.converters import IdConverter
 from config.health import healthz
+from core.errors import api_not_found
 
 register_converter(IdConverter, "id")
 
@@ -35,9 +35,7 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler400 = "config.api.errors.handler400"
-handler403 = "config.api.errors.handler403"
-handler404 = "config.api.errors.handler404"
-handler500 = "config.api.errors.handler500"
-if getattr(settings, "BENCH_ENDPOINTS", False):  # baselines for `make bench` only (bench/)
-    urlpatterns += [path("", include("config.bench_urls"))]
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

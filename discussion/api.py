@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.schema import ERROR_RESPONSES
+from core.schema import ERROR_RESPONSES
 from discussion import selectors, services
 from discussion.selectors import Order, Subject
 from discussion.serializers import (

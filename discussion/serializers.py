@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.fields import StrictCharField, StrictIntegerField
+from core.fields import StrictCharField, StrictIntegerField
 from discussion.models import Comment, CommentReport
 
 # Crockford's base32: no I, L, O or U, so a tag read aloud or copied by hand stays unambiguous.

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import User, Verification
-from config.api.errors import ApiError, Conflict, Forbidden
+from core.errors import ApiError, Conflict, Forbidden
 from discussion import selectors
 from discussion.models import Comment, CommentLike, CommentReport
 from discussion.selectors import Subject

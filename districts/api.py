@@ -14,8 +14,8 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 
-from config.api.pagination import Pagination
-from config.api.schema import PUBLIC_ERROR_RESPONSES
+from core.pagination import Pagination
+from core.schema import PUBLIC_ERROR_RESPONSES
 from districts.models import District, Group, code_validator
 
 # --- Serializers ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from config.offload import offloaded
+from core.offload import offloaded
 from districts import api
 
 app_name = "districts"

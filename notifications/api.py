@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.errors import ApiError
-from config.api.fields import StrictBooleanField, StrictCharField
-from config.api.pagination import Pagination
-from config.api.schema import ERROR_RESPONSES
+from core.errors import ApiError
+from core.fields import StrictBooleanField, StrictCharField
+from core.pagination import Pagination
+from core.schema import ERROR_RESPONSES
 from notifications import messages, services
 from notifications.models import Device, Kind, Notification
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from config.api.errors import ApiError
+from core.errors import ApiError
 from proposals import services
 from proposals.models import (
     MAX_DESCRIPTION,

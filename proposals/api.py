@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
+from core.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
 from proposals import selectors, services
 from proposals.serializers import (
     ImageUploadSerializer,

@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from voting.images import validate_image
+from core.images import validate_image
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000

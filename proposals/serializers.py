@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.fields import StrictCharField, StrictIntegerField
+from core.fields import StrictCharField, StrictIntegerField
 from districts.api import DistrictRefSerializer
 from proposals import selectors
 from proposals.models import (

@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import User, Verification
-from config.api.errors import ApiError, Conflict, Forbidden
+from core.errors import ApiError, Conflict, Forbidden
+from core.images import validate_image
 from districts.models import District
 from notifications.events import emit
 from proposals.models import (
@@ -45,7 +46,6 @@ from proposals.models import (
     Support,
 )
 from voting import audit, scoping
-from voting.images import validate_image
 from voting.models import AuditEntry, Option, Poll
 
 # --- Errors ----------------------------------------------------------------------------------

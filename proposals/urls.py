@@ -1,6 +1,6 @@
 from django.urls import path
 
-from config.offload import offloaded
+from core.offload import offloaded
 from proposals import api
 
 app_name = "proposals"

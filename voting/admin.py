@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gender, Verification
-from config.api.errors import ApiError
+from core.errors import ApiError
 from districts.models import Group
 from districts.services import groups_visible_to
 from voting import eligibility, results, scoping, services, tallies

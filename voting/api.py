@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.errors import ApiError, Forbidden
-from config.api.schema import ERROR_RESPONSES
+from core.errors import ApiError, Forbidden
+from core.schema import ERROR_RESPONSES
 from voting import board, casting, idempotency, results, selectors, tallies
 from voting.serializers import (
     BallotRequestSerializer,

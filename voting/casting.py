@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from accounts.models import User
-from config.api.errors import ApiError, Conflict, Forbidden
+from core.errors import ApiError, Conflict, Forbidden
 from voting import ballot_sql, eligibility, idempotency, receipts, sealing, selectors
 from voting.models import Envelope, Poll
 

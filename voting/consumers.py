@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 from accounts import officials_auth
-from config.websocket import origin_header
+from core.websocket import origin_header
 from voting import live, scoping, tickets
 from voting.models import Poll
 
@@ -20,7 +20,7 @@ CLOSE_FORBIDDEN = 4403
 class TicketAuthMiddleware(BaseMiddleware):
     """``?ticket=`` (from ``POST /api/v1/ws-tickets/``) authenticates an app's socket.
 
-    A socket without an ``Origin`` header (a native app; config.websocket.OriginGate has already
+    A socket without an ``Origin`` header (a native app; core.websocket.OriginGate has already
     refused any foreign Origin) is authenticated by an app ticket or not at all: its cookie, if
     any, is ignored, and so is a ticket issued to a browser's cookie session.
     """

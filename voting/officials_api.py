@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from accounts.authentication import SessionTokenAuthentication
 from accounts.officials_permissions import OfficialSessionVerified
-from config.api.errors import Forbidden
-from config.api.schema import ERROR_RESPONSES
+from core.errors import Forbidden
+from core.schema import ERROR_RESPONSES
 from voting import scoping, tickets
 from voting.models import Poll
 

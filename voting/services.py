@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from config.api.errors import Conflict
+from core.errors import Conflict
 from notifications.events import emit
 from notifications.models import Kind as NotificationKind
 from voting import audit, live

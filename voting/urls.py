@@ -1,6 +1,6 @@
 from django.urls import path
 
-from config.offload import offloaded
+from core.offload import offloaded
 from voting import api, officials_api
 
 app_name = "voting"

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import voting.images
+import core.images
 from django.conf import settings
 from django.db import migrations, models
 
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             name='ProposalImage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to='proposals/%Y/%m/', validators=[voting.images.validate_image], verbose_name='image')),
+                ('image', models.ImageField(upload_to='proposals/%Y/%m/', validators=[core.images.validate_image], verbose_name='image')),
                 ('alt', models.CharField(help_text='What the image shows, for screen readers.', max_length=200, verbose_name='alt text')),
                 ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
                 ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='proposals.proposal')),

@@ -36,7 +36,7 @@ def take_redis_down(settings):
             "default": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": DEAD_REDIS,
-                "KEY_FUNCTION": "config.cache_keys.make_key",
+                "KEY_FUNCTION": "core.cache_keys.make_key",
             }
         }
 

@@ -14,7 +14,7 @@ def _boom(request: HttpRequest):
 
 
 urlpatterns = [path("api/v1/boom/", _boom)]
-handler500 = "config.api.errors.handler500"
+handler500 = "core.errors.handler500"
 
 
 def test_redact_scrubs_phones_and_tokens():

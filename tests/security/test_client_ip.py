@@ -1,4 +1,4 @@
-"""Client addresses (config/client_ip.py): taken only through the proxies we run.
+"""Client addresses (core/client_ip.py): taken only through the proxies we run.
 
 Behind the shipped nginx (``TRUSTED_PROXY_COUNT=1``) every request reaches the app from the
 proxy's address, with the client's appended to X-Forwarded-For. Before: allauth read the proxy's
@@ -18,7 +18,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from accounts import sms
-from config.client_ip import client_ip
+from core.client_ip import client_ip
 from tests.accounts.test_auth_flows import CODE_REQUEST, SIGNUP, post
 from tests.factories import CitizenFactory, PollFactory
 

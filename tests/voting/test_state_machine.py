@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from config.api.errors import ApiError
+from core.errors import ApiError
 from tests.ballot_box import (
     assert_box_consistent,
     assert_receipts_kept,

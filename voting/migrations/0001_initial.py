@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 import uuid
-import voting.images
+import core.images
 from django.conf import settings
 from django.db import migrations, models
 
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('label', models.CharField(max_length=200, verbose_name='label')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
-                ('image', models.ImageField(blank=True, upload_to='options/%Y/%m/', validators=[voting.images.validate_image], verbose_name='image')),
+                ('image', models.ImageField(blank=True, upload_to='options/%Y/%m/', validators=[core.images.validate_image], verbose_name='image')),
                 ('image_alt', models.CharField(blank=True, max_length=200, verbose_name='image alt text')),
                 ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
             ],
@@ -150,7 +150,7 @@ class Migration(migrations.Migration):
             name='PollImage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to='polls/%Y/%m/', validators=[voting.images.validate_image], verbose_name='image')),
+                ('image', models.ImageField(upload_to='polls/%Y/%m/', validators=[core.images.validate_image], verbose_name='image')),
                 ('caption', models.CharField(blank=True, max_length=200, verbose_name='caption')),
                 ('alt', models.CharField(help_text='What the image shows, for screen readers.', max_length=200, verbose_name='alt text')),
                 ('is_cover', models.BooleanField(default=False, verbose_name='cover image')),

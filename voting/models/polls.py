@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Verification
-from voting.images import validate_image
+from core.images import validate_image
 
 
 class Category(models.Model):

@@ -1,4 +1,4 @@
-"""Baselines for the benchmark (``bench/``), served only when ``BENCH_ENDPOINTS`` is on.
+"""Baselines for the benchmark (``bench/``), served only under ``bench.settings``.
 
 Neither is product code: they give the benchmark its reference points on the same tables, the same
 server layout and the same authentication (``X-Session-Token`` through the project's DRF

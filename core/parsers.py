@@ -4,7 +4,7 @@ Deeply nested JSON (``[[[[...`` ten thousand deep) makes Python's decoder raise
 ``RecursionError``, which is not a ``ValueError``: DRF's parser lets it through and the request
 ends as a 500. Here it is a 400 ``parse_error`` like any other unreadable body. (The body's size
 is bounded before parsing: DRF reads it through ``request.body``, which enforces
-``DATA_UPLOAD_MAX_MEMORY_SIZE``; config.api.errors answers that with 413.)
+``DATA_UPLOAD_MAX_MEMORY_SIZE``; core.errors answers that with 413.)
 """
 
 from django.utils.translation import gettext_lazy as _
