@@ -39,7 +39,6 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
         "change_pollimage",
         "delete_pollimage",
         "view_category",
-        "view_auditentry",
         "view_outcome",
         "add_outcome",
         "change_outcome",
@@ -48,6 +47,7 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
     "proposals": ["view_proposal", "change_proposal", "view_proposaloption", "view_proposalimage"],
     "discussion": ["view_comment", "change_comment", "view_commentreport"],
     "notifications": ["view_outboxevent"],
+    "audit": ["view_auditentry"],
 }
 
 

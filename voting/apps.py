@@ -7,8 +7,12 @@ class VotingConfig(AppConfig):
     verbose_name = _("Voting")
 
     def ready(self) -> None:
-        from voting import audit, audit_citizens
+        from voting import notices
 
-        audit_citizens.connect()
-        # Django's admin history goes into the audit log's chain too (voting/audit.py).
-        audit.connect_admin_log()
+        # The outbox learns who hears of polls from voting (notifications imports no producer).
+        notices.register_recipients()
+
+        from voting import audit_subjects
+
+        # Which poll entries of the audit log an official may read (audit/subjects.py).
+        audit_subjects.register()

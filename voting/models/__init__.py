@@ -1,6 +1,5 @@
 """The voting app's models, one module per concern."""
 
-from voting.models.audit import AuditEntry, AuditEntryQuerySet
 from voting.models.ballot_box import (
     BoardEntry,
     BoardTracker,
@@ -13,8 +12,6 @@ from voting.models.ballot_box import (
 from voting.models.polls import Category, Option, Outcome, Poll, PollImage, PollQuerySet
 
 __all__ = [
-    "AuditEntry",
-    "AuditEntryQuerySet",
     "BoardEntry",
     "BoardTracker",
     "Category",

@@ -18,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from psycopg import sql
 
-# Tables the server may read and append to, never change: the trigger of voting/migrations/0002
-# refuses UPDATE and DELETE as well, and its owner alone could disable it.
-APPEND_ONLY_TABLES = ("voting_auditentry",)
+# Tables the server may read and append to, never change: the audit log's trigger (created by
+# voting/migrations/0002, renamed with the table by audit/migrations/0001) refuses UPDATE and
+# DELETE as well, and its owner alone could disable it.
+APPEND_ONLY_TABLES = ("audit_auditentry",)
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -1,9 +1,10 @@
 """Check the audit log's hash chain: ``manage.py verify_audit`` (exit 0: intact, 1: broken)."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from voting.audit import verify_chain
-from voting.models import AuditEntry
+from audit.chain import stored_hash, verify_chain
 
 
 class Command(BaseCommand):
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             help="a head printed by an earlier run, which must still be in the chain (repeatable)",
         )
 
-    def handle(self, *args, head: list[str], **options) -> None:
+    def handle(self, *args: Any, head: list[str], **options: Any) -> None:
         expected = [_parse_head(value) for value in head]
         report = verify_chain()
         if not report.ok:
@@ -40,7 +41,7 @@ class Command(BaseCommand):
                     f"audit log TRUNCATED: the recorded head seq {seq} is past the last entry "
                     f"(seq {report.head_seq}): entries were removed from the end"
                 )
-            stored = AuditEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
+            stored = stored_hash(seq)
             if stored != digest:
                 raise CommandError(
                     f"audit log REWRITTEN: entry seq {seq} hashes to {stored}, not the recorded "

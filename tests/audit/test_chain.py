@@ -17,10 +17,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
+from audit import services as audit
+from audit.chain import GENESIS, content_of, entry_hash, verify_chain
+from audit.models import AuditEntry
 from tests.factories import CategoryFactory, CitizenFactory, OfficialFactory, PollFactory
-from voting import audit
-from voting.audit import GENESIS, content_of, entry_hash, verify_chain
-from voting.models import AuditEntry, Category
+from voting.models import Category
+from voting.services.snapshots import record_poll
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +33,12 @@ def as_database_writer(statement: str, params: list | None = None) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "ALTER TABLE voting_auditentry DISABLE TRIGGER voting_auditentry_append_only"
+                "ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_append_only"
             )
         cursor.execute(statement, params or [])
         if connection.vendor == "postgresql":
             cursor.execute(
-                "ALTER TABLE voting_auditentry ENABLE TRIGGER voting_auditentry_append_only"
+                "ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_append_only"
             )
 
 
@@ -45,8 +47,8 @@ def some_history(n: int = 5) -> list[AuditEntry]:
     official = OfficialFactory()
     poll = PollFactory(title="버스 노선 개편")
     entries = [
-        audit.record(actor=official, poll=poll, action=AuditEntry.Action.PUBLISH),
-        audit.record_moderation(
+        record_poll(actor=official, poll=poll, action=AuditEntry.Action.PUBLISH),
+        audit.record(
             actor=official,
             subject_type=AuditEntry.Subject.PROPOSAL,
             subject_id=7,
@@ -96,7 +98,7 @@ def head_of(output: str) -> str:
 
 
 def test_every_recorder_appends_to_one_numbered_linked_chain():
-    """record, record_moderation and record_event all go through one writer: entries numbered
+    """Poll entries, moderation and events all go through one writer: entries numbered
     1..n without gaps, each linked to the one before, each hash the keyed HMAC of its content;
     verify_audit says OK with the count and the head an operator records."""
     entries = some_history(5)
@@ -136,7 +138,7 @@ def test_an_edited_entry_is_named():
     entries = some_history(5)
     victim = entries[2]
     as_database_writer(
-        "UPDATE voting_auditentry SET actor_name = %s, changes = %s WHERE id = %s",
+        "UPDATE audit_auditentry SET actor_name = %s, changes = %s WHERE id = %s",
         ["someone-else", '{"residence": ["종로구", "종로구"]}', victim.pk],
     )
 
@@ -149,7 +151,7 @@ def test_an_edited_entry_is_named():
 def test_an_edited_timestamp_is_named():
     entries = some_history(3)
     as_database_writer(
-        "UPDATE voting_auditentry SET at = %s WHERE id = %s",
+        "UPDATE audit_auditentry SET at = %s WHERE id = %s",
         ["2020-01-01T00:00:00Z", entries[1].pk],
     )
     assert f"entry id {entries[1].pk} (seq 2)" in broken()
@@ -157,7 +159,7 @@ def test_an_edited_timestamp_is_named():
 
 def test_a_deleted_entry_in_the_middle_is_a_gap():
     entries = some_history(5)
-    as_database_writer("DELETE FROM voting_auditentry WHERE id = %s", [entries[2].pk])
+    as_database_writer("DELETE FROM audit_auditentry WHERE id = %s", [entries[2].pk])
 
     message = broken()
     assert f"entry id {entries[3].pk} (seq 4): expected seq 3: entries 3..3 are missing" in message
@@ -167,13 +169,13 @@ def test_a_deleted_entry_hidden_by_renumbering_is_named():
     """The writer deletes entry 3, then renumbers and relinks the rest so no gap shows: they
     cannot recompute the hashes without the key, so the first renumbered entry is named."""
     entries = some_history(5)
-    as_database_writer("DELETE FROM voting_auditentry WHERE id = %s", [entries[2].pk])
+    as_database_writer("DELETE FROM audit_auditentry WHERE id = %s", [entries[2].pk])
     as_database_writer(
-        "UPDATE voting_auditentry SET seq = -seq WHERE seq > 3",
+        "UPDATE audit_auditentry SET seq = -seq WHERE seq > 3",
     )
-    as_database_writer("UPDATE voting_auditentry SET seq = -seq - 1 WHERE seq < 0")
+    as_database_writer("UPDATE audit_auditentry SET seq = -seq - 1 WHERE seq < 0")
     as_database_writer(
-        "UPDATE voting_auditentry SET prev_hash = %s WHERE id = %s",
+        "UPDATE audit_auditentry SET prev_hash = %s WHERE id = %s",
         [entries[1].hash, entries[3].pk],
     )
 
@@ -184,7 +186,7 @@ def test_a_deleted_entry_hidden_by_renumbering_is_named():
 
 def test_the_first_entries_deleted_are_a_gap_at_the_start():
     entries = some_history(3)
-    as_database_writer("DELETE FROM voting_auditentry WHERE seq = 1")
+    as_database_writer("DELETE FROM audit_auditentry WHERE seq = 1")
     assert f"entry id {entries[1].pk} (seq 2): expected seq 1" in broken()
 
 
@@ -199,14 +201,14 @@ def test_a_forged_entry_appended_is_named():
         actor_name="admin",
         subject_type=AuditEntry.Subject.CITIZEN,
         subject_id=5,
-        poll_title="citizen #5",
+        title="citizen #5",
         action=AuditEntry.Action.APPROVE_VERIFICATION,
         changes={},
     )
     digest = entry_hash(prev_hash=forged.prev_hash, content=content_of(forged), key="guess")
     as_database_writer(
-        "INSERT INTO voting_auditentry (seq, prev_hash, hash, at, actor_name, subject_type,"
-        " subject_id, poll_title, action, changes) VALUES (4, %s, %s, %s, 'admin', 'citizen', 5,"
+        "INSERT INTO audit_auditentry (seq, prev_hash, hash, at, actor_name, subject_type,"
+        " subject_id, title, action, changes) VALUES (4, %s, %s, %s, 'admin', 'citizen', 5,"
         " 'citizen #5', 'approve_verification', '{}')",
         [forged.prev_hash, digest, forged.at],
     )
@@ -219,11 +221,11 @@ def test_a_forged_entry_inserted_in_the_middle_is_named():
     """Inserting between 2 and 3 means taking seq 3 (the old 3.. move up): the inserted entry
     cannot carry a valid hash, and the moved ones no longer hash to what they say."""
     entries = some_history(4)
-    as_database_writer("UPDATE voting_auditentry SET seq = -seq - 1 WHERE seq >= 3")
-    as_database_writer("UPDATE voting_auditentry SET seq = -seq WHERE seq < 0")
+    as_database_writer("UPDATE audit_auditentry SET seq = -seq - 1 WHERE seq >= 3")
+    as_database_writer("UPDATE audit_auditentry SET seq = -seq WHERE seq < 0")
     as_database_writer(
-        "INSERT INTO voting_auditentry (seq, prev_hash, hash, at, actor_name, subject_type,"
-        " subject_id, poll_title, action, changes) VALUES (3, %s, %s, %s, 'admin', 'citizen', 5,"
+        "INSERT INTO audit_auditentry (seq, prev_hash, hash, at, actor_name, subject_type,"
+        " subject_id, title, action, changes) VALUES (3, %s, %s, %s, 'admin', 'citizen', 5,"
         " 'citizen #5', 'approve_verification', '{}')",
         [entries[1].hash, "f" * 64, entries[1].at],
     )
@@ -235,13 +237,13 @@ def test_swapped_entries_are_named():
     """Reordering: entries 2 and 3 swap places (numbers and links swapped too)."""
     entries = some_history(4)
     second, third = entries[1], entries[2]
-    as_database_writer("UPDATE voting_auditentry SET seq = -1 WHERE id = %s", [second.pk])
+    as_database_writer("UPDATE audit_auditentry SET seq = -1 WHERE id = %s", [second.pk])
     as_database_writer(
-        "UPDATE voting_auditentry SET seq = 2, prev_hash = %s WHERE id = %s",
+        "UPDATE audit_auditentry SET seq = 2, prev_hash = %s WHERE id = %s",
         [entries[0].hash, third.pk],
     )
     as_database_writer(
-        "UPDATE voting_auditentry SET seq = 3, prev_hash = %s WHERE id = %s",
+        "UPDATE audit_auditentry SET seq = 3, prev_hash = %s WHERE id = %s",
         [third.hash, second.pk],
     )
 
@@ -253,7 +255,7 @@ def test_the_newest_entries_cut_off_are_caught_by_a_recorded_head():
     recorded earlier shows it. verify_audit --head SEQ:HASH fails once that entry is gone."""
     some_history(5)
     recorded = head_of(verify())
-    as_database_writer("DELETE FROM voting_auditentry WHERE seq >= 4")
+    as_database_writer("DELETE FROM audit_auditentry WHERE seq >= 4")
 
     assert verify().startswith("audit log OK: 3 entries")  # the chain alone cannot tell
     message = broken(recorded)
@@ -266,13 +268,13 @@ def test_a_chain_rebuilt_with_the_key_is_caught_by_a_recorded_head(settings):
     entries = some_history(4)
     recorded = head_of(verify())
     as_database_writer(
-        "UPDATE voting_auditentry SET actor_name = 'nobody' WHERE id = %s", [entries[1].pk]
+        "UPDATE audit_auditentry SET actor_name = 'nobody' WHERE id = %s", [entries[1].pk]
     )
     prev_hash = entries[0].hash
     for entry in AuditEntry.objects.filter(seq__gte=2).order_by("seq"):
         digest = entry_hash(prev_hash=prev_hash, content=content_of(entry))
         as_database_writer(
-            "UPDATE voting_auditentry SET prev_hash = %s, hash = %s WHERE id = %s",
+            "UPDATE audit_auditentry SET prev_hash = %s, hash = %s WHERE id = %s",
             [prev_hash, digest, entry.pk],
         )
         prev_hash = digest
@@ -336,7 +338,7 @@ def test_admin_changes_appear_in_the_chain():
     assert {m.changes["content_type"] for m in mirrored} == {"voting.category"}
     assert mirrored[1].changes["object_id"] == str(kept.pk)
     assert "Name" in mirrored[1].changes["change_message"]  # the fields changed, by name
-    assert mirrored[1].poll_title == "문화·예술"  # categories are officials' text
+    assert mirrored[1].title == "문화·예술"  # categories are officials' text
     assert verify().startswith("audit log OK: 4 entries")
 
 
@@ -353,8 +355,8 @@ def test_admin_history_of_a_citizen_keeps_no_personal_data():
 
     citizen_entry, official_entry = AuditEntry.objects.filter(subject_type="admin").order_by("seq")
     assert citizen_entry.subject_id == log.pk
-    assert citizen_entry.poll_title == f"citizen #{citizen.pk}"
-    assert official_entry.poll_title == f"official #{official.pk}"
+    assert citizen_entry.title == f"citizen #{citizen.pk}"
+    assert official_entry.title == f"official #{official.pk}"
     text = repr(AuditEntry.objects.filter(subject_type="admin").values())
     assert "12345678" not in text and "홍길동" not in text
     assert citizen_entry.changes["content_type"] == "accounts.user"

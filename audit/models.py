@@ -1,4 +1,4 @@
-"""The officials' audit log: append-only, hash-chained with a server key (voting/audit.py).
+"""The officials' audit log: append-only, hash-chained with a server key (audit/chain.py).
 
 On PostgreSQL a trigger refuses UPDATE and DELETE, and the server's database role has neither
 right on the table nor TRUNCATE (``manage.py db_roles``); whoever gets past that (the owner, a
@@ -6,19 +6,19 @@ superuser) cannot recompute the chain without ``AUDIT_CHAIN_KEY``: ``manage.py v
 names the first entry edited, removed, inserted or moved.
 """
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from voting.models.polls import Poll
 
-
-class AuditEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("the audit log is append-only")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise TypeError("the audit log is append-only")
 
 
@@ -26,7 +26,8 @@ class AuditEntry(models.Model):
     """Append-only record of what officials did: who, when, to what, what changed.
 
     Rows are never updated or deleted (on PostgreSQL a trigger enforces it as well), and only
-    ``voting.audit.append`` writes them: it numbers and chains each entry.
+    ``audit.chain.append`` writes them: it numbers and chains each entry. The subject is neutral
+    (a type, an id, a title as it was): the log outlives what it names and references no table.
     """
 
     class Action(models.TextChoices):
@@ -69,13 +70,13 @@ class AuditEntry(models.Model):
 
     # Position in the chain, 1, 2, 3, ... without gaps: a missing number is a removed entry.
     seq = models.BigIntegerField(_("sequence"), unique=True, editable=False)
-    # HMAC-SHA256 (hex) of the previous entry's hash and this entry's content (voting/audit.py).
+    # HMAC-SHA256 (hex) of the previous entry's hash and this entry's content (audit/chain.py).
     prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
     hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True, editable=False)
-    # No database constraints on the references: deleting an account or a draft must not
-    # touch (update) an audit row.
+    # No database constraint on the reference: deleting an account must not touch (update) an
+    # audit row.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("official"),
@@ -87,21 +88,12 @@ class AuditEntry(models.Model):
     )
     # Kept as text too, so the entry still says who after the account is gone.
     actor_name = models.CharField(_("official"), max_length=150, editable=False)
-    poll = models.ForeignKey(
-        Poll,
-        verbose_name=_("poll"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="audit_entries",
-        editable=False,
-    )
-    # What the entry is about: a poll (``poll`` is set too), or a proposal or comment by id.
     subject_type = models.CharField(
         _("subject"), max_length=16, choices=Subject.choices, default=Subject.POLL, editable=False
     )
     subject_id = models.BigIntegerField(_("subject id"), null=True, editable=False)
-    poll_title = models.CharField(_("title"), max_length=200, editable=False)
+    # The subject's title when the entry was written (a comment's first words, "citizen #12").
+    title = models.CharField(_("title"), max_length=200, editable=False)
     action = models.CharField(_("action"), max_length=32, choices=Action.choices, editable=False)
     changes = models.JSONField(_("changes"), default=dict, blank=True, editable=False)
 
@@ -114,12 +106,12 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.poll_title}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.title}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise TypeError("the audit log is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("the audit log is append-only")

@@ -1,0 +1,141 @@
+"""Results in the admin: ``results.build``'s document as tables, for the page and the CSV.
+
+Nothing here shows which citizen chose what: results come only from ``results.build`` (small cells
+suppressed), and suppressed numbers stay suppressed in both.
+"""
+
+import csv
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts.models import Gender
+from voting import results, tallies
+from voting.admin.base import reverse_or_none
+from voting.models import Poll
+
+
+@dataclass
+class ResultsTable:
+    key: str
+    title: str
+    header: list[str]
+    # A cell is a number, a text, or None where the number is suppressed.
+    rows: list[list[object]] = field(default_factory=list)
+
+
+def _percent(share: float | None) -> str | None:
+    return None if share is None else f"{share * 100:.1f}%"
+
+
+def results_tables(document: dict[str, Any]) -> list[ResultsTable]:
+    """``results.build``'s document as tables; suppressed numbers stay None."""
+    labels = [option["label"] for option in document["options"]]
+    tables = [
+        ResultsTable(
+            key="options",
+            title=gettext("Options"),
+            header=[gettext("Option"), gettext("Votes"), gettext("Share")],
+            rows=[
+                [option["label"], option["votes"], _percent(option["share"])]
+                for option in document["options"]
+            ],
+        )
+    ]
+    breakdown = document["breakdown"]
+    gu = ResultsTable(
+        key="gu",
+        title=gettext("By gu"),
+        header=[gettext("Gu"), gettext("Code"), gettext("Participants"), *labels],
+    )
+    for cell in breakdown["gu"]:
+        gu.rows.append([cell["name"], cell["code"] or "", cell["total"], *_votes(cell)])
+    age = ResultsTable(
+        key="age",
+        title=gettext("By age band"),
+        header=[gettext("Age band"), gettext("Participants"), *labels],
+    )
+    for cell in breakdown["age_band"]:
+        age.rows.append([cell["label"], cell["total"], *_votes(cell)])
+    gender = ResultsTable(
+        key="gender",
+        title=gettext("By gender"),
+        header=[gettext("Gender"), gettext("Participants"), *labels],
+    )
+    genders = dict(Gender.choices)
+    for cell in breakdown["gender"]:
+        name = genders.get(cell["gender"], gettext("unknown"))
+        gender.rows.append([str(name), cell["total"], *_votes(cell)])
+    return [*tables, gu, age, gender]
+
+
+def _votes(cell: dict[str, Any]) -> list[int | None]:
+    return [option["votes"] for option in cell["options"]]
+
+
+def _csv_text(value: object) -> object:
+    """Text cells that a spreadsheet would run as a formula are quoted with a leading '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> TemplateResponse:
+    """The results page of ``poll``; ``context`` is the admin's (site, options)."""
+    document = results.build(poll, tallies.read(poll.pk))
+    context = {
+        **context,
+        "title": gettext("Results: %(title)s") % {"title": poll.title},
+        "poll": poll,
+        "original": poll,
+        "status": Poll.Status(document["status"]).label,
+        "total": document["total"],
+        "note": document["note"],
+        "tables": results_tables(document),
+        "min_cell": settings.RESULTS_MIN_CELL,
+        "batch_min": settings.BALLOT_BATCH_MIN,
+        "csv_url": reverse("admin:voting_poll_results_csv", args=[poll.pk]),
+        "dashboard_url": reverse_or_none("voting_dashboard:poll", poll.pk),
+        "has_view_permission": True,
+    }
+    return TemplateResponse(request, "admin/voting/poll/results.html", context)
+
+
+def results_csv(poll: Poll) -> HttpResponse:
+    """The same tables as a CSV download (UTF-8 with a BOM, formulas defused)."""
+    document = results.build(poll, tallies.read(poll.pk))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="poll-{poll.pk}-results.csv"'
+    response.write("\ufeff")  # the BOM: Excel then reads the Korean as UTF-8
+    writer = csv.writer(response)
+    suppressed = gettext("suppressed")
+    writer.writerow([gettext("Poll"), _csv_text(poll.title)])
+    writer.writerow([gettext("Status"), Poll.Status(document["status"]).label])
+    total = document["note"] if document["withheld"] else document["total"]
+    writer.writerow([gettext("Participants"), total])
+    writer.writerow([gettext("Exported at"), timezone.localtime().isoformat()])
+    for table in results_tables(document):
+        writer.writerow([])
+        writer.writerow([table.title])
+        writer.writerow([_csv_text(h) for h in table.header])
+        for row in table.rows:
+            writer.writerow([suppressed if cell is None else _csv_text(cell) for cell in row])
+    return response
+
+
+def poll_links(poll: Poll) -> list[tuple[str, str]]:
+    """(label, url) of the poll's results page, its CSV and its live dashboard (if installed)."""
+    links = [
+        (gettext("Results"), reverse("admin:voting_poll_results", args=[poll.pk])),
+        (gettext("Results (CSV)"), reverse("admin:voting_poll_results_csv", args=[poll.pk])),
+    ]
+    dashboard = reverse_or_none("voting_dashboard:poll", poll.pk)
+    if dashboard:
+        links.append((gettext("Live dashboard"), dashboard))
+    return links
