@@ -10,8 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditEntry
+from moderation.models import Hideable
 
-class Comment(models.Model):
+MAX_NOTE = 500
+
+
+class Comment(Hideable):
+    moderation_subject = AuditEntry.Subject.COMMENT
+
     poll = models.ForeignKey(
         "voting.Poll",
         verbose_name=_("poll"),
@@ -54,18 +61,6 @@ class Comment(models.Model):
     like_count = models.PositiveIntegerField(_("likes"), default=0, editable=False)
     report_count = models.PositiveIntegerField(_("reports"), default=0, editable=False)
 
-    hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True, editable=False)
-    hidden_reason = models.CharField(_("reason for hiding"), max_length=500, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("hidden by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-
     class Meta:
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
@@ -90,9 +85,8 @@ class Comment(models.Model):
     def __str__(self) -> str:
         return self.body[:80] if self.body else f"comment #{self.pk}"
 
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
+    def moderation_title(self) -> str:
+        return self.body[:80]
 
     @property
     def is_deleted(self) -> bool:
@@ -140,7 +134,7 @@ class CommentReport(models.Model):
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=13, choices=Reason.choices)
-    note = models.CharField(_("note"), max_length=500, blank=True)
+    note = models.CharField(_("note"), max_length=MAX_NOTE, blank=True)
     created_at = models.DateTimeField(_("reported at"), default=timezone.now, editable=False)
 
     class Meta:

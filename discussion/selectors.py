@@ -48,7 +48,7 @@ class Subject:
 
 
 def replies_preview() -> int:
-    return getattr(settings, "COMMENT_REPLIES_PREVIEW", 3)
+    return settings.COMMENT_REPLIES_PREVIEW
 
 
 def readable_poll(*, poll_id: int) -> Poll:
@@ -62,7 +62,7 @@ def readable_poll(*, poll_id: int) -> Poll:
 def readable_proposal(*, proposal_id: int) -> Proposal:
     """A proposal whose comments citizens may read and write: one not hidden by officials (a
     hidden proposal's discussion is gone for everyone, its author included)."""
-    proposal = Proposal.objects.filter(pk=proposal_id, hidden_at__isnull=True).first()
+    proposal = Proposal.objects.visible().filter(pk=proposal_id).first()
     if proposal is None:
         raise Http404
     return proposal

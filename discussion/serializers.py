@@ -93,7 +93,7 @@ class ReplySerializer(serializers.Serializer):
         viewer_id = request.user.pk if request is not None else None
         mine = viewer_id is not None and comment.author_id == viewer_id
         deleted = comment.deleted_at is not None
-        hidden = comment.hidden_at is not None
+        hidden = comment.is_hidden
         shown = not deleted and (not hidden or mine)
         return {
             "id": comment.pk,

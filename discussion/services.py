@@ -1,11 +1,13 @@
-"""Writes of comments: posting, likes, reports, deletion by the author, hiding by officials.
+"""Writes of comments: posting, likes, reports, deletion by the author.
+
+Officials hide comments and show them again through ``moderation.services`` (the admin's
+actions, ``moderation.admin``), with the same rules as for proposals.
 
 Who may comment on a poll is decided by the poll's audience rules (``voting.eligibility``) minus
 "the poll is open": its audience may discuss it before, during and for a while after the vote.
 "One like / one report per citizen" is decided by unique constraints, never by a lookup first.
 """
 
-import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,20 +16,18 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ValidationError
 
-from accounts.models import User, Verification
+from accounts.models import User
+from accounts.verification import require_verified
 from core.errors import ApiError, Conflict, Forbidden
+from core.text import clean_text
 from discussion import selectors
-from discussion.models import Comment, CommentLike, CommentReport
+from discussion.models import MAX_NOTE, Comment, CommentLike, CommentReport
 from discussion.selectors import Subject
-from voting import audit, eligibility
-from voting.models import AuditEntry, Poll
+from voting import eligibility
+from voting.models import Poll
 
-
-class VerificationRequired(Forbidden):
-    default_code = "verification_required"
-    default_detail = _("Verify your phone number to take part in discussions.")
+VERIFY_TO_TAKE_PART = _("Verify your phone number to take part in discussions.")
 
 
 class NotInAudience(Forbidden):
@@ -85,40 +85,23 @@ _AUDIENCE_TEXT = {
     eligibility.Reason.AGE: _("This poll's discussion is for another age group."),
 }
 
-# Bidirectional overrides and isolates reorder text on screen: a comment could show one thing
-# and say another. Format characters otherwise (e.g. the zero-width joiner in emoji) are fine.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
 
 def max_length() -> int:
-    return getattr(settings, "COMMENT_MAX_LENGTH", 1000)
+    return settings.COMMENT_MAX_LENGTH
 
 
 def discussion_window() -> timedelta:
-    return timedelta(days=getattr(settings, "COMMENT_WINDOW_AFTER_CLOSE_DAYS", 30))
+    return timedelta(days=settings.COMMENT_WINDOW_AFTER_CLOSE_DAYS)
 
 
-def clean_body(body: str) -> str:
-    """The text as stored: line endings normalised, outer whitespace stripped; else a 400."""
-    text = unicodedata.normalize("NFC", body.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if not text:
-        raise ValidationError({"body": [_("Write something.")]})
-    if len(text) > max_length():
-        raise ValidationError({"body": [_("At most %(max)d characters.") % {"max": max_length()}]})
-    for char in text:
-        category = unicodedata.category(char)
-        # Cc: control characters (NUL breaks PostgreSQL); Cs: lone surrogates (not encodable).
-        if (category == "Cc" and char not in "\n\t") or category == "Cs" or char in _BIDI_CONTROLS:
-            raise ValidationError(
-                {"body": [_("The text contains characters that are not allowed.")]}
-            )
-    return text
+def clean_body(body: object) -> str:
+    """The text as stored (``core.text.clean_text``, multi-line); else a 400 on ``body``."""
+    return clean_text(body, field="body", max_length=max_length(), multiline=True)
 
 
 def _require_verified(user: User) -> None:
     # Comments, likes and reports count one per person: the verified phone is the person.
-    if not (user.phone_verified and user.verification >= Verification.PHONE):
-        raise VerificationRequired()
+    require_verified(user, detail=VERIFY_TO_TAKE_PART)
 
 
 def _check_poll_audience(*, user: User, poll_id: int) -> Poll:
@@ -211,9 +194,10 @@ def report(*, user: User, comment_id: int, reason: str, note: str = "") -> Comme
         raise OwnComment()
     if comment.is_hidden or comment.is_deleted:
         raise CommentUnavailable()
-    note = note.strip()
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in note):
-        raise ValidationError({"note": [_("The text contains characters that are not allowed.")]})
+    # The note is optional; when written, it is cleaned as any other text.
+    note = (
+        clean_text(note, field="note", max_length=MAX_NOTE, multiline=True) if note.strip() else ""
+    )
     try:
         with transaction.atomic():
             entry = CommentReport.objects.create(
@@ -251,55 +235,3 @@ def delete_comment(*, user: User, comment_id: int) -> None:
         Comment.objects.filter(pk=parent_id, deleted_at__isnull=False).exclude(
             replies__isnull=False
         ).delete()
-
-
-# --- Officials' moderation (from the admin; every decision audited) ---------------------------
-
-
-class ReasonRequired(ApiError):
-    default_code = "reason_required"
-    default_detail = _("Say why the comment is hidden: its author will read it.")
-
-
-@transaction.atomic
-def hide_comment(*, comment: Comment, by: User | None, reason: str) -> Comment:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ReasonRequired()
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    if comment.is_hidden:
-        return comment
-    comment.hidden_at = timezone.now()
-    comment.hidden_reason = reason[:500]
-    comment.hidden_by = by
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
-    audit.record_moderation(
-        actor=by,
-        subject_type=AuditEntry.Subject.COMMENT,
-        subject_id=comment.pk,
-        title=comment.body[:80],
-        action=AuditEntry.Action.HIDE,
-        changes={"reason": comment.hidden_reason},
-    )
-    return comment
-
-
-@transaction.atomic
-def unhide_comment(*, comment: Comment, by: User | None, reason: str = "") -> Comment:
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    if not comment.is_hidden:
-        return comment
-    previous = comment.hidden_reason
-    comment.hidden_at = None
-    comment.hidden_reason = ""
-    comment.hidden_by = None
-    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
-    audit.record_moderation(
-        actor=by,
-        subject_type=AuditEntry.Subject.COMMENT,
-        subject_id=comment.pk,
-        title=comment.body[:80],
-        action=AuditEntry.Action.UNHIDE,
-        changes={"reason": (reason or "").strip(), "hidden_for": previous},
-    )
-    return comment

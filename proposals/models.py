@@ -4,7 +4,7 @@ A proposal is ``open`` while it collects support until its deadline. When enough
 it (``PROPOSAL_SUPPORT_THRESHOLD``) it goes to the officials' moderation queue (``under_review``),
 where it is ``accepted`` (it becomes a draft poll) or ``rejected`` with a public reason. An open
 proposal that misses its deadline is ``expired``. Hiding is separate from the status: officials
-hide abusive text, whatever the status.
+hide abusive text, whatever the status (``moderation``: the hidden fields and their rules).
 
 ``support_count`` is a counter kept in the same transaction as the ``Support`` rows (see
 ``proposals.services.support``); the unique constraint on ``Support`` is what decides "one support
@@ -16,7 +16,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditEntry
 from core.images import validate_image
+from moderation.models import Hideable
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
@@ -29,7 +31,9 @@ MIN_DURATION_DAYS = 1
 MAX_DURATION_DAYS = 30
 
 
-class Proposal(models.Model):
+class Proposal(Hideable):
+    moderation_subject = AuditEntry.Subject.PROPOSAL
+
     class Status(models.TextChoices):
         OPEN = "open", _("collecting support")
         UNDER_REVIEW = "under_review", _("under review")
@@ -85,17 +89,6 @@ class Proposal(models.Model):
         help_text=_("Public: the author, supporters and every citizen read it."),
     )
 
-    hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
-    hidden_reason = models.TextField(_("reason for hiding"), blank=True, max_length=MAX_REASON)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("hidden by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
     poll = models.ForeignKey(
         "voting.Poll",
         verbose_name=_("poll"),
@@ -129,10 +122,6 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_at is not None
 
 
 class ProposalOption(models.Model):

@@ -32,7 +32,7 @@ def _visible_to(user: User) -> QuerySet[Proposal]:
     """Proposals not hidden, and the reader's own even when hidden (anonymous readers have
     none: ``author_id=None`` would match the proposals of deleted accounts)."""
     if user.pk is None:
-        return Proposal.objects.filter(hidden_at__isnull=True)
+        return Proposal.objects.visible()
     return Proposal.objects.filter(Q(hidden_at__isnull=True) | Q(author_id=user.pk))
 
 

@@ -108,14 +108,14 @@ class ProposalListItemSerializer(serializers.ModelSerializer):
         return {"code": proposal.district.code, "name": proposal.district.name}
 
     def get_support_threshold(self, proposal: Proposal) -> int:
-        return int(getattr(settings, "PROPOSAL_SUPPORT_THRESHOLD", 50))
+        return settings.PROPOSAL_SUPPORT_THRESHOLD
 
     def get_is_mine(self, proposal: Proposal) -> bool:
         user = self.context["request"].user
         return proposal.author_id is not None and proposal.author_id == user.pk
 
     def get_hidden(self, proposal: Proposal) -> bool:
-        return proposal.hidden_at is not None
+        return proposal.is_hidden
 
 
 class ProposalDetailSerializer(ProposalListItemSerializer):
@@ -139,7 +139,7 @@ class ProposalDetailSerializer(ProposalListItemSerializer):
         ]
 
     def get_hidden_reason(self, proposal: Proposal) -> str | None:
-        if proposal.hidden_at is None or not self.get_is_mine(proposal):
+        if not proposal.is_hidden or not self.get_is_mine(proposal):
             return None
         return proposal.hidden_reason
 

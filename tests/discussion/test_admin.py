@@ -1,26 +1,21 @@
 """Officials moderate comments in the admin: reported first, hidden with a reason, scoped by gu.
 
-Real admin HTTP requests, as in tests/voting/test_admin.py. The "official" role does not carry
-the discussion permissions yet (accounts/roles.py), so the tests grant them.
+Real admin HTTP requests, as in tests/voting/test_admin.py, by officials of the ready "official"
+role, which carries the moderation permissions (accounts/roles.py).
 """
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone, translation
 
-from accounts.roles import ensure_official_group
+from audit.models import AuditEntry
 from discussion.models import Comment
 from tests.discussion.factories import CommentFactory, ProposalFactory
+from tests.district_codes import GANGNAM, JONGNO, SAJIK
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
-
-JONGNO = "1111000000"  # 종로구
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"  # 강남구
 
 URL = "/admin/discussion/comment/"
 
@@ -29,18 +24,6 @@ URL = "/admin/discussion/comment/"
 def _english():
     with translation.override("en"):
         yield
-
-
-def make_moderator(jurisdiction: str | None = None):
-    user = OfficialFactory(jurisdiction_id=jurisdiction)
-    user.groups.add(ensure_official_group())
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="discussion",
-            codename__in=["view_comment", "change_comment", "view_commentreport"],
-        )
-    )
-    return user
 
 
 def login(user) -> Client:
@@ -58,7 +41,7 @@ def test_reported_comments_come_first():
     most = CommentFactory(report_count=5)
     some = CommentFactory(report_count=2)
 
-    response = login(make_moderator()).get(URL)
+    response = login(OfficialFactory(role="official")).get(URL)
 
     assert response.status_code == 200
     assert listed_ids(response) == [most.pk, some.pk, quiet.pk]
@@ -68,7 +51,7 @@ def test_filters_and_search():
     hidden = CommentFactory(hidden_at=timezone.now(), hidden_reason="x", body="광고 링크")
     reported = CommentFactory(report_count=1, body="평범한 의견")
     on_proposal = CommentFactory(poll=None, proposal=ProposalFactory(), body="제안 의견")
-    client = login(make_moderator())
+    client = login(OfficialFactory(role="official"))
 
     assert listed_ids(client.get(URL, {"hidden": "yes"})) == [hidden.pk]
     assert listed_ids(client.get(URL, {"reported": "yes"})) == [reported.pk]
@@ -83,8 +66,8 @@ def test_a_gu_official_sees_only_comments_in_the_gu():
     gu_proposal = CommentFactory(poll=None, proposal=ProposalFactory(district_id=JONGNO))
     other_proposal = CommentFactory(poll=None, proposal=ProposalFactory(district_id=GANGNAM))
 
-    jongno = login(make_moderator(JONGNO))
-    city = login(make_moderator())
+    jongno = login(OfficialFactory(role="official", gu=JONGNO))
+    city = login(OfficialFactory(role="official"))
 
     assert set(listed_ids(jongno.get(URL))) == {inside.pk, gu_proposal.pk}
     assert jongno.get(f"{URL}{outside.pk}/change/").status_code == 302  # "doesn't exist"
@@ -99,12 +82,12 @@ def test_a_gu_official_sees_only_comments_in_the_gu():
 
 def test_hiding_asks_for_a_reason_first():
     comment = CommentFactory()
-    client = login(make_moderator())
+    client = login(OfficialFactory(role="official"))
 
-    form = client.post(URL, {"action": "hide_comments", ACTION_CHECKBOX_NAME: [comment.pk]})
+    form = client.post(URL, {"action": "hide_selected", ACTION_CHECKBOX_NAME: [comment.pk]})
     missing = client.post(
         URL,
-        {"action": "hide_comments", ACTION_CHECKBOX_NAME: [comment.pk], "apply": "yes"},
+        {"action": "hide_selected", ACTION_CHECKBOX_NAME: [comment.pk], "apply": "yes"},
     )
 
     assert form.status_code == 200
@@ -118,12 +101,12 @@ def test_hiding_asks_for_a_reason_first():
 
 def test_hiding_with_a_reason_hides_audits_and_the_author_reads_why(client_for):
     comment = CommentFactory(body="전화번호는 010-1234-5678 입니다")
-    official = make_moderator()
+    official = OfficialFactory(role="official")
 
     response = login(official).post(
         URL,
         {
-            "action": "hide_comments",
+            "action": "hide_selected",
             ACTION_CHECKBOX_NAME: [comment.pk],
             "apply": "yes",
             "reason": "Personal data",
@@ -150,30 +133,32 @@ def test_hiding_with_a_reason_hides_audits_and_the_author_reads_why(client_for):
 
 
 def test_unhiding_shows_the_comment_again():
-    comment = CommentFactory(hidden_at=timezone.now(), hidden_reason="실수")
-    client = login(make_moderator())
+    comment = CommentFactory(hidden_at=timezone.now(), hidden_reason="실수로 숨김")
+    client = login(OfficialFactory(role="official"))
+    action = {"action": "unhide_selected", ACTION_CHECKBOX_NAME: [comment.pk], "apply": "yes"}
 
-    response = client.post(
-        URL,
-        {"action": "unhide_comments", ACTION_CHECKBOX_NAME: [comment.pk], "apply": "yes"},
-    )
+    missing = client.post(URL, action)  # showing again needs a reason too, for the audit log
+    response = client.post(URL, {**action, "reason": "실수로 숨겼습니다"})
 
+    assert missing.status_code == 200 and missing.context["form"].errors
     assert response.status_code == 302
     comment.refresh_from_db()
     assert comment.hidden_at is None
-    assert AuditEntry.objects.get().action == AuditEntry.Action.UNHIDE
+    entry = AuditEntry.objects.get()
+    assert entry.action == AuditEntry.Action.UNHIDE
+    assert entry.changes == {"reason": "실수로 숨겼습니다", "hidden_reason": "실수로 숨김"}
 
 
 def test_a_gu_official_cannot_hide_a_comment_outside_the_gu():
     outside = CommentFactory(poll=PollFactory(districts=[GANGNAM]))
 
-    login(make_moderator(JONGNO)).post(
+    login(OfficialFactory(role="official", gu=JONGNO)).post(
         URL,
         {
-            "action": "hide_comments",
+            "action": "hide_selected",
             ACTION_CHECKBOX_NAME: [outside.pk],
             "apply": "yes",
-            "reason": "no",
+            "reason": "개인정보 노출",
         },
     )
 
@@ -183,7 +168,7 @@ def test_a_gu_official_cannot_hide_a_comment_outside_the_gu():
 
 def test_officials_neither_write_nor_delete_comments():
     comment = CommentFactory(body="원문")
-    client = login(make_moderator())
+    client = login(OfficialFactory(role="official"))
 
     page = client.get(f"{URL}{comment.pk}/change/")
     client.post(f"{URL}{comment.pk}/change/", {"body": "고친 글"})

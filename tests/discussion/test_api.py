@@ -8,15 +8,17 @@ from django.utils import timezone
 from accounts.models import Verification
 from discussion.models import Comment, CommentLike, CommentReport
 from tests.discussion.factories import CommentFactory, ProposalFactory, ReplyFactory
-from tests.factories import CitizenFactory, GroupFactory, GroupMembershipFactory, PollFactory
+from tests.district_codes import JONGNO, SAJIK, SINSA
+from tests.factories import (
+    CitizenFactory,
+    GroupFactory,
+    GroupMembershipFactory,
+    PollFactory,
+    born,
+)
 from voting.casting import cast_ballot
 
 pytestmark = pytest.mark.django_db
-
-JONGNO = "1111000000"  # 종로구
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"  # 강남구
-SINSA = "1168051000"  # 강남구 신사동
 
 
 def comments_url(poll_id: int) -> str:
@@ -72,12 +74,11 @@ def test_group_polls_take_comments_from_members_only(client_for):
     }
 
 
-def test_age_limited_polls_take_comments_from_that_age_only(client_for):
-    year = timezone.localdate().year
+def test_age_limited_polls_take_comments_from_that_age_only(client_for, clock):
     poll = PollFactory(min_age=19, max_age=29)
 
-    assert post(client_for(CitizenFactory(birth_year=year - 25)), poll.pk).status_code == 201
-    refused = post(client_for(CitizenFactory(birth_year=year - 40)), poll.pk)
+    assert post(client_for(CitizenFactory(birth_year=born(25))), poll.pk).status_code == 201
+    refused = post(client_for(CitizenFactory(birth_year=born(40))), poll.pk)
     assert refused.status_code == 403
     assert refused.json()["reason"] == "age"
     incomplete = post(client_for(CitizenFactory(birth_year=None)), poll.pk)

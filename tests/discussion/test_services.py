@@ -8,14 +8,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from accounts.services import delete_account
+from audit.models import AuditEntry
 from discussion import services
 from discussion.models import Comment, CommentLike, CommentReport
 from discussion.selectors import Subject
+from moderation import errors as moderation_errors
+from moderation import services as moderation
 from tests.concurrency import run_at_once
 from tests.conftest import make_session_token
 from tests.discussion.factories import CommentFactory, ProposalFactory, ReplyFactory
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting.models import AuditEntry
 
 # --- Text ----------------------------------------------------------------------------------------
 
@@ -120,23 +122,27 @@ def test_deleting_a_reply_leaves_a_live_parent_alone():
 
 
 @pytest.mark.django_db
-def test_hiding_needs_a_reason_and_is_audited():
+def test_hiding_needs_a_reason_is_audited_and_hiding_twice_is_refused():
     comment = CommentFactory(body="가" * 100)
     official = OfficialFactory()
 
-    with pytest.raises(services.ReasonRequired):
-        services.hide_comment(comment=comment, by=official, reason="   ")
-    services.hide_comment(comment=comment, by=official, reason="욕설")
-    services.hide_comment(comment=comment, by=official, reason="again")  # already hidden: no-op
+    for missing in ("   ", "x"):  # blank, or too short for the author to learn anything
+        with pytest.raises(moderation_errors.ReasonRequired):
+            moderation.hide(obj=comment, by=official, reason=missing)
+    moderation.hide(obj=comment, by=official, reason="욕설이 포함됨")
+    # Hiding what is hidden used to be silently ignored: now the second official learns that
+    # someone decided first (409), as for proposals.
+    with pytest.raises(moderation_errors.AlreadyHidden):
+        moderation.hide(obj=comment, by=official, reason="다시 숨김 처리")
 
     comment.refresh_from_db()
-    assert comment.hidden_reason == "욕설" and comment.hidden_by == official
+    assert comment.hidden_reason == "욕설이 포함됨" and comment.hidden_by == official
     entry = AuditEntry.objects.get()
     assert entry.subject_type == AuditEntry.Subject.COMMENT
     assert entry.subject_id == comment.pk
     assert entry.action == AuditEntry.Action.HIDE
-    assert entry.changes == {"reason": "욕설"}
-    assert entry.poll_title == "가" * 80
+    assert entry.changes == {"reason": "욕설이 포함됨"}
+    assert entry.title == "가" * 80
     assert entry.actor_name == official.username
 
 
@@ -144,15 +150,22 @@ def test_hiding_needs_a_reason_and_is_audited():
 def test_unhiding_shows_it_again_and_is_audited():
     comment = CommentFactory()
     official = OfficialFactory()
-    services.hide_comment(comment=comment, by=official, reason="오해")
+    moderation.hide(obj=comment, by=official, reason="오해의 소지")
 
-    services.unhide_comment(comment=comment, by=official, reason="재검토 결과 문제 없음")
+    moderation.unhide(obj=comment, by=official, reason="재검토 결과 문제 없음")
 
     comment.refresh_from_db()
     assert comment.hidden_at is None and comment.hidden_reason == ""
     actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
     assert actions == [AuditEntry.Action.HIDE, AuditEntry.Action.UNHIDE]
-    assert AuditEntry.objects.order_by("id").last().changes["hidden_for"] == "오해"
+    # One key for every kind (comments used to say "hidden_for").
+    assert AuditEntry.objects.order_by("id").last().changes == {
+        "reason": "재검토 결과 문제 없음",
+        "hidden_reason": "오해의 소지",
+    }
+    # Showing what is shown used to be silently ignored: now a 409 too.
+    with pytest.raises(moderation_errors.NotHidden):
+        moderation.unhide(obj=comment, by=official, reason="재검토 결과 문제 없음")
 
 
 # --- Concurrency, on PostgreSQL -----------------------------------------------------------------

@@ -1,16 +1,10 @@
 from datetime import timedelta
 
 import factory
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from proposals.models import Proposal
-from tests.factories import CitizenFactory, OfficialFactory
-
-JONGNO = "1111000000"  # 종로구
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"  # 강남구
-SINSA = "1168051000"  # 강남구 신사동
+from tests.factories import CitizenFactory
 
 
 class ProposalFactory(factory.django.DjangoModelFactory):
@@ -40,18 +34,6 @@ class ProposalFactory(factory.django.DjangoModelFactory):
         labels = extracted if extracted is not None else ["찬성", "반대"]
         for position, label in enumerate(labels):
             self.options.create(label=label, position=position)
-
-
-def make_moderator(jurisdiction: str | None = None, **fields):
-    """An official who may view and moderate proposals (and open the draft poll made of one)."""
-    user = OfficialFactory(jurisdiction_id=jurisdiction, **fields)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label__in=["proposals", "voting"],
-            codename__in=["view_proposal", "change_proposal", "view_poll", "change_poll"],
-        )
-    )
-    return user
 
 
 def png_bytes(size: tuple[int, int] = (4, 4)) -> bytes:

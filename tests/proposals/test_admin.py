@@ -8,11 +8,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from notifications.models import OutboxEvent
 from proposals.models import Proposal, Support
-from tests.factories import CitizenFactory
-from tests.proposals.factories import GANGNAM, JONGNO, ProposalFactory, make_moderator
-from voting.models import AuditEntry, Poll
+from tests.district_codes import GANGNAM, JONGNO
+from tests.factories import CitizenFactory, OfficialFactory
+from tests.proposals.factories import ProposalFactory
+from voting.models import Poll
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +33,7 @@ def logged_in(user) -> Client:
 
 @pytest.fixture
 def moderator():
-    return make_moderator()
+    return OfficialFactory(role="official")
 
 
 def changelist_ids(client: Client, **params) -> list[int]:
@@ -140,7 +142,9 @@ def test_accepting_with_edits_creates_the_draft_poll_and_goes_to_it(moderator):
     proposal.refresh_from_db()
     assert (proposal.status, proposal.poll_id) == (Proposal.Status.ACCEPTED, poll.pk)
 
-    created = AuditEntry.objects.get(poll=poll, action=AuditEntry.Action.CREATE)
+    created = AuditEntry.objects.get(
+        subject_type=AuditEntry.Subject.POLL, subject_id=poll.pk, action=AuditEntry.Action.CREATE
+    )
     assert created.changes["from_proposal"] == proposal.pk
     assert created.changes["edits"] == {
         "title": [proposal.title, "종로구 골목길 CCTV 확대"],
@@ -230,7 +234,8 @@ def test_hiding_takes_a_proposal_out_of_sight(moderator, citizen_api, client_for
 
     change = client.get(reverse("admin:proposals_proposal_change", args=[proposal.pk]))
     assert page("unhide", proposal) in change.content.decode()
-    assert client.post(page("unhide", proposal), {"reason": ""}).status_code == 302
+    assert client.post(page("unhide", proposal), {"reason": ""}).status_code == 200  # say why
+    assert client.post(page("unhide", proposal), {"reason": "작성자가 수정함"}).status_code == 302
     assert citizen_api.get(f"/api/v1/proposals/{proposal.pk}/").status_code == 200
     assert AuditEntry.objects.filter(subject_id=proposal.pk, action="unhide").exists()
 
@@ -242,7 +247,7 @@ def test_gu_officials_see_and_moderate_their_gu_only():
     jongno = ProposalFactory(under_review=True, district_id=JONGNO)
     gangnam = ProposalFactory(under_review=True, district_id=GANGNAM)
     city = ProposalFactory(under_review=True)
-    client = logged_in(make_moderator(JONGNO))
+    client = logged_in(OfficialFactory(role="official", gu=JONGNO))
 
     assert changelist_ids(client) == [jongno.pk]
     for other in (gangnam, city):
@@ -262,12 +267,10 @@ def test_city_wide_officials_see_everything():
     ProposalFactory(district_id=JONGNO)
     ProposalFactory(district_id=GANGNAM)
     ProposalFactory()
-    assert len(changelist_ids(logged_in(make_moderator()))) == 3
+    assert len(changelist_ids(logged_in(OfficialFactory(role="official")))) == 3
 
 
 def test_officials_without_the_permission_cannot_decide():
-    from tests.factories import OfficialFactory
-
     proposal = ProposalFactory(under_review=True)
     client = logged_in(OfficialFactory())
     assert client.get(page("reject", proposal)).status_code == 403

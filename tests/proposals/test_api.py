@@ -8,18 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from proposals import services
+from proposals import decisions, services
 from proposals.models import Proposal, ProposalImage, Support
-from tests.factories import CitizenFactory
-from tests.proposals.factories import (
-    GANGNAM,
-    JONGNO,
-    SAJIK,
-    SINSA,
-    ProposalFactory,
-    make_moderator,
-    png_bytes,
-)
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SINSA
+from tests.factories import CitizenFactory, OfficialFactory
+from tests.proposals.factories import ProposalFactory, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -344,8 +337,8 @@ def test_detail_of_an_unknown_proposal_is_a_json_404(citizen_api):
 
 def test_hidden_proposals_are_gone_for_others_but_not_for_their_author(citizen_api, client_for):
     proposal = ProposalFactory()
-    services.hide_proposal(
-        proposal=proposal, by=make_moderator(), reason="욕설이 포함되어 있습니다."
+    decisions.hide_proposal(
+        proposal=proposal, by=OfficialFactory(role="official"), reason="욕설이 포함되어 있습니다."
     )
 
     assert citizen_api.get(detail_url(proposal.pk)).status_code == 404
@@ -361,7 +354,8 @@ def test_hidden_proposals_are_gone_for_others_but_not_for_their_author(citizen_a
 
 def test_a_rejection_reason_is_public(citizen_api):
     proposal = ProposalFactory(under_review=True)
-    services.reject_proposal(proposal=proposal, by=make_moderator(), reason="이미 시행 중")
+    official = OfficialFactory(role="official")
+    decisions.reject_proposal(proposal=proposal, by=official, reason="이미 시행 중")
     body = citizen_api.get(detail_url(proposal.pk)).json()
     assert (body["status"], body["rejection_reason"]) == ("rejected", "이미 시행 중")
     assert body["decided_at"]

@@ -13,8 +13,9 @@ from schemathesis import GenerationMode
 
 from proposals.models import Proposal
 from tests.conftest import make_session_token
+from tests.district_codes import JONGNO, SAJIK
 from tests.factories import CitizenFactory
-from tests.proposals.factories import JONGNO, SAJIK, ProposalFactory
+from tests.proposals.factories import ProposalFactory
 from tests.security.test_schema_fuzz import (
     CHECKS,
     SCHEMA,

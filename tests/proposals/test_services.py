@@ -1,4 +1,4 @@
-"""The rules of proposals, at the service level, against the real database."""
+"""Citizens' side of proposals (propose, support, withdraw, expiry), against the real database."""
 
 from datetime import timedelta
 
@@ -7,19 +7,13 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import Verification
+from accounts.verification import VerificationRequired
 from notifications.models import OutboxEvent
-from proposals import services
+from proposals import errors, services
 from proposals.models import Proposal, Support
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SINSA
 from tests.factories import CitizenFactory
-from tests.proposals.factories import (
-    GANGNAM,
-    JONGNO,
-    SAJIK,
-    SINSA,
-    ProposalFactory,
-    make_moderator,
-)
-from voting.models import AuditEntry, Poll
+from tests.proposals.factories import ProposalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +70,7 @@ def test_a_dong_resident_proposes_for_their_gu(db):
 )
 def test_a_proposal_is_for_the_city_or_the_authors_gu(db, residence, code):
     author = CitizenFactory(district_id=residence)
-    with pytest.raises(services.InvalidDistrict):
+    with pytest.raises(errors.InvalidDistrict):
         submit(author, district_code=code)
     assert not Proposal.objects.exists()
 
@@ -90,8 +84,10 @@ def test_a_proposal_is_for_the_city_or_the_authors_gu(db, residence, code):
     ],
 )
 def test_only_phone_verified_citizens_propose(db, fields):
-    with pytest.raises(services.VerificationRequired):
+    with pytest.raises(VerificationRequired) as caught:
         submit(CitizenFactory(**fields))
+    # The one guard (accounts.verification), with the proposals' own words.
+    assert str(caught.value.detail) == str(services.VERIFY_TO_TAKE_PART)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +126,7 @@ def test_at_most_n_open_or_under_review_proposals_per_citizen(citizen, settings)
     ProposalFactory(author=citizen, under_review=True)
     ProposalFactory(author=citizen, status=Proposal.Status.REJECTED)  # decided: not counted
 
-    with pytest.raises(services.TooManyOpenProposals):
+    with pytest.raises(errors.TooManyOpenProposals):
         submit(citizen)
 
     Proposal.objects.filter(author=citizen, status=Proposal.Status.OPEN).update(
@@ -147,7 +143,7 @@ def test_support_counts_once_per_citizen(citizen):
 
     result = services.support(proposal=proposal, user=citizen)
     assert result.support_count == 1
-    with pytest.raises(services.AlreadySupported):
+    with pytest.raises(errors.AlreadySupported):
         services.support(proposal=proposal, user=citizen)
 
     proposal.refresh_from_db()
@@ -157,22 +153,22 @@ def test_support_counts_once_per_citizen(citizen):
 
 def test_authors_do_not_support_their_own_proposal(citizen):
     proposal = ProposalFactory(author=citizen)
-    with pytest.raises(services.OwnProposal):
+    with pytest.raises(errors.OwnProposal):
         services.support(proposal=proposal, user=citizen)
 
 
 def test_unverified_citizens_do_not_support(db):
     proposal = ProposalFactory()
-    with pytest.raises(services.VerificationRequired):
+    with pytest.raises(VerificationRequired):
         services.support(proposal=proposal, user=CitizenFactory(phone_verified=False))
     assert proposal.supports.count() == 0
 
 
 def test_a_gus_proposal_is_supported_by_its_residents_only(db):
     proposal = ProposalFactory(district_id=JONGNO)
-    with pytest.raises(services.NotResident):
+    with pytest.raises(errors.NotResident):
         services.support(proposal=proposal, user=CitizenFactory(district_id=SINSA))
-    with pytest.raises(services.NotResident):
+    with pytest.raises(errors.NotResident):
         services.support(proposal=proposal, user=CitizenFactory())
     assert services.support(proposal=proposal, user=CitizenFactory(district_id=SAJIK))
     assert services.support(proposal=proposal, user=CitizenFactory(district_id=JONGNO))
@@ -190,7 +186,7 @@ def test_a_gus_proposal_is_supported_by_its_residents_only(db):
 def test_only_open_proposals_within_their_deadline_are_supported(citizen, fields):
     proposal = ProposalFactory(**fields)
     count = proposal.support_count
-    with pytest.raises(services.ProposalNotOpen):
+    with pytest.raises(errors.ProposalNotOpen):
         services.support(proposal=proposal, user=citizen)
     proposal.refresh_from_db()
     assert proposal.support_count == count
@@ -224,7 +220,7 @@ def test_reaching_the_threshold_sends_the_proposal_to_review(settings):
     assert event.payload == {"title": proposal.title, "status": "under_review", "reason": ""}
 
     # Collecting is over: the count stays at the threshold.
-    with pytest.raises(services.ProposalNotOpen):
+    with pytest.raises(errors.ProposalNotOpen):
         services.support(proposal=proposal, user=supporters[3])
     proposal.refresh_from_db()
     assert proposal.support_count == 3
@@ -239,7 +235,7 @@ def test_withdrawing_support_decrements(citizen):
 
     assert result.support_count == 1
     assert not Support.objects.filter(proposal=proposal, user=citizen).exists()
-    with pytest.raises(services.NotSupported):
+    with pytest.raises(errors.NotSupported):
         services.withdraw_support(proposal=proposal, user=citizen)
     proposal.refresh_from_db()
     assert proposal.support_count == 1
@@ -249,7 +245,7 @@ def test_support_cannot_be_withdrawn_once_under_review(citizen, settings):
     settings.PROPOSAL_SUPPORT_THRESHOLD = 1
     proposal = ProposalFactory()
     services.support(proposal=proposal, user=citizen)
-    with pytest.raises(services.ProposalNotOpen):
+    with pytest.raises(errors.ProposalNotOpen):
         services.withdraw_support(proposal=proposal, user=citizen)
     assert Support.objects.filter(proposal=proposal).count() == 1
 
@@ -278,178 +274,3 @@ def test_open_proposals_past_their_deadline_expire():
         assert event.payload["title"] == proposal.title
     assert OutboxEvent.objects.count() == 2
     assert services.expire_due_proposals(now=now) == 0
-
-
-# --- Officials ---------------------------------------------------------------------------------
-
-
-def accept(proposal, by, **overrides):
-    opens = timezone.now() + timedelta(days=3)
-    fields = {"opens_at": opens, "closes_at": opens + timedelta(days=7)}
-    fields.update(overrides)
-    return services.accept_proposal(proposal=proposal, by=by, **fields)
-
-
-def test_accepting_creates_a_draft_poll_and_records_the_edits():
-    official = make_moderator()
-    proposal = ProposalFactory(under_review=True, options=["찬성", "반대"])
-
-    poll = accept(
-        proposal,
-        official,
-        title="한강공원 야간 조명 확대",
-        description=proposal.description,
-        options=["찬성", "반대", "모르겠다"],
-    )
-
-    assert poll.published is False
-    assert (poll.kind, poll.min_choices, poll.max_choices) == (Poll.Kind.SINGLE, 1, 1)
-    assert poll.owner == official
-    assert poll.title == "한강공원 야간 조명 확대"
-    assert list(poll.options.values_list("label", flat=True)) == ["찬성", "반대", "모르겠다"]
-    assert not poll.districts.exists()  # city-wide
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.ACCEPTED
-    assert (proposal.poll, proposal.decided_by) == (poll, official)
-    assert proposal.decided_at is not None
-
-    edits = {
-        "title": [proposal.title, "한강공원 야간 조명 확대"],
-        "options": [["찬성", "반대"], ["찬성", "반대", "모르겠다"]],
-    }
-    created = AuditEntry.objects.get(poll=poll, action=AuditEntry.Action.CREATE)
-    assert created.changes == {"from_proposal": proposal.pk, "edits": edits}
-    accepted = AuditEntry.objects.get(
-        subject_type=AuditEntry.Subject.PROPOSAL,
-        subject_id=proposal.pk,
-        action=AuditEntry.Action.ACCEPT,
-    )
-    assert accepted.actor == official
-    assert accepted.changes["poll"] == poll.pk
-    assert accepted.changes["edits"] == edits
-    assert OutboxEvent.objects.filter(dedupe_key=f"proposal:{proposal.pk}:accepted").exists()
-
-
-def test_accepting_a_gus_proposal_targets_that_gu():
-    proposal = ProposalFactory(under_review=True, district_id=JONGNO)
-    poll = accept(proposal, make_moderator(JONGNO))
-    assert list(poll.districts.values_list("code", flat=True)) == [JONGNO]
-    assert poll.title == proposal.title
-    entry = AuditEntry.objects.get(poll=poll, action=AuditEntry.Action.CREATE)
-    assert entry.changes == {"from_proposal": proposal.pk, "edits": {}}
-
-
-@pytest.mark.parametrize(
-    "fields",
-    [{}, {"status": Proposal.Status.REJECTED}, {"status": Proposal.Status.EXPIRED}],
-)
-def test_only_proposals_under_review_are_accepted(fields):
-    proposal = ProposalFactory(**fields)
-    with pytest.raises(services.ProposalNotUnderReview):
-        accept(proposal, make_moderator())
-    assert not Poll.objects.exists()
-
-
-def test_accepting_checks_schedule_and_text():
-    proposal = ProposalFactory(under_review=True)
-    official = make_moderator()
-    opens = timezone.now() + timedelta(days=1)
-    with pytest.raises(ValidationError):
-        accept(proposal, official, opens_at=opens, closes_at=opens)
-    with pytest.raises(ValidationError):
-        accept(proposal, official, options=["하나"])
-    with pytest.raises(ValidationError):
-        accept(proposal, official, title=" ")
-    assert not Poll.objects.exists()
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.UNDER_REVIEW
-
-
-def test_a_hidden_proposal_is_not_accepted():
-    proposal = ProposalFactory(under_review=True, hidden_at=timezone.now())
-    with pytest.raises(services.ProposalHidden):
-        accept(proposal, make_moderator())
-
-
-@pytest.mark.parametrize(
-    ("proposal_district", "official_jurisdiction", "allowed"),
-    [
-        (None, None, True),
-        (JONGNO, None, True),
-        (JONGNO, JONGNO, True),
-        (JONGNO, GANGNAM, False),
-        (None, JONGNO, False),  # city-wide proposals need a city-wide official
-    ],
-)
-def test_gu_officials_moderate_their_gu_only(proposal_district, official_jurisdiction, allowed):
-    proposal = ProposalFactory(under_review=True, district_id=proposal_district)
-    official = make_moderator(official_jurisdiction)
-    if allowed:
-        services.reject_proposal(proposal=proposal, by=official, reason="중복 제안")
-    else:
-        with pytest.raises(services.OutsideJurisdiction):
-            services.reject_proposal(proposal=proposal, by=official, reason="중복 제안")
-        with pytest.raises(services.OutsideJurisdiction):
-            services.hide_proposal(proposal=proposal, by=official, reason="욕설")
-        with pytest.raises(services.OutsideJurisdiction):
-            accept(proposal, official)
-
-
-def test_citizens_are_not_moderators(citizen):
-    proposal = ProposalFactory(under_review=True)
-    with pytest.raises(services.OutsideJurisdiction):
-        services.reject_proposal(proposal=proposal, by=citizen, reason="...")
-
-
-def test_rejecting_needs_a_public_reason():
-    proposal = ProposalFactory(under_review=True)
-    official = make_moderator()
-    with pytest.raises(ValidationError):
-        services.reject_proposal(proposal=proposal, by=official, reason="   ")
-
-    services.reject_proposal(proposal=proposal, by=official, reason="이미 시행 중인 정책입니다.")
-
-    proposal.refresh_from_db()
-    assert proposal.status == Proposal.Status.REJECTED
-    assert proposal.rejection_reason == "이미 시행 중인 정책입니다."
-    assert proposal.decided_by == official
-    entry = AuditEntry.objects.get(subject_id=proposal.pk, action=AuditEntry.Action.REJECT)
-    assert entry.subject_type == AuditEntry.Subject.PROPOSAL
-    assert entry.changes["reason"] == "이미 시행 중인 정책입니다."
-    event = OutboxEvent.objects.get(dedupe_key=f"proposal:{proposal.pk}:rejected")
-    assert event.payload["reason"] == "이미 시행 중인 정책입니다."
-    with pytest.raises(services.ProposalNotUnderReview):
-        services.reject_proposal(proposal=proposal, by=official, reason="again")
-
-
-def test_hiding_and_showing_again_are_audited():
-    proposal = ProposalFactory()
-    official = make_moderator()
-    with pytest.raises(ValidationError):
-        services.hide_proposal(proposal=proposal, by=official, reason="")
-
-    services.hide_proposal(proposal=proposal, by=official, reason="개인정보 포함")
-    proposal.refresh_from_db()
-    assert proposal.is_hidden
-    assert (proposal.hidden_reason, proposal.hidden_by) == ("개인정보 포함", official)
-    with pytest.raises(services.AlreadyHidden):
-        services.hide_proposal(proposal=proposal, by=official, reason="again")
-
-    services.unhide_proposal(proposal=proposal, by=official, reason="수정됨")
-    proposal.refresh_from_db()
-    assert not proposal.is_hidden
-    assert proposal.hidden_reason == ""
-    with pytest.raises(services.NotHidden):
-        services.unhide_proposal(proposal=proposal, by=official)
-
-    actions = list(
-        AuditEntry.objects.filter(subject_id=proposal.pk, subject_type="proposal")
-        .order_by("id")
-        .values_list("action", "changes")
-    )
-    assert actions == [
-        ("hide", {"reason": "개인정보 포함"}),
-        ("unhide", {"reason": "수정됨", "hidden_reason": "개인정보 포함"}),
-    ]
-    # Hiding is not a status change: no notification.
-    assert not OutboxEvent.objects.exists()
