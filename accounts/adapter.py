@@ -20,12 +20,13 @@ from django.utils.translation import ngettext
 
 from accounts import sms_budget
 from accounts.models import Verification
-from accounts.phone import mask_phone, normalize_phone
+from accounts.phone import mask_phone
 from accounts.profile_history import carry_over
 from accounts.signals import citizen_changed
 from accounts.sms import SMSError, send_sms
 from core.client_ip import client_ip
 from core.errors import json_error
+from core.phone import normalize_phone
 from districts.services import claim_pending_memberships
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ budget, each with the seconds until its window ends. If the cache cannot be reac
 cannot be checked, and nothing is sent (:class:`SMSBudgetUnavailable`, a 503): fail closed.
 
 Keys name no one: each is an HMAC (server secret) of the number or address and the window
-(``voting.throttling.window_key``), so Redis never holds a phone number, and one number's
+(``core.ratelimit.window_key``), so Redis never holds a phone number, and one number's
 counters cannot be followed from window to window.
 
 Refused attempts are taken back out of the counters: an attacker hammering one number must not
@@ -37,7 +37,7 @@ from django.dispatch import Signal
 
 from core.client_ip import rate_limit_bucket
 from core.errors import RETRY_AFTER_SECONDS
-from voting.throttling import _rates, hit, window_key
+from core.ratelimit import Rate, hit, rates, window_key
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +81,16 @@ class _Counter:
 
 
 def _counters(*, phone: str, ip: str | None, now: float) -> list[_Counter]:
-    rules: list[tuple[str, object, list[tuple[int, int]]]] = [
-        ("number", phone, _rates("SMS_BUDGET_PER_NUMBER", "5/h,10/d")),
+    rules: list[tuple[str, object, list[Rate]]] = [
+        ("number", phone, rates("SMS_BUDGET_PER_NUMBER")),
     ]
     if ip:
-        rules.append(("ip", rate_limit_bucket(ip), _rates("SMS_BUDGET_PER_IP", "30/h,100/d")))
+        rules.append(("ip", rate_limit_bucket(ip), rates("SMS_BUDGET_PER_IP")))
     rules.append(("global", "all", [(settings.SMS_BUDGET_GLOBAL_HOURLY, 3600)]))
     return [
         _Counter(scope, window_key(f"{_PREFIX}:{scope}", ident, seconds, now), limit, seconds)
-        for scope, ident, rates in rules
-        for limit, seconds in rates
+        for scope, ident, limits in rules
+        for limit, seconds in limits
     ]
 
 

@@ -1,4 +1,5 @@
-"""The Celery application: workers deliver the notification outbox (README, "Notifications")."""
+"""The Celery application: workers deliver the notification outbox (README, "Notifications") and
+run the periodic jobs of ``CELERY_BEAT_SCHEDULE``, found in each installed app's ``tasks.py``."""
 
 import os
 

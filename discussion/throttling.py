@@ -8,7 +8,6 @@ class CommentThrottle(WriteThrottle):
     """``COMMENT_THROTTLE``: comments and replies a citizen may post, e.g. "5/min,50/day"."""
 
     setting = "COMMENT_THROTTLE"
-    default = "5/min,50/day"
     prefix = "comment-throttle"
 
 
@@ -16,5 +15,4 @@ class ReactionThrottle(WriteThrottle):
     """``COMMENT_REACTION_THROTTLE``: likes, unlikes, reports and deletions."""
 
     setting = "COMMENT_REACTION_THROTTLE"
-    default = "60/min,1000/day"
     prefix = "comment-reaction-throttle"

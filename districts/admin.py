@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from districts import services
+from districts import managed_groups, phone_csv, services
 from districts.forms import ConfirmMembersUploadForm, MembersUploadForm
 from districts.models import District, Group, GroupMembership, PendingGroupMember, name_key
 
@@ -255,7 +255,7 @@ class GroupAdmin(admin.ModelAdmin):
         form = MembersUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             parsed = form.parsed
-            report = services.preview_managed_group_members(
+            report = managed_groups.preview_managed_group_members(
                 group=group, phones=parsed.phones, by=request.user
             )
             token = secrets.token_urlsafe(24)
@@ -321,10 +321,10 @@ class GroupAdmin(admin.ModelAdmin):
             return redirect(upload_url)
         cache.delete(key)
         try:
-            report = services.set_managed_group_members(
+            report = managed_groups.set_managed_group_members(
                 group=group, phones=payload["phones"], by=request.user
             )
-        except services.NotManagedGroupError:
+        except managed_groups.NotManagedGroupError:
             messages.error(request, self._not_managed_message())
             return redirect(change_url)
         invalid = (payload["invalid_count"], payload["invalid_lines"])
@@ -345,7 +345,7 @@ class GroupAdmin(admin.ModelAdmin):
                 "opts": self.opts,
                 "original": group,
                 "has_view_permission": self.has_view_permission(request, group),
-                "max_rows": services.MAX_PHONE_CSV_ROWS,
+                "max_rows": phone_csv.MAX_PHONE_CSV_ROWS,
                 **context,
             },
         )
@@ -359,7 +359,7 @@ class GroupAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _summary(
-        report: services.MembershipReport,
+        report: managed_groups.MembershipReport,
         invalid_count: int,
         lines: list[int],
         *,

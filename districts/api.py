@@ -14,8 +14,10 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 
+from core.filters import parse_query
 from core.pagination import Pagination
 from core.schema import PUBLIC_ERROR_RESPONSES
+from districts import selectors
 from districts.models import District, Group, code_validator
 
 # --- Serializers ----------------------------------------------------------------------------------
@@ -61,21 +63,29 @@ class GroupSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DistrictQuerySerializer(serializers.Serializer):
-    """The list's query parameters; invalid ones answer 400 ``invalid_input``."""
-
-    parent = serializers.CharField(required=False, validators=[code_validator])
-    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    level = serializers.ChoiceField(choices=District.Level.choices, required=False)
-    include_inactive = serializers.BooleanField(required=False, default=False)
-
-
 def _validated_code(code: str) -> str:
     try:
         code_validator(code)
     except DjangoValidationError as exc:
         raise ValidationError({"code": [str(message) for message in exc.messages]}) from None
     return code
+
+
+class DistrictFilterSerializer(serializers.Serializer):
+    """The list's query parameters; invalid ones answer 400 ``invalid_input``."""
+
+    parent = serializers.CharField(
+        required=False,
+        validators=[code_validator],
+        help_text="10-digit code of the district whose children to list (404 if unknown)",
+    )
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="name (ko/en) or code prefix"
+    )
+    level = serializers.ChoiceField(choices=District.Level.choices, required=False)
+    include_inactive = serializers.BooleanField(
+        required=False, default=False, help_text="also list retired districts (default: false)"
+    )
 
 
 # --- Views ----------------------------------------------------------------------------------------
@@ -96,21 +106,7 @@ class DistrictPagination(Pagination):
         "`include_inactive`. Sorted by code. `name` is in the request's language."
     ),
     responses={200: DistrictSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
-    parameters=[
-        OpenApiParameter(
-            "parent",
-            OpenApiTypes.STR,
-            description="10-digit code of the district whose children to list (404 if unknown)",
-            pattern=r"^\d{10}$",
-        ),
-        OpenApiParameter("q", OpenApiTypes.STR, description="name (ko/en) or code prefix"),
-        OpenApiParameter("level", OpenApiTypes.STR, enum=District.Level.values),
-        OpenApiParameter(
-            "include_inactive",
-            OpenApiTypes.BOOL,
-            description="also list retired districts (default: false)",
-        ),
-    ],
+    parameters=[DistrictFilterSerializer],
 )
 class DistrictListView(generics.ListAPIView):
     permission_classes = [AllowAny]
@@ -118,28 +114,16 @@ class DistrictListView(generics.ListAPIView):
     pagination_class = DistrictPagination
 
     def get_queryset(self):
-        # A plain dict, not the QueryDict: DRF reads an empty form value as "not given", so
-        # ``?level=`` would be ignored silently; as JSON-like input it is a 400 like any bad value.
-        params = DistrictQuerySerializer(data=self.request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        parent = params.validated_data.get("parent")
-        q = params.validated_data.get("q", "").strip()
-        level = params.validated_data.get("level")
-
-        queryset = District.objects.all()
-        if parent is not None:
-            if not District.objects.filter(code=parent).exists():
-                raise NotFound(_("No district has the code %(code)s.") % {"code": parent})
-            queryset = queryset.descendants_of(parent) if q else queryset.filter(parent_id=parent)
-        elif not q and level is None:
-            queryset = queryset.filter(level=District.Level.CITY)
-        if q:
-            queryset = queryset.search(q)
-        if level is not None:
-            queryset = queryset.filter(level=level)
-        if not params.validated_data["include_inactive"]:
-            queryset = queryset.active()
-        return queryset.order_by("code")
+        params = parse_query(DistrictFilterSerializer, self.request)
+        parent = params.get("parent")
+        if parent is not None and not selectors.district_exists(code=parent):
+            raise NotFound(_("No district has the code %(code)s.") % {"code": parent})
+        return selectors.district_list(
+            parent=parent,
+            q=params.get("q", "").strip(),
+            level=params.get("level"),
+            include_inactive=params["include_inactive"],
+        )
 
 
 @extend_schema(
@@ -153,8 +137,10 @@ class DistrictListView(generics.ListAPIView):
 class DistrictDetailView(generics.RetrieveAPIView):
     permission_classes = [AllowAny]
     serializer_class = DistrictDetailSerializer
-    queryset = District.objects.select_related("parent")
     lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.district_detail_queryset()
 
     def get_object(self) -> District:
         _validated_code(self.kwargs["code"])
@@ -169,4 +155,6 @@ class DistrictDetailView(generics.RetrieveAPIView):
 class GroupListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = GroupSerializer
-    queryset = Group.objects.filter(is_active=True).order_by("name")
+
+    def get_queryset(self):
+        return selectors.active_groups()

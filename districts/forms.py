@@ -1,9 +1,10 @@
-"""Admin forms for districts and groups. They check input; the work is in ``districts.services``."""
+"""Admin forms for districts and groups. They check input; the work is in ``districts.services``
+and ``districts.managed_groups``."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from districts.services import (
+from districts.phone_csv import (
     MAX_PHONE_CSV_BYTES,
     MAX_PHONE_CSV_ROWS,
     ParsedPhones,

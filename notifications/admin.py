@@ -37,7 +37,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("waiting to be pushed"), ordering="_unpushed")
     def unpushed(self, obj: OutboxEvent) -> int:
-        return obj._unpushed
+        return int(getattr(obj, "_unpushed", 0))  # annotated by get_queryset
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

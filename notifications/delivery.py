@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import audiences, messages, push, quiet
+from notifications import messages, push, quiet, recipients
 from notifications.models import Device, Kind, Notification, OutboxEvent
 
 
@@ -36,7 +36,7 @@ def fan_out_batch(event_id: int) -> bool:
         )
         if event is None:  # done, or another worker holds this batch
             return False
-        users = audiences.recipients(event)
+        users = recipients.recipients(event)
         ids: list[int] = []
         if users is not None:
             ids = list(

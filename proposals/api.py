@@ -1,10 +1,8 @@
 """The citizens' proposals API. Views parse, authenticate and call one service or selector."""
 
-import re
-
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -13,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.filters import parse_query
 from core.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
 from proposals import selectors, services
 from proposals.serializers import (
@@ -31,30 +30,11 @@ BODY_ERROR_RESPONSES = {
     415: OpenApiResponse(ErrorSerializer, description="unsupported_media_type"),
 }
 
-_DISTRICT_RE = re.compile(r"([0-9]{10}|city)\Z")
-
-STATUS_PARAM = OpenApiParameter(
-    "status", str, enum=list(selectors.STATUSES), description="Default: open"
-)
-ORDER_PARAM = OpenApiParameter(
-    "order",
-    str,
-    enum=list(selectors.ORDERS),
-    description="newest (default) or support (most supported first)",
-)
-DISTRICT_PARAM = OpenApiParameter(
-    "district",
-    str,
-    pattern=r"^([0-9]{10}|city)$",
-    description="A gu's 10-digit code for that gu's proposals, or city for the city-wide ones",
-)
-
 
 class ProposalThrottle(WriteThrottle):
     """``PROPOSAL_THROTTLE``: proposing, adding images, supporting and withdrawing."""
 
     setting = "PROPOSAL_THROTTLE"
-    default = "20/min,200/day"
     prefix = "proposal-throttle"
 
 
@@ -68,30 +48,44 @@ class ProposalListView(ListAPIView):
             return [AllowAny()]
         return super().get_permissions()
 
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=selectors.STATUSES,
+            default=selectors.Proposal.Status.OPEN,
+            error_messages={
+                "invalid_choice": _("Choose open, under_review, accepted, rejected or expired.")
+            },
+        )
+        district = serializers.RegexField(
+            r"^([0-9]{10}|city)\Z",
+            required=False,
+            trim_whitespace=False,
+            help_text=(
+                "A gu's 10-digit code for that gu's proposals, or city for the city-wide ones"
+            ),
+            error_messages={"invalid": _("Send a 10-digit gu code, or city for all of Seoul.")},
+        )
+        order = serializers.ChoiceField(
+            choices=selectors.ORDERS,
+            default="newest",
+            help_text="newest (default) or support (most supported first)",
+            error_messages={"invalid_choice": _("Choose newest or support.")},
+        )
+
     def get_queryset(self):
-        params = self.request.query_params
-        status_ = params.get("status", selectors.Proposal.Status.OPEN)
-        if status_ not in selectors.STATUSES:
-            raise serializers.ValidationError(
-                {"status": [_("Choose open, under_review, accepted, rejected or expired.")]}
-            )
-        order = params.get("order", "newest")
-        if order not in selectors.ORDERS:
-            raise serializers.ValidationError({"order": [_("Choose newest or support.")]})
-        district = params.get("district")
-        if district is not None and not _DISTRICT_RE.match(district):
-            raise serializers.ValidationError(
-                {"district": [_("Send a 10-digit gu code, or city for all of Seoul.")]}
-            )
+        params = parse_query(self.FilterSerializer, self.request)
         return selectors.proposal_list(
-            user=self.request.user, status=status_, district=district, order=order
+            user=self.request.user,
+            status=params["status"],
+            district=params.get("district"),
+            order=params["order"],
         )
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     @extend_schema(
-        parameters=[STATUS_PARAM, DISTRICT_PARAM, ORDER_PARAM],
+        parameters=[FilterSerializer],
         responses={200: ProposalListItemSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
         description=(
             "Citizens' proposals of one status (default: open, collecting support). Public: "

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from accounts import sms
-from accounts.phone import normalize_phone
+from core.phone import normalize_phone
 
 CONSOLE_LOGGER = "accounts.sms.console"
 

@@ -3,7 +3,7 @@ budget and its alert, and what Redis holds. The hour-long attacks through the en
 tests/security/test_sms_abuse.py; Redis down is tests/accounts/test_auth_redis_down.py.
 
 Counters are real: the test cache (local memory, or Redis with REDIS_URL), time moved by the
-fake clock only.
+test's clock only (``window_clock``, tests/conftest.py).
 """
 
 import hashlib
@@ -19,7 +19,6 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
 from accounts import sms, sms_budget
-from tests.accounts.fake_clock import clock  # noqa: F401  (fixture)
 from tests.accounts.test_auth_flows import (
     BASE,
     CODE_REQUEST,
@@ -44,7 +43,7 @@ def _refusal(**kwargs) -> sms_budget.SMSBudgetRefused | None:
     return None
 
 
-def test_a_number_gets_at_most_ten_texts_a_day(clock):  # noqa: F811
+def test_a_number_gets_at_most_ten_texts_a_day(window_clock):
     """Attacker: someone who texts a victim 5 times in every hour, the most the hourly limit
     allows. Promise: after 10 in a day the number gets no more until the day ends, whatever
     addresses ask."""
@@ -53,7 +52,7 @@ def test_a_number_gets_at_most_ten_texts_a_day(clock):  # noqa: F811
         for n in range(6):
             if _refusal(phone=VICTIM, ip=f"198.51.100.{hour * 10 + n}") is None:
                 sent += 1
-        clock.advance(3600)
+        window_clock.advance(3600)
 
     assert sent == 10
     refusal = _refusal(phone=VICTIM, ip="198.51.100.200")
@@ -62,7 +61,7 @@ def test_a_number_gets_at_most_ten_texts_a_day(clock):  # noqa: F811
     assert refusal.retry_after == 19 * 3600
 
 
-def test_an_address_gets_at_most_a_hundred_texts_a_day(clock):  # noqa: F811
+def test_an_address_gets_at_most_a_hundred_texts_a_day(window_clock):
     """Attacker: one address texting a new number every time, 30 an hour (its hourly limit)
     around the clock. Promise: 100 a day, then nothing until the day ends."""
     numbers = iter(f"+82105555{n:04d}" for n in range(10_000))
@@ -71,14 +70,14 @@ def test_an_address_gets_at_most_a_hundred_texts_a_day(clock):  # noqa: F811
         for _ in range(31):
             if _refusal(phone=next(numbers), ip="203.0.113.9") is None:
                 sent += 1
-        clock.advance(3600)
+        window_clock.advance(3600)
 
     assert sent == 100
     refusal = _refusal(phone=next(numbers), ip="203.0.113.9")
     assert refusal is not None and refusal.scope == "ip"
 
 
-def test_ipv6_addresses_are_counted_per_64_prefix(clock):  # noqa: F811
+def test_ipv6_addresses_are_counted_per_64_prefix(window_clock):
     """Attacker: a host with a /64 of its own, taking a new IPv6 address for every request.
     Promise: its whole prefix is one address for the budget; a neighbour's prefix is not."""
     numbers = iter(f"+82105555{n:04d}" for n in range(10_000))
@@ -88,7 +87,7 @@ def test_ipv6_addresses_are_counted_per_64_prefix(clock):  # noqa: F811
     assert _refusal(phone=next(numbers), ip="2001:db8:1:3::1") is None
 
 
-def test_refused_attempts_do_not_spend_the_global_budget(clock, settings):  # noqa: F811
+def test_refused_attempts_do_not_spend_the_global_budget(window_clock, settings):
     """Attacker: someone hammering one number long after its limit, to use up the city's
     hourly budget with texts that are never sent. Promise: refused attempts are taken back
     out of every counter; the city's other citizens still get their codes."""
@@ -101,7 +100,7 @@ def test_refused_attempts_do_not_spend_the_global_budget(clock, settings):  # no
     assert others == [None] * 5
 
 
-def test_the_global_budget_stops_texts_and_alerts_once_an_hour(clock, settings, caplog):  # noqa: F811
+def test_the_global_budget_stops_texts_and_alerts_once_an_hour(window_clock, settings, caplog):
     """Attacker: a botnet, one address and one number per request, under every per-number and
     per-address limit. Promise: when the hour's budget is spent, code requests answer 503 with
     Retry-After (until the hour ends) and send nothing; the operators get one CRITICAL line and
@@ -136,7 +135,7 @@ def test_the_global_budget_stops_texts_and_alerts_once_an_hour(clock, settings, 
     assert not re.search(r"\d{8}", critical[0].getMessage())
     assert len(alerts) == 1
 
-    clock.advance(3600)
+    window_clock.advance(3600)
     response = post(APIClient(REMOTE_ADDR="198.51.100.99"), CODE_REQUEST, {"phone": VICTIM})
     assert response.status_code == 401
     assert len(texts_to(VICTIM)) == 1
@@ -180,7 +179,7 @@ def test_no_number_or_address_is_readable_in_the_cache(settings, registered):
 
 
 @pytest.mark.redis
-def test_the_budget_lives_in_redis_and_expires(clock):  # noqa: F811
+def test_the_budget_lives_in_redis_and_expires(window_clock):
     """The counters are Redis keys every web process shares (a second connection, as another
     gunicorn worker has, reads the same counts), and each expires with its window: nothing
     about a number outlives the day."""

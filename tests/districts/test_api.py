@@ -1,12 +1,12 @@
 import pytest
 
 from districts.models import District, Group
+from tests.district_codes import DONGDAEMUN, JONGNO, SEOUL
 from tests.factories import GroupFactory
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/api/v1/districts/"
-SEOUL, JONGNO, DONGDAEMUN = "1100000000", "1111000000", "1123000000"
 
 
 def _codes(response) -> list[str]:

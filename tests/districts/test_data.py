@@ -3,7 +3,8 @@
 import csv
 from collections import Counter
 
-from districts.loaders import RETIRED_COLUMNS, SEOUL_FILE, SEOUL_RETIRED_FILE
+from districts.district_files import RETIRED_COLUMNS
+from districts.loaders import SEOUL_FILE, SEOUL_RETIRED_FILE
 
 
 def _rows(path):

@@ -12,17 +12,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from districts.models import Group, GroupMembership, PendingGroupMember
-from districts.services import (
-    ROW_EMPTY,
-    ROW_NOT_MOBILE,
+from districts.managed_groups import (
     NotManagedGroupError,
-    PhoneCSVError,
-    claim_pending_memberships,
-    parse_phone_csv,
     preview_managed_group_members,
     set_managed_group_members,
 )
+from districts.models import Group, GroupMembership, PendingGroupMember
+from districts.phone_csv import ROW_EMPTY, ROW_NOT_MOBILE, PhoneCSVError, parse_phone_csv
+from districts.services import claim_pending_memberships
 from tests.factories import CitizenFactory, GroupFactory, OfficialFactory
 
 
@@ -582,7 +579,7 @@ def _upload_alone(client: Client, group: Group, phone: str) -> dict[str, str]:
     seen["list"] = _without_secrets(changelist.content.decode(), group)
     history = client.get(f"/admin/districts/group/{group.pk}/history/")
     seen["history"] = _without_secrets(history.content.decode(), group)
-    from voting.models import AuditEntry
+    from audit.models import AuditEntry
 
     entry = AuditEntry.objects.filter(subject_type="group", subject_id=group.pk).get()
     seen["audit"] = f"{entry.action} {entry.changes}"

@@ -7,16 +7,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from districts.loaders import (
-    SEOUL_FILE,
+from districts.district_files import (
     DistrictFileError,
     DistrictRow,
     RetiredRow,
-    import_districts,
-    load_seoul,
     read_district_file,
     read_retired_file,
 )
+from districts.loaders import SEOUL_FILE, import_districts, load_seoul
 from districts.models import District
 
 pytestmark = pytest.mark.django_db

@@ -4,12 +4,12 @@ import pytest
 
 from notifications import delivery
 from notifications.models import Device, Kind, Notification, OptOut, OutboxEvent
+from tests.district_codes import SAJIK
 from tests.factories import CitizenFactory, PollFactory
 from voting import services
 
 pytestmark = pytest.mark.django_db
 
-SAJIK = "1111053000"
 PREFS = "/api/v1/me/notifications/"
 INBOX = "/api/v1/me/inbox/"
 

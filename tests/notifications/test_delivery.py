@@ -10,13 +10,9 @@ from django.utils import timezone
 from accounts.models import Verification
 from notifications import delivery, push, tasks
 from notifications.models import Device, Kind, Notification, OptOut, OutboxEvent
+from tests.district_codes import JONGNO, SAJIK, YEOKSAM1
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
-from voting import casting, services
-
-JONGNO = "1111000000"
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
+from voting import casting, notices, services
 
 pytestmark = pytest.mark.django_db
 
@@ -60,8 +56,8 @@ def test_a_poll_published_for_later_is_announced_by_the_clock_scan_once():
     assert not OutboxEvent.objects.exists()  # not open yet
 
     later = timezone.now() + timedelta(hours=3)
-    assert tasks.announce_opened_polls(later) == 1
-    assert tasks.announce_opened_polls(later) == 0
+    assert notices.announce_opened_polls(now=later) == 1
+    assert notices.announce_opened_polls(now=later) == 0
     assert OutboxEvent.objects.get().dedupe_key == f"poll_opened:{poll.pk}"
 
 
@@ -221,8 +217,8 @@ def test_closing_reminder_goes_to_those_who_have_not_voted(settings):
     voter, waiting = CitizenFactory.create_batch(2, district_id=SAJIK)
     casting.cast_ballot(poll=poll, voter=voter, option_ids=[poll.options.first().pk])
 
-    assert tasks.remind_closing_polls(now) == 1
-    assert tasks.remind_closing_polls(now) == 0  # once per poll
+    assert notices.remind_closing_polls(now=now) == 1
+    assert notices.remind_closing_polls(now=now) == 0  # once per poll
     event = OutboxEvent.objects.get(kind=Kind.POLL_CLOSING)
     delivery.deliver(event.pk)
     assert inbox_users(event) == {waiting.pk}
@@ -233,7 +229,7 @@ def test_no_reminder_before_the_lead_time_or_for_a_poll_shorter_than_it(settings
     now = timezone.now()
     PollFactory(opens_at=now - timedelta(days=3), closes_at=now + timedelta(days=2))
     PollFactory(opens_at=now - timedelta(hours=1), closes_at=now + timedelta(hours=10))
-    assert tasks.remind_closing_polls(now) == 0
+    assert notices.remind_closing_polls(now=now) == 0
 
 
 # --- The scan keeps everything moving -----------------------------------------------------------

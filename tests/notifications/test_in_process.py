@@ -6,6 +6,7 @@ import time
 import pytest
 
 from notifications.models import Notification, OutboxEvent
+from tests.district_codes import SAJIK
 from tests.factories import CitizenFactory, PollFactory
 from tests.reliability.servers import DaphneServer
 from voting import services
@@ -13,8 +14,6 @@ from voting import services
 # The server process must see the test's rows: PostgreSQL (SQLite's test database lives in
 # this process's memory).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-SAJIK = "1111053000"
 
 
 def test_the_server_delivers_events_on_its_scheduler_thread():

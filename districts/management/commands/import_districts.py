@@ -2,12 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from districts.loaders import (
-    DistrictFileError,
-    import_districts,
-    read_district_file,
-    read_retired_file,
-)
+from districts.district_files import DistrictFileError, read_district_file, read_retired_file
+from districts.loaders import import_districts
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from districts.loaders import SEOUL_FILE, DistrictFileError, load_seoul
+from districts.district_files import DistrictFileError
+from districts.loaders import SEOUL_FILE, load_seoul
 
 
 class Command(BaseCommand):
