@@ -1,6 +1,5 @@
 """``/api/v1/me/``: the citizen's own profile, groups and identity verification."""
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -9,12 +8,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import profile_history, services
+from accounts import profile_history, selectors, services
 from accounts.identity import get_verifier
 from accounts.models import Gender, ProfileField, User, Verification
 from core.errors import ApiError
 from core.schema import ERROR_RESPONSES, ErrorSerializer
-from districts.models import District, Group, code_validator
+from districts import selectors as district_selectors
+from districts.models import District, code_validator
 
 
 class ReadOnlyField(ApiError):
@@ -125,7 +125,7 @@ class MeUpdateSerializer(serializers.Serializer):
     gender = serializers.ChoiceField(required=False, choices=Gender.choices)
 
     def validate_district(self, code: str) -> District:
-        district = District.objects.filter(code=code).first()
+        district = district_selectors.district_by_code(code=code)
         if district is None:
             raise serializers.ValidationError(_("No district has this code."))
         return district
@@ -145,28 +145,13 @@ class IdentityEvidenceSerializer(serializers.Serializer):
     evidence = serializers.DictField(help_text="What the identity provider's app SDK returned")
 
 
-def _me(user_id: int) -> User:
-    user = (
-        User.objects.select_related("district__parent")
-        .prefetch_related(
-            Prefetch(
-                "citizen_groups",
-                queryset=Group.objects.filter(is_active=True).order_by("name"),
-                to_attr="active_groups",
-            )
-        )
-        .get(pk=user_id)
-    )
-    return user
-
-
 # --- Views -------------------------------------------------------------------------------------
 
 
 class MeView(APIView):
     @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(_me(request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)
 
     @extend_schema(
         request=MeUpdateSerializer,
@@ -193,7 +178,7 @@ class MeView(APIView):
         services.update_profile(
             user=request.user, changes=services.ProfileChanges(**serializer.validated_data)
         )
-        return Response(MeSerializer(_me(request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)
 
     @extend_schema(
         responses={204: None, **ERROR_RESPONSES},
@@ -221,10 +206,9 @@ class MyGroupsView(APIView):
     def post(self, request: Request) -> Response:
         serializer = JoinGroupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        already = request.user.group_memberships.filter(
-            group_id=serializer.validated_data["group"]
-        ).exists()
-        group = services.join_group(user=request.user, group_id=serializer.validated_data["group"])
+        group_id = serializer.validated_data["group"]
+        already = selectors.is_group_member(user=request.user, group_id=group_id)
+        group = services.join_group(user=request.user, group_id=group_id)
         return Response(
             GroupRefSerializer(group).data,
             status=status.HTTP_200_OK if already else status.HTTP_201_CREATED,
@@ -275,11 +259,13 @@ class IdentityVerificationView(APIView):
             raise IdentityVerificationFailed(reason=result.reason or "refused")
         residence = None
         if result.district_code:
-            residence = District.objects.filter(code=result.district_code, is_active=True).first()
+            residence = district_selectors.district_by_code(
+                code=result.district_code, active_only=True
+            )
         services.set_verification(
             user=request.user,
             level=Verification.RESIDENT,
             residence=residence,
             birth_year=result.birth_year,
         )
-        return Response(MeSerializer(_me(request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)

@@ -1,6 +1,7 @@
 """The admin's login for officials: the password, then a code (or the enrolment of an app).
 
-Thin views over accounts/officials_auth.py; the pages are the admin's own login look.
+Thin views over accounts/officials_auth.py and officials_mfa.py; the pages are the admin's own
+login look.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts import officials_auth
+from accounts import officials_auth, officials_mfa
 from accounts.officials_auth import State, TooManyAttempts
 from core.errors import json_error
 
@@ -123,21 +124,21 @@ def second_factor(site: AdminSite, request: HttpRequest) -> HttpResponse:
             logout(request)
         return HttpResponseRedirect(reverse("admin:login", current_app=site.name))
 
-    enrolled = officials_auth.has_totp(user)
+    enrolled = officials_mfa.has_totp(user)
     form = CodeForm(request.POST if request.method == "POST" else None)
     status = 200
     if form.is_bound and form.is_valid():
         code = form.cleaned_data["code"]
         try:
             if enrolled:
-                authenticator = officials_auth.verify_code(request=request, user=user, code=code)
+                authenticator = officials_mfa.verify_code(request=request, user=user, code=code)
                 if authenticator is not None:
                     officials_auth.complete_login(
                         request=request, user=user, authenticator=authenticator
                     )
                     return HttpResponseRedirect(next_url)
             else:
-                enrolment = officials_auth.enrol(request=request, user=user, code=code)
+                enrolment = officials_mfa.enrol(request=request, user=user, code=code)
                 if enrolment is not None:
                     totp, recovery_codes = enrolment
                     officials_auth.complete_login(request=request, user=user, authenticator=totp)
@@ -168,9 +169,9 @@ def second_factor(site: AdminSite, request: HttpRequest) -> HttpResponse:
         "app_path": request.get_full_path(),
     }
     if not enrolled:
-        secret = officials_auth.enrolment_secret(request=request)
-        url = officials_auth.totp_url(user=user, secret=secret)
-        context.update(secret=secret, totp_url=url, totp_svg=officials_auth.totp_svg(url=url))
+        secret = officials_mfa.enrolment_secret(request=request)
+        url = officials_mfa.totp_url(user=user, secret=secret)
+        context.update(secret=secret, totp_url=url, totp_svg=officials_mfa.totp_svg(url=url))
     request.current_app = site.name
     return render(request, "accounts/officials/second_factor.html", context, status=status)
 

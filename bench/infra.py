@@ -458,8 +458,8 @@ COUNTER_DESCRIPTION = (
 
 
 def relay_errors() -> int:
-    """The daphne relays' "channel layer unavailable" warnings so far (voting/live.py): each is a
-    failed receive, followed by a back-off during which frames wait in Redis."""
+    """The daphne relays' "channel layer unavailable" warnings so far (voting/live/relay.py): each
+    is a failed receive, followed by a back-off during which frames wait in Redis."""
     total = 0
     for log in LOGS.glob("daphne-*.log"):
         with contextlib.suppress(OSError):

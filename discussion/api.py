@@ -1,13 +1,14 @@
 """The citizens' comments API. Views parse, authenticate and call one service or selector."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.filters import parse_query
 from core.schema import ERROR_RESPONSES
 from discussion import selectors, services
 from discussion.selectors import Order, Subject
@@ -21,12 +22,15 @@ from discussion.serializers import (
 )
 from discussion.throttling import CommentThrottle, ReactionThrottle
 
-ORDER_PARAM = OpenApiParameter(
-    "order",
-    str,
-    enum=list(Order.CHOICES),
-    description="newest (default): most recent threads first; likes: most liked first",
-)
+
+class ThreadsFilterSerializer(serializers.Serializer):
+    order = serializers.ChoiceField(
+        choices=Order.CHOICES,
+        default=Order.NEWEST,
+        help_text="newest (default): most recent threads first; likes: most liked first",
+        error_messages={"invalid_choice": _("Choose newest or likes.")},
+    )
+
 
 _COMMENT_ERRORS = (
     "Errors: verification_required (403), not_in_audience (403, with reason), "
@@ -50,9 +54,7 @@ class _ThreadsView(ListAPIView):
         raise NotImplementedError
 
     def get_queryset(self):
-        order = self.request.query_params.get("order", Order.NEWEST)
-        if order not in Order.CHOICES:
-            raise serializers.ValidationError({"order": [_("Choose newest or likes.")]})
+        order = parse_query(ThreadsFilterSerializer, self.request)["order"]
         self.check_subject()
         return selectors.threads(subject=self.subject(), user=self.request.user, order=order)
 
@@ -82,7 +84,7 @@ class PollCommentsView(_ThreadsView):
         selectors.readable_poll(poll_id=self.kwargs["poll_id"])
 
     @extend_schema(
-        parameters=[ORDER_PARAM],
+        parameters=[ThreadsFilterSerializer],
         responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
         description="The poll's discussion: top-level comments, each with its first replies "
         "and reply_count. Any signed-in citizen may read a published poll's discussion.",
@@ -181,7 +183,7 @@ class ProposalCommentsView(_ThreadsView):
         selectors.readable_proposal(proposal_id=self.kwargs["proposal_id"])
 
     @extend_schema(
-        parameters=[ORDER_PARAM],
+        parameters=[ThreadsFilterSerializer],
         responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
         description="A proposal's discussion, as for polls. Hidden proposals have none (404).",
     )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import ApiError, Forbidden
+from core.filters import DigitsField, parse_query
 from core.schema import ERROR_RESPONSES
 from voting import board, casting, idempotency, results, selectors, tallies
 from voting.serializers import (
@@ -41,38 +42,41 @@ class InvalidIdempotencyKey(ApiError):
     )
 
 
-STATUS_PARAM = OpenApiParameter(
-    "status", str, enum=list(selectors.Status.CHOICES), description="Default: open"
-)
 SCOPES = ("mine", "all")
-SCOPE_PARAM = OpenApiParameter(
-    "scope",
-    str,
-    enum=list(SCOPES),
-    description="mine (default): polls of my audience; all: every published poll",
-)
-CATEGORY_PARAM = OpenApiParameter("category", str, description="Category slug")
 
 
 class PollListView(ListAPIView):
     serializer_class = PollListItemSerializer
 
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=selectors.Status.CHOICES,
+            default=selectors.Status.OPEN,
+            error_messages={"invalid_choice": _("Choose open, upcoming or closed.")},
+        )
+        scope = serializers.ChoiceField(
+            choices=SCOPES,
+            default="mine",
+            help_text="mine (default): polls of my audience; all: every published poll",
+            error_messages={"invalid_choice": _("Choose mine or all.")},
+        )
+        # DRF's CharField refuses NUL, which PostgreSQL refuses in text (a DataError: a 500).
+        category = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=100,
+            trim_whitespace=False,
+            help_text="Category slug",
+            error_messages={"max_length": _("Not a category slug.")},
+        )
+
     def get_queryset(self):
-        status_ = self.request.query_params.get("status", selectors.Status.OPEN)
-        if status_ not in selectors.Status.CHOICES:
-            raise serializers.ValidationError({"status": [_("Choose open, upcoming or closed.")]})
-        scope = self.request.query_params.get("scope", "mine")
-        if scope not in SCOPES:
-            raise serializers.ValidationError({"scope": [_("Choose mine or all.")]})
-        category = self.request.query_params.get("category") or None
-        if category is not None and ("\x00" in category or len(category) > 100):
-            # PostgreSQL refuses NUL in text (a DataError, so a 500): no slug has one anyway.
-            raise serializers.ValidationError({"category": [_("Not a category slug.")]})
+        params = parse_query(self.FilterSerializer, self.request)
         return selectors.poll_list(
             user=self.request.user,
-            status=status_,
-            scope=scope,
-            category=category,
+            status=params["status"],
+            scope=params["scope"],
+            category=params.get("category") or None,
         )
 
     def get_serializer_context(self) -> dict:
@@ -86,7 +90,7 @@ class PollListView(ListAPIView):
         return super().get_serializer(*args, **kwargs)
 
     @extend_schema(
-        parameters=[STATUS_PARAM, SCOPE_PARAM, CATEGORY_PARAM],
+        parameters=[FilterSerializer],
         responses={200: PollListItemSerializer(many=True), **ERROR_RESPONSES},
         description="Polls, soonest closing first (closed: most recently closed first).",
     )
@@ -183,8 +187,18 @@ class ReceiptView(APIView):
 class BoardView(APIView):
     permission_classes = [AllowAny]
 
+    class FilterSerializer(serializers.Serializer):
+        after = DigitsField(
+            max_digits=9,
+            default=0,
+            help_text="Entries after this batch number.",
+            error_messages={
+                key: _("A batch number.") for key in ("invalid", "min_value", "max_value")
+            },
+        )
+
     @extend_schema(
-        parameters=[OpenApiParameter("after", int, description="Entries after this batch number.")],
+        parameters=[FilterSerializer],
         responses={200: BoardSerializer, **ERROR_RESPONSES},
         description=(
             "The poll's public board: every counted batch (sorted receipt trackers, and the "
@@ -197,10 +211,8 @@ class BoardView(APIView):
         poll = selectors.published_poll(poll_id=poll_id)
         if not selectors.results_visible_to(poll=poll, user=request.user):
             raise ResultsHidden()
-        after = request.query_params.get("after", "0")
-        if not after.isdigit() or len(after) > 9:
-            raise serializers.ValidationError({"after": [_("A batch number.")]})
-        document = board.document(poll_id=poll.pk, after=int(after), limit=board.PAGE_SIZE)
+        after = parse_query(self.FilterSerializer, request)["after"]
+        document = board.document(poll_id=poll.pk, after=after, limit=board.PAGE_SIZE)
         if document["next"] is not None:
             document["next"] = request.build_absolute_uri(
                 f"{request.path}?after={document['next']}"

@@ -6,13 +6,12 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
 from accounts import officials_auth
+from accounts import selectors as account_selectors
 from core.websocket import origin_header
-from voting import live, scoping, tickets
-from voting.models import Poll
+from voting import live, selectors, tickets
 
 CLOSE_FORBIDDEN = 4403
 
@@ -41,8 +40,7 @@ class TicketAuthMiddleware(BaseMiddleware):
 
 @database_sync_to_async
 def _user(user_id: int):
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    return user or AnonymousUser()
+    return account_selectors.active_user(user_id=user_id) or AnonymousUser()
 
 
 class PollTallyConsumer(AsyncJsonWebsocketConsumer):
@@ -118,5 +116,4 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
                 return False
             if session.modified:
                 session.save()
-        poll = Poll.objects.filter(pk=self.poll_id).first()
-        return poll is not None and scoping.may_see_live(user, poll)
+        return selectors.live_poll_for(user=user, poll_id=self.poll_id) is not None

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET
 
 from accounts import officials_auth
 from accounts.models import Gender
-from districts.models import District
-from voting import live, scoping
+from districts import selectors as district_selectors
+from voting import live, selectors
 from voting.models import Poll
 
 
@@ -82,13 +82,7 @@ def _ui_strings() -> dict[str, object]:
 
 
 def _gu_names() -> dict[str, str]:
-    english = (get_language() or "ko").startswith("en")
-    return {
-        code: (name_en if english else name_ko)
-        for code, name_ko, name_en in District.objects.filter(level=District.Level.GU).values_list(
-            "code", "name_ko", "name_en"
-        )
-    }
+    return district_selectors.gu_names(english=(get_language() or "ko").startswith("en"))
 
 
 def _page_config(polls: list[Poll]) -> dict[str, object]:
@@ -104,8 +98,8 @@ def _page_config(polls: list[Poll]) -> dict[str, object]:
 @officials_only
 def poll_dashboard(request: HttpRequest, poll_id: int) -> HttpResponse:
     # Outside the official's jurisdiction the poll does not exist for them (as in the admin).
-    poll = scoping.polls_visible_to(request.user).filter(pk=poll_id).first()
-    if poll is None or not scoping.may_see_live(request.user, poll):
+    poll = selectors.live_poll_for(user=request.user, poll_id=poll_id)
+    if poll is None:
         raise Http404
     return render(
         request,
@@ -122,12 +116,7 @@ def poll_dashboard(request: HttpRequest, poll_id: int) -> HttpResponse:
 
 
 def _open_polls(request: HttpRequest) -> list[Poll]:
-    now = timezone.now()
-    return list(
-        scoping.polls_visible_to(request.user, Poll.objects.open_at(now)).order_by(
-            "closes_at", "pk"
-        )
-    )
+    return selectors.live_open_polls(user=request.user, now=timezone.now())
 
 
 @require_GET
@@ -138,10 +127,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     # The page asks now and then which polls are open (and at the next opening), and reloads
     # when the set changed: a poll opening or published after the page loaded appears.
     config["poll_list_url"] = reverse("voting_dashboard:open-polls")
-    upcoming = scoping.polls_visible_to(
-        request.user, Poll.objects.filter(published=True, opens_at__gt=timezone.now())
-    ).order_by("opens_at")
-    next_opening = upcoming.values_list("opens_at", flat=True).first()
+    next_opening = selectors.next_opening_at(user=request.user, now=timezone.now())
     config["next_opening_at"] = next_opening.isoformat() if next_opening else None
     return render(
         request,

@@ -13,8 +13,7 @@ from accounts.authentication import SessionTokenAuthentication
 from accounts.officials_permissions import OfficialSessionVerified
 from core.errors import Forbidden
 from core.schema import ERROR_RESPONSES
-from voting import scoping, tickets
-from voting.models import Poll
+from voting import selectors, tickets
 
 
 class DashboardForbidden(Forbidden):
@@ -50,8 +49,8 @@ class WebSocketTicketView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TicketRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        poll = Poll.objects.filter(pk=serializer.validated_data["poll"]).first()
-        if poll is None or not scoping.may_see_live(request.user, poll):
+        poll = selectors.live_poll_for(user=request.user, poll_id=serializer.validated_data["poll"])
+        if poll is None:
             raise DashboardForbidden()
         # Only a request authenticated by an app's session token gets a ticket that also opens a
         # socket without Origin (a native app): a cookie session is a browser's, which sends one.

@@ -1,5 +1,7 @@
 """Reads in the voting domain: what a citizen sees of polls, in a fixed number of queries."""
 
+from datetime import datetime
+
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
@@ -150,3 +152,27 @@ def receipt_status(*, code: str) -> dict | None:
         "status": "counted",
         "batch": tracked["entry__seq"],
     }
+
+
+# --- Officials' live dashboards ------------------------------------------------------------------
+
+
+def live_poll_for(*, user: User, poll_id: int) -> Poll | None:
+    """The poll, if ``user`` may watch it live (an official of its jurisdiction with the
+    permission to view polls; drafts too, to rehearse); None otherwise, as if it did not exist."""
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is None or not scoping.may_see_live(user, poll):
+        return None
+    return poll
+
+
+def live_open_polls(*, user: User, now: datetime) -> list[Poll]:
+    """The polls open at ``now`` in the official's jurisdiction, soonest closing first."""
+    visible = scoping.polls_visible_to(user, Poll.objects.open_at(now))
+    return list(visible.order_by("closes_at", "pk"))
+
+
+def next_opening_at(*, user: User, now: datetime) -> datetime | None:
+    """When the next published poll in the official's jurisdiction opens (None: none will)."""
+    upcoming = scoping.polls_visible_to(user, Poll.objects.filter(published=True, opens_at__gt=now))
+    return upcoming.order_by("opens_at").values_list("opens_at", flat=True).first()

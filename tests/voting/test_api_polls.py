@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Verification
 from districts.models import GroupMembership
 from tests.ballot_box import cast_many, count_now
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOUL, YEOKSAM1
 from tests.factories import (
     CategoryFactory,
     CitizenFactory,
@@ -21,12 +22,6 @@ from tests.factories import (
 from voting import casting, services
 
 pytestmark = pytest.mark.django_db
-
-CITY = "1100000000"
-JONGNO = "1111000000"
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
 
 LIST_URL = "/api/v1/polls/"
 ITEM_FIELDS = {
@@ -512,7 +507,7 @@ def test_detail_query_count_is_pinned(resident, client_for):
     small = PollFactory(options=["A", "B"], districts=[JONGNO])
     big = PollFactory(
         options=[f"안 {i}" for i in range(12)],
-        districts=[JONGNO, SAJIK, GANGNAM, CITY],
+        districts=[JONGNO, SAJIK, GANGNAM, SEOUL],
         groups=[GroupFactory() for _ in range(4)],
     )
     for poll in (small, big):

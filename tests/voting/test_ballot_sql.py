@@ -7,13 +7,12 @@ import pytest
 from django.db import connection
 
 from accounts.models import Verification
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOUL
 from tests.factories import CitizenFactory, GroupFactory, PollFactory
 from voting import ballot_sql
 from voting.eligibility import Voter
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-SAJIK, JONGNO, GANGNAM, CITY = "1111053000", "1111000000", "1168000000", "1100000000"
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -28,7 +27,7 @@ def test_cached_verdicts_equal_a_fresh_compile():
         PollFactory(),
         PollFactory(districts=[JONGNO]),
         PollFactory(districts=[SAJIK]),
-        PollFactory(districts=[GANGNAM, CITY]),
+        PollFactory(districts=[GANGNAM, SEOUL]),
         PollFactory(groups=[group]),
         PollFactory(min_age=20, max_age=39),
         PollFactory(min_verification=Verification.RESIDENT),

@@ -20,10 +20,9 @@ from django.db import connection
 
 from tests.accounts.test_official_mfa import code_now
 from tests.ballot_box import count_now
-from tests.factories import PollFactory
+from tests.factories import OfficialFactory, PollFactory
 from tests.reliability.servers import (
     cast_ballot,
-    official_in_group,
     running_servers,
     voters,
 )
@@ -60,7 +59,7 @@ sync_api = pytest.importorskip(
 def enrolled_official():
     """An official with an authenticator app: the admin's login asks for its code after the
     password (accounts/officials_auth.py)."""
-    official = official_in_group()
+    official = OfficialFactory(role="official")
     secret = generate_totp_secret()
     TOTP.activate(official, secret)
     return official, secret

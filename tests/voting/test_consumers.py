@@ -16,19 +16,16 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import Group as AuthGroup
 from django.db import transaction
 
-from accounts.roles import ensure_official_group
 from tests.ballot_box import assert_box_consistent, cast_many, close_and_count, count_now
 from tests.conftest import make_session_token, pass_second_factor
+from tests.district_codes import GANGNAM, JONGNO, SAJIK
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from voting import casting, live, services, tickets
 from voting.models import BoardEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-JONGNO, GANGNAM = "1111000000", "1168000000"
 
 
 @pytest.fixture(autouse=True)
@@ -61,17 +58,10 @@ async def _communicator(poll_id: int, *, user=None, query: str = "") -> Websocke
     return WebsocketCommunicator(application, path, headers=headers)
 
 
-def _official(**fields):
-    user = OfficialFactory(**fields)
-    user.groups.add(AuthGroup.objects.get(name="official"))
-    return user
-
-
 @database_sync_to_async
 def _setup(poll_districts=(), official_jurisdiction=None):
-    ensure_official_group()
     poll = PollFactory(districts=list(poll_districts), options=["A", "B"])
-    official = _official(jurisdiction_id=official_jurisdiction)
+    official = OfficialFactory(role="official", gu=official_jurisdiction)
     return poll, official, list(poll.options.values_list("pk", flat=True))
 
 
@@ -116,7 +106,7 @@ async def test_official_of_another_gu_is_refused_and_own_gu_admitted():
     connected, _ = await (await _communicator(poll.pk, user=outsider)).connect()
     assert not connected
 
-    insider = await database_sync_to_async(_official)(jurisdiction_id=JONGNO)
+    insider = await database_sync_to_async(OfficialFactory)(role="official", gu=JONGNO)
     communicator = await _communicator(poll.pk, user=insider)
     connected, _ = await communicator.connect()
     assert connected
@@ -354,8 +344,8 @@ async def test_snapshot_labels_do_not_depend_on_the_builders_language():
 
     poll, _official_user, (a, _b) = await _setup()
     final, _official_user, (final_a, _b) = await _setup()
-    await _vote(poll, a, district_id="1111053000")
-    await _cast_many(final, _k(), [final_a], district_id="1111053000", birth_year=1987)
+    await _vote(poll, a, district_id=SAJIK)
+    await _cast_many(final, _k(), [final_a], district_id=SAJIK, birth_year=1987)
     await database_sync_to_async(close_and_count)(final)
 
     @database_sync_to_async

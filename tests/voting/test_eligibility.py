@@ -10,19 +10,13 @@ from django.utils import timezone
 from accounts.models import Verification
 from districts.models import GroupMembership
 from tests.ballot_box import cast_many, close_and_count, opened_envelopes
-from tests.factories import CitizenFactory, GroupFactory, PollFactory
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOUL, YEOKSAM1
+from tests.factories import CitizenFactory, GroupFactory, PollFactory, born
 from voting import casting, counting, eligibility, selectors, tallies
 from voting.models import Envelope, Participation
 
-pytestmark = pytest.mark.django_db
-
-CITY = "1100000000"
-JONGNO = "1111000000"
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
-
-THIS_YEAR = timezone.localdate().year
+# Ages are this year's: the clock stands still, so the year cannot turn mid-test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 def vote(client, poll):
@@ -85,10 +79,10 @@ def test_poll_for_one_of_several_districts_admits(client_for):
     assert_admitted(client_for(citizen), PollFactory(districts=[JONGNO, GANGNAM]))
 
 
-@pytest.mark.parametrize("residence", [SAJIK, GANGNAM, YEOKSAM1, CITY])
+@pytest.mark.parametrize("residence", [SAJIK, GANGNAM, YEOKSAM1, SEOUL])
 def test_poll_for_the_city_admits_everyone_with_a_residence(client_for, residence):
     citizen = CitizenFactory(district_id=residence)
-    assert_admitted(client_for(citizen), PollFactory(districts=[CITY]))
+    assert_admitted(client_for(citizen), PollFactory(districts=[SEOUL]))
 
 
 def test_poll_for_a_dong_refuses_a_citizen_known_only_by_gu(client_for):
@@ -143,7 +137,7 @@ def test_other_members_do_not_make_me_eligible(client_for):
     [(18, False), (19, True), (25, True), (34, True), (35, False), (70, False)],
 )
 def test_age_range(client_for, age, allowed):
-    citizen = CitizenFactory(birth_year=THIS_YEAR - age)
+    citizen = CitizenFactory(birth_year=born(age))
     poll = PollFactory(min_age=19, max_age=34)
     if allowed:
         assert_admitted(client_for(citizen), poll)
@@ -152,17 +146,13 @@ def test_age_range(client_for, age, allowed):
 
 
 def test_minimum_age_only(client_for):
-    assert_refused(
-        client_for(CitizenFactory(birth_year=THIS_YEAR - 64)), PollFactory(min_age=65), "age"
-    )
-    assert_admitted(client_for(CitizenFactory(birth_year=THIS_YEAR - 65)), PollFactory(min_age=65))
+    assert_refused(client_for(CitizenFactory(birth_year=born(64))), PollFactory(min_age=65), "age")
+    assert_admitted(client_for(CitizenFactory(birth_year=born(65))), PollFactory(min_age=65))
 
 
 def test_maximum_age_only(client_for):
-    assert_refused(
-        client_for(CitizenFactory(birth_year=THIS_YEAR - 25)), PollFactory(max_age=24), "age"
-    )
-    assert_admitted(client_for(CitizenFactory(birth_year=THIS_YEAR - 24)), PollFactory(max_age=24))
+    assert_refused(client_for(CitizenFactory(birth_year=born(25))), PollFactory(max_age=24), "age")
+    assert_admitted(client_for(CitizenFactory(birth_year=born(24))), PollFactory(max_age=24))
 
 
 # --- verification --------------------------------------------------------------------------------
@@ -194,7 +184,7 @@ def test_district_poll_and_no_residence_is_profile_incomplete(client_for):
 
 def test_city_poll_and_no_residence_is_profile_incomplete(client_for):
     citizen = CitizenFactory(district_id=None)
-    assert_refused(client_for(citizen), PollFactory(districts=[CITY]), "profile_incomplete")
+    assert_refused(client_for(citizen), PollFactory(districts=[SEOUL]), "profile_incomplete")
 
 
 def test_age_limited_poll_and_no_birth_year_is_profile_incomplete(client_for):
@@ -259,7 +249,7 @@ def test_verification_is_reported_before_district(client_for):
 
 
 def test_polls_open_to_a_citizen_is_one_query():
-    citizen = CitizenFactory(district_id=SAJIK, birth_year=THIS_YEAR - 30)
+    citizen = CitizenFactory(district_id=SAJIK, birth_year=born(30))
     group = GroupFactory()
     GroupMembership.objects.create(group=group, user=citizen)
     expected = {
@@ -286,13 +276,13 @@ def test_polls_open_to_a_citizen_is_one_query():
 
 def test_voter_of_a_dong_resident_knows_the_whole_chain():
     voter = eligibility.Voter.of(CitizenFactory(district_id=SAJIK, birth_year=1990))
-    assert set(voter.district_codes) == {SAJIK, JONGNO, CITY}
+    assert set(voter.district_codes) == {SAJIK, JONGNO, SEOUL}
     assert (voter.gu_code, voter.dong_code) == (JONGNO, SAJIK)
 
 
 def test_voter_known_by_gu_only():
     voter = eligibility.Voter.of(CitizenFactory(district_id=GANGNAM))
-    assert set(voter.district_codes) == {GANGNAM, CITY}
+    assert set(voter.district_codes) == {GANGNAM, SEOUL}
     assert (voter.gu_code, voter.dong_code) == (GANGNAM, "")
 
 

@@ -9,6 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.ballot_box import assert_box_consistent, count_now
+from tests.district_codes import JONGNO
 from voting import tallies
 from voting.models import BoardTracker, Envelope
 
@@ -47,7 +48,7 @@ def test_ballots_stored_in_clear_are_sealed_then_counted_onto_the_board_once():
         Participation.objects.create(poll=poll, voter=None, voter_key=f"key-{i}")
         ballot = Ballot.objects.create(
             poll=poll,
-            gu_code="1111000000",
+            gu_code=JONGNO,
             age_band=30,
             gender="female",
             channel="app",

@@ -14,11 +14,10 @@ import pytest
 from django.conf import settings
 
 from tests.ballot_box import assert_box_consistent, assert_receipts_kept, count_now
-from tests.factories import PollFactory
+from tests.factories import OfficialFactory, PollFactory
 from tests.reliability.servers import (
     WebSocketClient,
     cast_ballot,
-    official_in_group,
     running_servers,
     session_cookie,
     voters,
@@ -47,7 +46,7 @@ def test_ballots_through_one_server_counted_reach_a_dashboard_on_the_other(two_s
     yes, no = poll.options.order_by("position")
     k = settings.BALLOT_BATCH_MIN
     tokens = voters(3 * k)
-    official = official_in_group()
+    official = OfficialFactory(role="official")
     # Three batches' worth, in order: the oldest k, the next k, the newest k.
     choices = [yes.pk] * (k - 3) + [no.pk] * 3 + [no.pk] * k + [yes.pk] * k
     receipts = []

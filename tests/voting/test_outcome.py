@@ -8,19 +8,16 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from notifications import delivery
 from notifications.models import Kind, Notification, OutboxEvent
 from tests.ballot_box import close_and_count, count_now
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, YEOKSAM1
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from voting import casting, services, tallies
-from voting.models import AuditEntry, Outcome
+from voting.models import Outcome
 
 pytestmark = pytest.mark.django_db
-
-SAJIK = "1111053000"  # 종로구 사직동
-JONGNO = "1111000000"
-GANGNAM = "1168000000"
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
 
 
 def closed_poll_with_voters(n_voters: int = 2, residence: str = SAJIK, **kwargs):
@@ -51,7 +48,7 @@ def test_recording_an_outcome_tells_exactly_those_who_voted():
     told = set(Notification.objects.filter(event=event).values_list("user_id", flat=True))
     assert told == {v.pk for v in voters}
     entry = AuditEntry.objects.get(action=AuditEntry.Action.OUTCOME)
-    assert (entry.poll_id, entry.actor_id) == (poll.pk, official.pk)
+    assert (entry.subject_type, entry.subject_id, entry.actor_id) == ("poll", poll.pk, official.pk)
     assert entry.changes["summary"] == [None, "2027년 상반기부터 시행합니다."]
     assert outcome.recorded_by == official
 
@@ -141,18 +138,17 @@ def test_an_official_records_the_outcome_in_the_admin(client):
     outcome = Outcome.objects.get(poll=poll)
     assert (outcome.summary, outcome.recorded_by) == ("예산을 편성했습니다.", official)
     assert OutboxEvent.objects.filter(kind=Kind.OUTCOME, subject_id=poll.pk).exists()
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.OUTCOME, poll=poll).exists()
+    assert AuditEntry.objects.filter(
+        action=AuditEntry.Action.OUTCOME, subject_type="poll", subject_id=poll.pk
+    ).exists()
 
 
 def test_a_gu_official_can_choose_only_closed_polls_of_their_gu(client):
-    from django.contrib.auth.models import Group as Role
-
     now = timezone.now()
     mine, _ = closed_poll_with_voters(1, districts=[JONGNO])
     theirs, _ = closed_poll_with_voters(1, residence=YEOKSAM1, districts=[GANGNAM])
     still_open = PollFactory(districts=[JONGNO], closes_at=now + timedelta(days=1))
-    official = OfficialFactory(jurisdiction_id=JONGNO)
-    official.groups.add(Role.objects.get(name="official"))
+    official = OfficialFactory(role="official", gu=JONGNO)
     client.force_login(official)
 
     page = client.get("/admin/voting/outcome/add/")

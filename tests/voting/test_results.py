@@ -19,20 +19,15 @@ from hypothesis import strategies as st
 
 from districts.models import District
 from tests.ballot_box import assert_box_consistent, cast_many, close_and_count, count_now
-from tests.factories import CitizenFactory, PollFactory
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOCHO, YEOKSAM1
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory, born
 from voting import counting, results, services
 
-pytestmark = pytest.mark.django_db
+# Ages are this year's: the clock stands still, so the year cannot turn mid-test.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 K = 10  # BALLOT_BATCH_MIN, pinned for this module: the expected documents are written for it
 
-JONGNO = "1111000000"
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
-SEOCHO = "1165000000"
-
-THIS_YEAR = timezone.localdate().year
 NOTE_EN = f"Fewer than {K} ballots counted: totals appear once at least {K} are."
 
 
@@ -53,7 +48,7 @@ def vote(poll, option, n: int = 1, *, district=SAJIK, age=35, gender="female") -
         n,
         [option.pk],
         district_id=district,
-        birth_year=None if age is None else THIS_YEAR - age,
+        birth_year=None if age is None else born(age),
         gender=gender,
     )
 
@@ -99,11 +94,8 @@ def citizen_api(client_for):
 
 
 @pytest.fixture
-def official_api(official, client_for):
-    from accounts.roles import ensure_official_group
-
-    official.groups.add(ensure_official_group())  # the role that lets officials see polls
-    return client_for(official)
+def official_api(client_for):
+    return client_for(OfficialFactory(role="official"))  # the role lets officials see polls
 
 
 # --- visibility ----------------------------------------------------------------------------------
@@ -532,7 +524,7 @@ def test_reading_results_costs_the_same_at_20_and_60_ballots(client_for):
             n,
             lambda i, options=options: [options[i % 3].pk],
             district_id=SAJIK,
-            birth_year=THIS_YEAR - 30,
+            birth_year=born(30),
         )
         polls.append(poll)
     for poll in polls:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import officials_auth
+from accounts import officials_mfa
 from config.management.commands.seed_demo import DEMO_OFFICIAL
 
 
@@ -28,14 +28,14 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             return None
         official = get_user_model().objects.filter(username=DEMO_OFFICIAL["username"]).first()
-        return officials_auth.demo_secret(user=official) if official else None
+        return officials_mfa.demo_secret(user=official) if official else None
 
     def handle(self, *args, host: str, port: str, code: bool = False, **options) -> None:
         secret = self._demo_secret()
         if code:
             if secret is None:
                 raise CommandError("no demo official with an authenticator (DEBUG off?)")
-            self.stdout.write(officials_auth.current_code(secret=secret))
+            self.stdout.write(officials_mfa.current_code(secret=secret))
             return
         base = f"http://{host}:{port}"
         lines = [

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import officials_auth
+from accounts import officials_mfa
 from accounts.models import Gender, Verification
 from accounts.roles import ensure_official_group
 from districts.models import District, Group, GroupMembership
@@ -92,10 +92,10 @@ class Command(BaseCommand):
             official.set_password(DEMO_OFFICIAL["password"])
             official.save()
         official.groups.add(ensure_official_group())
-        # The admin asks officials for a second factor (accounts/officials_auth.py). The demo
+        # The admin asks officials for a second factor (accounts/officials_mfa.py). The demo
         # official is enrolled already, so `make run` works without an authenticator app:
         # `manage.py demo_info --code` prints the current code (DEBUG only, like this command).
-        officials_auth.enrol_demo(user=official)
+        officials_mfa.enrol_demo(user=official)
 
         groups = {}
         for name, name_en, kind in DEMO_GROUPS:

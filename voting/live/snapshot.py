@@ -1,0 +1,51 @@
+"""What every live message holds: a poll's full current state, the same for every dashboard."""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.dateparse import parse_datetime
+
+from voting import results, tallies
+from voting.models import Poll
+
+
+def group_name(poll_id: int) -> str:
+    return f"poll-{poll_id}"
+
+
+def interval() -> float:
+    """At most one message per poll per this many seconds, in each direction."""
+    return settings.LIVE_MIN_INTERVAL
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def snapshot(poll_id: int) -> dict[str, Any]:
+    """The full live message for one poll: status, totals and suppressed breakdowns."""
+    poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
+    # Whoever builds it (a ballot request in English, a socket in Korean), every dashboard gets
+    # the same message: labels in the default language, codes beside them for clients to localise.
+    with translation.override(settings.LANGUAGE_CODE):
+        document = results.build(poll, tallies.read(poll_id))
+    return {
+        "type": "tally",
+        "poll": poll.pk,
+        "title": poll.title,
+        "status": document["status"],
+        "opens_at": poll.opens_at.isoformat(),
+        "closes_at": poll.closes_at.isoformat(),
+        "results_published": poll.results_published_at is not None,
+        "total": document["total"],
+        "withheld": document["withheld"],
+        "batch_min": document["batch_min"],
+        "note": document["note"],
+        "options": [
+            {"id": o["id"], "label": o["label"], "votes": o["votes"], "share": o["share"]}
+            for o in document["options"]
+        ],
+        "breakdown": document["breakdown"],
+    }
