@@ -1,10 +1,12 @@
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from importlib import import_module
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from rest_framework.test import APIClient
@@ -117,6 +119,45 @@ def _tasks_run_in_the_test():
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+class Clock:
+    """The test's clock: it stands still until the test moves it, and moves ``time.time()``,
+    ``datetime.now()`` and ``date.today()`` together (time-machine), so allauth's rate limits,
+    the cache's expiry, the SMS budget's windows, ``timezone.now()`` and ages all agree.
+
+    The databases' own ``now()`` keeps the real time (whether a poll is open is the database's
+    answer: voting/eligibility.py), so tests of polls move the clock by minutes or hours, not
+    to another year. ``time.monotonic()`` and ``time.sleep()`` keep real time too."""
+
+    def __init__(self, traveller: time_machine.Traveller) -> None:
+        self._traveller = traveller
+
+    @property
+    def now(self) -> float:
+        return time.time()
+
+    def advance(self, seconds: float) -> None:
+        self._traveller.shift(seconds)
+
+    def move_to(self, when: datetime | float) -> None:
+        self._traveller.move_to(when)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Time stands still at the moment the test starts: the year, the day and the hour cannot
+    turn between what a test computes (a birth year, a deadline) and what the product checks."""
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        yield Clock(traveller)
+
+
+@pytest.fixture
+def window_clock(clock: Clock) -> Clock:
+    """``clock`` at 01:00:00.5 UTC of today: the windows counted in UTC hours and days (allauth's
+    rate limits, the SMS budget) start with the test, so an hour of attack fits in one day."""
+    clock.move_to(clock.now // 86400 * 86400 + 3600 + 0.5)
+    return clock
 
 
 def pass_second_factor(session, user) -> None:

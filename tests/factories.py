@@ -1,10 +1,14 @@
+from collections.abc import Sequence
 from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import Gender, Verification
+from accounts.roles import OFFICIAL_GROUP, ensure_official_group
 from districts.models import Group
 
 
@@ -21,15 +25,64 @@ class CitizenFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(None)
 
 
+def born(age: int) -> int:
+    """The birth year of a citizen who is ``age`` this year, as the product counts ages (this
+    year in Seoul minus the birth year: voting/eligibility.py). Call it under the ``clock``
+    fixture (tests/conftest.py): the year cannot then turn between it and the product's check."""
+    return timezone.localdate().year - age
+
+
+def role_group(role: str) -> AuthGroup:
+    """The auth group of a role of accounts/roles.py, made as after a migrate if need be."""
+    if role == OFFICIAL_GROUP:
+        group = ensure_official_group()
+        assert group is not None, "the auth tables are missing"
+        return group
+    return AuthGroup.objects.get(name=role)
+
+
+def permissions(names: Sequence[str]) -> list[Permission]:
+    """``["app_label.codename", ...]`` as Permission rows; a name that matches none fails."""
+    found = []
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        found.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return found
+
+
 class OfficialFactory(factory.django.DjangoModelFactory):
+    """A staff account (the password is "correct horse battery staple").
+
+    Bare by default: staff status alone grants nothing, which some tests need. ``role="official"``
+    (accounts/roles.py) puts it in that role's group; ``gu=JONGNO`` limits its work to that gu
+    (``jurisdiction``; none: city-wide); ``perms=["accounts.view_phone_number", ...]`` grants
+    permissions beyond the role. Its sessions pass the second factor through the test client's
+    login shortcuts (tests/conftest.py), so it needs no authenticator for them.
+    """
+
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    class Params:
+        gu: str | None = None
 
     username = factory.Sequence(lambda n: f"official{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@seoul.go.kr")
     password = factory.django.Password("correct horse battery staple")
     is_staff = True
+    jurisdiction_id = factory.SelfAttribute("gu")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs) -> None:
+        if create and extracted:
+            self.groups.add(role_group(extracted))
+
+    @factory.post_generation
+    def perms(self, create: bool, extracted: Sequence[str] | None, **kwargs) -> None:
+        if create and extracted:
+            self.user_permissions.add(*permissions(extracted))
 
 
 class GroupFactory(factory.django.DjangoModelFactory):

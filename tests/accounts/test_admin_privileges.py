@@ -3,17 +3,15 @@
 import pytest
 
 from accounts.models import CitizenChangeRequest, Verification
-from accounts.roles import ensure_official_group
+from audit.models import AuditEntry
 from tests.factories import CitizenFactory, OfficialFactory
-from voting.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def official_client(client):
-    official = OfficialFactory()
-    official.groups.add(ensure_official_group())
+    official = OfficialFactory(role="official")
     client.force_login(official)
     return client, official
 
@@ -79,8 +77,7 @@ def test_resident_verification_needs_a_second_official(official_client):
     citizen.refresh_from_db()
     assert citizen.verification == Verification.PHONE
 
-    colleague = OfficialFactory()
-    colleague.groups.add(ensure_official_group())
+    colleague = OfficialFactory(role="official")
     client.force_login(colleague)
     client.post(
         "/admin/accounts/citizenchangerequest/",

@@ -7,15 +7,13 @@ from django.utils import timezone
 from accounts.models import Verification
 from districts.models import District, GroupMembership
 from tests.conftest import make_session_token
+from tests.district_codes import JONGNO, SAJIK, SEOUL, YEOKSAM1
 from tests.factories import CitizenFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 ME = "/api/v1/me/"
-JONGNO = "1111000000"  # 종로구
-SAJIK = "1111053000"  # 종로구 사직동
-YEOKSAM1 = "1168064000"  # 강남구 역삼1동
 
 
 def test_me_requires_authentication(api):
@@ -140,7 +138,7 @@ def test_invalid_profile_values_are_400_with_fields(citizen_api, payload, field)
 
 
 def test_city_is_not_a_residence(citizen_api):
-    response = citizen_api.patch(ME, {"district": "1100000000"}, format="json")
+    response = citizen_api.patch(ME, {"district": SEOUL}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_district"
 

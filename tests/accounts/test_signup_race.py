@@ -5,8 +5,9 @@ import threading
 import pytest
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework.test import APIClient
+
+from tests.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -24,24 +25,11 @@ def test_simultaneous_signups_for_one_new_number_make_one_account(monkeypatch):
         return save_user(self, *args, **kwargs)
 
     monkeypatch.setattr(DefaultAccountAdapter, "save_user", save_together)
-    statuses: list[int | BaseException] = []
 
-    def sign_up() -> None:
-        try:
-            response = APIClient().post(SIGNUP, {"phone": "010-7777-8888"}, format="json")
-            statuses.append(response.status_code)
-        except BaseException as exc:
-            statuses.append(exc)
-        finally:
-            connection.close()
+    def sign_up() -> int:
+        return APIClient().post(SIGNUP, {"phone": "010-7777-8888"}, format="json").status_code
 
-    threads = [threading.Thread(target=sign_up) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not [s for s in statuses if isinstance(s, BaseException)], statuses  # (a 500)
+    statuses = run_at_once([sign_up, sign_up], timeout=60)  # (an error raised: a 500)
     # 401: the winner's pending "verify your phone" flow; 429: the loser, as a second attempt.
     assert sorted(statuses) == [401, 429]
     assert get_user_model().objects.filter(phone="+821077778888").count() == 1

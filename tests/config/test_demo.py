@@ -6,6 +6,7 @@ from django.core.management import CommandError, call_command
 
 from proposals.models import Proposal
 from tests.ballot_box import assert_box_consistent
+from tests.district_codes import JONGNO
 from voting import results, tallies
 from voting.models import BoardEntry, CountState, Envelope, Outcome, Participation, Poll
 
@@ -27,7 +28,7 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
     statuses = {poll.status for poll in Poll.objects.all()}
     assert statuses == {"open", "upcoming", "closed"}
     assert Poll.objects.filter(districts__isnull=True, published=True).exists()  # all of Seoul
-    assert Poll.objects.filter(districts__code="1111000000").exists()  # one gu only
+    assert Poll.objects.filter(districts__code=JONGNO).exists()  # one gu only
 
     # The closed poll is counted to the end and shows its results: totals and breakdown cells,
     # each cell of at least k ballots.

@@ -14,6 +14,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from tests.district_codes import SEOUL
+
 LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "ko" / "LC_MESSAGES"
 PO_FILE = LC_MESSAGES / "django.po"
 MO_FILE = LC_MESSAGES / "django.mo"
@@ -237,7 +239,7 @@ def test_drf_error_is_english_on_request(api):
     ],
 )
 def test_product_error_follows_accept_language(client_for, citizen, headers, detail):
-    response = client_for(citizen).patch(ME, {"district": "1100000000"}, format="json", **headers)
+    response = client_for(citizen).patch(ME, {"district": SEOUL}, format="json", **headers)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_district"
@@ -247,6 +249,6 @@ def test_product_error_follows_accept_language(client_for, citizen, headers, det
 @pytest.mark.django_db
 def test_unsupported_language_falls_back_to_korean(client_for, citizen):
     response = client_for(citizen).patch(
-        ME, {"district": "1100000000"}, format="json", HTTP_ACCEPT_LANGUAGE="fr"
+        ME, {"district": SEOUL}, format="json", HTTP_ACCEPT_LANGUAGE="fr"
     )
     assert response.json()["detail"] == INVALID_DISTRICT_KO

@@ -28,7 +28,8 @@ from tests.ballot_box import (
     close_and_count,
     count_now,
 )
-from tests.reliability.servers import SAJIK, GunicornServer
+from tests.district_codes import SAJIK
+from tests.reliability.servers import GunicornServer
 from voting import receipts
 from voting.models import BoardTracker, Envelope, Participation, Poll
 

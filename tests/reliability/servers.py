@@ -27,19 +27,17 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 
-from accounts.roles import ensure_official_group
 from tests.conftest import make_session_token, pass_second_factor
-from tests.factories import CitizenFactory, OfficialFactory
+from tests.district_codes import SAJIK
+from tests.factories import CitizenFactory
 
 BASE_DIR = Path(settings.BASE_DIR)
 BIN = Path(sys.executable).parent
 DAPHNE = BIN / "daphne"
 GUNICORN = BIN / "gunicorn"
 STARTUP_TIMEOUT = 30.0
-SAJIK = "1111053000"  # 종로구 사직동
 # What the servers call themselves in pg_stat_activity (the fault tests kill only these).
 SERVER_APPLICATION_NAME = "mvoting-live-test"
 
@@ -304,13 +302,6 @@ def running_servers(*names: str) -> Iterator[list[DaphneServer]]:
 
 
 # --- Clients -------------------------------------------------------------------------------------
-
-
-def official_in_group(**fields):
-    ensure_official_group()
-    user = OfficialFactory(**fields)
-    user.groups.add(AuthGroup.objects.get(name="official"))
-    return user
 
 
 def session_cookie(user) -> str:

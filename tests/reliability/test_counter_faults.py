@@ -40,10 +40,10 @@ from tests.ballot_box import (
     close_and_count,
     count_now,
 )
+from tests.district_codes import SAJIK
 from tests.factories import CitizenFactory, PollFactory
 from tests.reliability.conftest import size
 from tests.reliability.servers import (
-    SAJIK,
     SERVER_APPLICATION_NAME,
     CounterService,
     RedisServer,

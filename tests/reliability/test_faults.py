@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.ballot_box import assert_box_consistent, assert_receipts_kept, cast_many
+from tests.factories import OfficialFactory
 from tests.reliability.conftest import (
     BallotRequest,
     bulk_citizens,
@@ -32,7 +33,6 @@ from tests.reliability.servers import (
     GunicornServer,
     RedisServer,
     WebSocketClient,
-    official_in_group,
     session_cookie,
 )
 from voting import receipts, sealing, tallies
@@ -119,7 +119,7 @@ def test_redis_stopped_mid_load_ballots_still_count_and_live_updates_resume(
         for server in (http, ws, counter):
             server.wait_healthy()
         poll = open_poll()
-        cookie = session_cookie(official_in_group())
+        cookie = session_cookie(OfficialFactory(role="official"))
         dashboard = WebSocketClient(ws, f"/ws/polls/{poll.pk}/", cookie=cookie)
         assert dashboard.accepted, dashboard.status_line
         first = dashboard.receive_json(timeout=10)
@@ -208,7 +208,7 @@ def test_a_websocket_server_with_a_dashboard_open_reports_redis_healthy(
         ws.wait_healthy()
         poll = open_poll()
         dashboard = WebSocketClient(
-            ws, f"/ws/polls/{poll.pk}/", cookie=session_cookie(official_in_group())
+            ws, f"/ws/polls/{poll.pk}/", cookie=session_cookie(OfficialFactory(role="official"))
         )
         assert dashboard.accepted, dashboard.status_line
         assert dashboard.receive_json(timeout=10)["type"] == "tally"

@@ -1,14 +1,13 @@
 """Shared fixtures of the hostile-input and access-control suite (README, "Reliability")."""
 
 import pytest
-from django.contrib.auth.models import Group as AuthGroup
 
 from accounts.models import User
-from accounts.roles import ensure_official_group
+from audit.models import AuditEntry
 from districts.models import GroupMembership
+from tests.district_codes import JONGNO, SAJIK
 from tests.factories import OfficialFactory
 from voting.models import (
-    AuditEntry,
     BoardEntry,
     Envelope,
     IdempotencyRecord,
@@ -16,19 +15,6 @@ from voting.models import (
     Poll,
     TallyCell,
 )
-
-JONGNO = "1111000000"  # 종로구
-SAJIK = "1111053000"  # 종로구 사직동
-GANGNAM = "1168000000"  # 강남구
-SINSA = "1168051000"  # 강남구 신사동
-
-
-def make_official(jurisdiction: str | None = None, **fields):
-    """A staff user in the ready "official" group, city-wide or scoped to one gu."""
-    ensure_official_group()
-    user = OfficialFactory(jurisdiction_id=jurisdiction, **fields)
-    user.groups.add(AuthGroup.objects.get(name="official"))
-    return user
 
 
 class FakeIdentityProvider:
@@ -49,12 +35,12 @@ class FakeIdentityProvider:
 
 @pytest.fixture
 def city_official(db):
-    return make_official()
+    return OfficialFactory(role="official")
 
 
 @pytest.fixture
 def jongno_official(db):
-    return make_official(JONGNO)
+    return OfficialFactory(role="official", gu=JONGNO)
 
 
 def world_state() -> tuple:

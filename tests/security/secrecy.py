@@ -4,16 +4,15 @@ command or a log line is finding a choice."""
 
 import secrets
 
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SINSA
 from tests.factories import PollFactory
 from voting.models import Option, Poll
 
-SAJIK = "1111053000"  # 종로구 사직동
-SINSA = "1168051000"  # 강남구 신사동
 RESIDENCES = (SAJIK, SINSA, None)
 BIRTH_YEARS = (1958, 1977, 1996, None)
 GENDERS = ("female", "male", "undisclosed")
 # Every value a breakdown is made of, as stored on a citizen or in a cell.
-ATTRIBUTE_VALUES = (SAJIK, SINSA, "1111000000", "1168000000", "female", "male", "undisclosed")
+ATTRIBUTE_VALUES = (SAJIK, SINSA, JONGNO, GANGNAM, "female", "male", "undisclosed")
 
 
 def profile(i: int) -> dict:

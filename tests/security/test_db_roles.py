@@ -12,7 +12,6 @@ PostgreSQL only; each test makes a role of its own name and drops it afterwards.
 
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -26,7 +25,11 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.chain import verify_chain
+from audit.models import AuditEntry
+from audit.services import record
 from tests.ballot_box import assert_box_consistent, assert_receipts_kept
+from tests.concurrency import run_at_once
 from tests.factories import OfficialFactory, PollFactory
 from tests.reliability.conftest import BallotRequest, bulk_citizens, request, run_load
 from tests.reliability.servers import (
@@ -35,8 +38,7 @@ from tests.reliability.servers import (
     GunicornServer,
     server_environment,
 )
-from voting import audit
-from voting.models import AuditEntry, BoardEntry, CountState, Envelope, Poll
+from voting.models import BoardEntry, CountState, Envelope, Poll
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -102,7 +104,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 def history(n: int) -> list[AuditEntry]:
     official = OfficialFactory()
     return [
-        audit.record_event(
+        record(
             actor=official,
             subject_type=AuditEntry.Subject.CITIZEN,
             subject_id=i,
@@ -117,29 +119,29 @@ def history(n: int) -> list[AuditEntry]:
 # --- What the server's role cannot do -----------------------------------------------------------
 
 REFUSED = {
-    "truncate the audit log": "TRUNCATE voting_auditentry",
-    "truncate it with cascade": "TRUNCATE voting_auditentry CASCADE",
+    "truncate the audit log": "TRUNCATE audit_auditentry",
+    "truncate it with cascade": "TRUNCATE audit_auditentry CASCADE",
     "truncate sealed envelopes": "TRUNCATE voting_envelope",
     "truncate the board": "TRUNCATE voting_boardentry",
     "truncate sessions": "TRUNCATE django_session",
     "disable the append-only trigger": (
-        "ALTER TABLE voting_auditentry DISABLE TRIGGER voting_auditentry_append_only"
+        "ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_append_only"
     ),
-    "disable every trigger": "ALTER TABLE voting_auditentry DISABLE TRIGGER ALL",
-    "drop the trigger": "DROP TRIGGER voting_auditentry_append_only ON voting_auditentry",
+    "disable every trigger": "ALTER TABLE audit_auditentry DISABLE TRIGGER ALL",
+    "drop the trigger": "DROP TRIGGER audit_auditentry_append_only ON audit_auditentry",
     "replace the trigger's function": (
-        "CREATE OR REPLACE FUNCTION voting_auditentry_append_only() RETURNS trigger AS "
+        "CREATE OR REPLACE FUNCTION audit_auditentry_append_only() RETURNS trigger AS "
         "$$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql"
     ),
-    "update an audit entry": "UPDATE voting_auditentry SET actor_name = 'nobody'",
-    "delete audit entries": "DELETE FROM voting_auditentry",
-    "drop the audit log": "DROP TABLE voting_auditentry",
-    "rename it away": "ALTER TABLE voting_auditentry RENAME TO old_log",
+    "update an audit entry": "UPDATE audit_auditentry SET actor_name = 'nobody'",
+    "delete audit entries": "DELETE FROM audit_auditentry",
+    "drop the audit log": "DROP TABLE audit_auditentry",
+    "rename it away": "ALTER TABLE audit_auditentry RENAME TO old_log",
     "alter a table": "ALTER TABLE voting_poll ADD COLUMN backdoor text",
     "create a table": "CREATE TABLE backdoor (id int)",
     "create a trigger": (
         "CREATE TRIGGER t BEFORE INSERT ON voting_poll "
-        "FOR EACH ROW EXECUTE FUNCTION voting_auditentry_append_only()"
+        "FOR EACH ROW EXECUTE FUNCTION audit_auditentry_append_only()"
     ),
     "grant itself the owner's rights": "GRANT postgres TO CURRENT_USER",
 }
@@ -153,7 +155,7 @@ def test_the_servers_role_cannot_remove_history_or_change_the_schema(app_role, s
     with connect_as(app_role) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute(statement)
     assert AuditEntry.objects.count() == 3
-    assert audit.verify_chain().head_hash == entries[-1].hash
+    assert verify_chain().head_hash == entries[-1].hash
 
 
 def test_the_servers_role_reads_and_appends_to_the_audit_log(app_role):
@@ -161,7 +163,7 @@ def test_the_servers_role_reads_and_appends_to_the_audit_log(app_role):
     history(2)
     with connect_as(app_role) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(1836478324, 1635083380)")
-        assert conn.execute("SELECT count(*) FROM voting_auditentry").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM audit_auditentry").fetchone() == (2,)
         cursor = conn.execute(
             "SELECT has_table_privilege(current_user, %s, 'INSERT'),"
             " has_table_privilege(current_user, %s, 'UPDATE'),"
@@ -226,7 +228,7 @@ def test_the_app_does_its_work_as_the_servers_role(app_role):
     appended = manage(
         "shell",
         "-c",
-        "from voting import audit; audit.record_event(actor=None, subject_type='group',"
+        "from audit.services import record; record(actor=None, subject_type='group',"
         " subject_id=1, title='g', action='replace_members', changes={'members': 3})",
         **as_app,
     )
@@ -257,7 +259,7 @@ def test_db_roles_is_idempotent_and_tables_made_later_follow(app_role):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("TRUNCATE h1_later")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("DELETE FROM voting_auditentry")
+                conn.execute("DELETE FROM audit_auditentry")
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE h1_later")
@@ -303,14 +305,12 @@ def test_verify_audit_run_by_an_operator_names_the_owners_edit(transactional_db)
     assert before.stdout.strip() == f"audit log OK: 3 entries; head seq 3 hash {entries[2].hash}"
 
     with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_append_only")
         cursor.execute(
-            "ALTER TABLE voting_auditentry DISABLE TRIGGER voting_auditentry_append_only"
-        )
-        cursor.execute(
-            "UPDATE voting_auditentry SET changes = %s WHERE id = %s",
+            "UPDATE audit_auditentry SET changes = %s WHERE id = %s",
             ['{"verification": ["resident", "resident"]}', entries[1].pk],
         )
-        cursor.execute("ALTER TABLE voting_auditentry ENABLE TRIGGER voting_auditentry_append_only")
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_append_only")
 
     after = manage("verify_audit")
     assert after.returncode == 1
@@ -322,36 +322,22 @@ def test_concurrent_appends_make_one_unbroken_chain(transactional_db):
     little after it (as an admin view's does): 8 threads x 5 appends, each on its own
     connection, give seq 1..40 linked without a fork, and no append fails."""
     threads, per_thread = 8, 5
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
 
     def official_at_work(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            for n in range(per_thread):
-                with transaction.atomic():
-                    audit.record_event(
-                        actor=None,
-                        subject_type=AuditEntry.Subject.GROUP,
-                        subject_id=index,
-                        title=f"group {index}",
-                        action=AuditEntry.Action.REPLACE_MEMBERS,
-                        changes={"n": n},
-                    )
-                    time.sleep(0.01)  # the rest of the caller's transaction
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        for n in range(per_thread):
+            with transaction.atomic():
+                record(
+                    actor=None,
+                    subject_type=AuditEntry.Subject.GROUP,
+                    subject_id=index,
+                    title=f"group {index}",
+                    action=AuditEntry.Action.REPLACE_MEMBERS,
+                    changes={"n": n},
+                )
+                time.sleep(0.01)  # the rest of the caller's transaction
 
-    workers = [threading.Thread(target=official_at_work, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-
-    assert not errors, errors[:3]
+    run_at_once([lambda i=i: official_at_work(i) for i in range(threads)])  # no append fails
     seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, threads * per_thread + 1))
-    report = audit.verify_chain()
+    report = verify_chain()
     assert (report.ok, report.count) == (True, threads * per_thread)

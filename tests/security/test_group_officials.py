@@ -9,18 +9,17 @@ is tried; a refusal leaves members, pending places, groups and the audit log as 
 """
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import User
-from districts import services
+from audit.models import AuditEntry
+from districts import managed_groups
 from districts.admin import UPLOAD_CACHE_PREFIX
 from districts.models import Group, GroupMembership, PendingGroupMember
-from tests.factories import CitizenFactory, GroupFactory
-from tests.security.conftest import GANGNAM, JONGNO, make_official
-from voting.models import AuditEntry
+from tests.district_codes import GANGNAM, JONGNO
+from tests.factories import CitizenFactory, GroupFactory, OfficialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +32,21 @@ def _client(user: User) -> Client:
     return client
 
 
-def _with_all_group_powers(user: User) -> User:
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="districts", codename__endswith="group"),
-        Permission.objects.get(content_type__app_label="accounts", codename="view_phone_number"),
-    )
-    return User.objects.get(pk=user.pk)  # no cached permissions
+# Every group permission, delete included, and the phone numbers: only the jurisdiction stops them.
+ALL_GROUP_POWERS = [
+    *(f"districts.{action}_group" for action in ("add", "change", "delete", "view")),
+    "accounts.view_phone_number",
+]
 
 
 @pytest.fixture
 def gu_official() -> User:
-    return _with_all_group_powers(make_official(JONGNO))
+    return OfficialFactory(role="official", gu=JONGNO, perms=ALL_GROUP_POWERS)
 
 
 @pytest.fixture
 def city_official() -> User:
-    return _with_all_group_powers(make_official())
+    return OfficialFactory(role="official", perms=ALL_GROUP_POWERS)
 
 
 @pytest.fixture
@@ -234,7 +232,7 @@ def test_a_gu_official_manages_their_own_gus_group_but_cannot_give_it_away_or_ch
     entry = AuditEntry.objects.get(subject_type="group", subject_id=jongno.pk)
     assert (entry.action, entry.actor_id) == ("replace_members", gu_official.pk)
     assert entry.changes == {"members_and_pending": [2, 1]}
-    assert joiner.phone not in str(entry.changes) and joiner.phone not in entry.poll_title
+    assert joiner.phone not in str(entry.changes) and joiner.phone not in entry.title
 
     saved = client.post(
         f"{GROUPS}{jongno.pk}/change/",
@@ -257,10 +255,12 @@ def test_the_service_refuses_a_gu_official_even_if_a_view_forgot_to(gu_official,
     stale_copy.jurisdiction_id = JONGNO  # what a caller might believe
     before = _state()
 
-    with pytest.raises(services.GroupOutsideJurisdictionError):
-        services.set_managed_group_members(group=stale_copy, phones=[], by=gu_official)
-    with pytest.raises(services.GroupOutsideJurisdictionError):
-        services.preview_managed_group_members(group=groups["gangnam"], phones=[], by=gu_official)
+    with pytest.raises(managed_groups.GroupOutsideJurisdictionError):
+        managed_groups.set_managed_group_members(group=stale_copy, phones=[], by=gu_official)
+    with pytest.raises(managed_groups.GroupOutsideJurisdictionError):
+        managed_groups.preview_managed_group_members(
+            group=groups["gangnam"], phones=[], by=gu_official
+        )
 
     assert _state() == before
 

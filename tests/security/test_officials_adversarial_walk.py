@@ -26,9 +26,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import CitizenChangeRequest
+from audit import services as audit
+from audit.models import AuditEntry
 from districts.models import District, Group
 from notifications.models import OutboxEvent
 from tests.discussion.factories import CommentFactory
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SINSA
 from tests.factories import (
     CategoryFactory,
     CitizenFactory,
@@ -37,7 +40,6 @@ from tests.factories import (
     PollFactory,
 )
 from tests.proposals.factories import ProposalFactory
-from tests.security.conftest import GANGNAM, JONGNO, SAJIK, SINSA, make_official
 from tests.security.test_officials_adversarial import (
     REASON,
     _fast_password_hashing,  # noqa: F401 (an autouse fixture, used here too)
@@ -45,8 +47,8 @@ from tests.security.test_officials_adversarial import (
     assert_unchanged,
     database_state,
 )
-from voting import audit
-from voting.models import AuditEntry, Outcome, Poll
+from voting.models import Outcome, Poll
+from voting.services.snapshots import record_poll
 
 pytestmark = pytest.mark.django_db
 
@@ -92,12 +94,12 @@ def _outcome(cast) -> Outcome:
 
 def _poll_entry(cast) -> AuditEntry:
     poll = _gangnam_poll(cast)
-    return audit.record(actor=cast["colleague"], poll=poll, action=AuditEntry.Action.CREATE)
+    return record_poll(actor=cast["colleague"], poll=poll, action=AuditEntry.Action.CREATE)
 
 
 def _citizen_entry(cast) -> AuditEntry:
     citizen = CitizenFactory(district_id=SAJIK)
-    return audit.record_event(
+    return audit.record(
         actor=cast["colleague"],
         subject_type=AuditEntry.Subject.CITIZEN,
         subject_id=citizen.pk,
@@ -212,7 +214,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
             ),
             Target("another gu's closed poll", _closed_gangnam_poll, "강남 마감 투표"),
         ],
-        "voting.auditentry": [
+        "audit.auditentry": [
             Target("another gu's poll's entry", _poll_entry, "강남 비밀 초안"),
             Target("an entry about a citizen", _citizen_entry, "시민 감사 기록"),
         ],
@@ -253,7 +255,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
         "accounts.citizenchangerequest": [SAJIK_REQUEST],
         "voting.poll": "every poll is a city official's; what stays refused to them (deleting a "
         "published poll, frozen fields) is tests/voting/test_admin.py",
-        "voting.auditentry": [
+        "audit.auditentry": [
             Target("a poll's entry", _poll_entry, "", visible=True),
             Target("an entry about a citizen", _citizen_entry, "", visible=True),
         ],
@@ -277,8 +279,10 @@ NON_OBJECT_PAGES = {
 
 def cast_for(attacker: str) -> dict:
     """The attacker, and a colleague whose account, email and second factor they go after."""
-    colleague = make_official(JONGNO, username="colleague-x")
-    official = make_official(JONGNO if attacker == "gu" else None, username=f"attacker-{attacker}")
+    colleague = OfficialFactory(role="official", gu=JONGNO, username="colleague-x")
+    official = OfficialFactory(
+        role="official", gu=JONGNO if attacker == "gu" else None, username=f"attacker-{attacker}"
+    )
     return {"attacker": official, "colleague": colleague}
 
 
@@ -457,7 +461,7 @@ ADD_REFUSED = {
     "mfa.authenticator",
     "districts.district",
     "accounts.user",
-    "voting.auditentry",
+    "audit.auditentry",
     "voting.category",
     "proposals.proposal",
     "discussion.comment",
@@ -519,7 +523,9 @@ def test_a_gu_official_reads_no_results_beyond_their_gu(url):
     (a 종로구 voter's poll is not enough): 404 and no title, while the city official reads them."""
     for fields in ({}, {"districts": [SAJIK, GANGNAM]}):
         poll = PollFactory(title="넓은 투표", results_visibility="officials", **fields)
-        response = admin_client(make_official(JONGNO)).get(url.format(poll=poll.pk))
+        jongno_official = OfficialFactory(role="official", gu=JONGNO)
+        response = admin_client(jongno_official).get(url.format(poll=poll.pk))
         assert response.status_code == 404
         assert "넓은 투표" not in response.content.decode()
-        assert admin_client(make_official()).get(url.format(poll=poll.pk)).status_code == 200
+        city_wide = admin_client(OfficialFactory(role="official"))
+        assert city_wide.get(url.format(poll=poll.pk)).status_code == 200

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from districts.models import Group, GroupMembership, PendingGroupMember
-from tests.factories import CitizenFactory, GroupFactory, PollFactory
-from tests.security.conftest import GANGNAM, JONGNO, make_official
+from tests.district_codes import GANGNAM, JONGNO
+from tests.factories import CitizenFactory, GroupFactory, OfficialFactory, PollFactory
 from tests.voting.test_admin import errors_of, new_poll_data
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def _estimate(client: Client, poll) -> str:
 
 @pytest.mark.parametrize("has_account", [True, False])
 def test_the_estimate_over_a_managed_group_tells_nothing_without_the_phone_permission(has_account):
-    official = make_official()
+    official = OfficialFactory(role="official")
     group = GroupFactory(kind=Group.Kind.MANAGED)
     if has_account:
         GroupMembership.objects.create(group=group, user=CitizenFactory())
@@ -50,7 +50,7 @@ def test_the_estimate_over_a_managed_group_tells_nothing_without_the_phone_permi
 
 
 def test_officials_who_may_see_phone_numbers_still_get_the_estimate():
-    official = make_official()
+    official = OfficialFactory(role="official")
     official.user_permissions.add(
         Permission.objects.get(content_type__app_label="accounts", codename="view_phone_number")
     )
@@ -63,7 +63,7 @@ def test_officials_who_may_see_phone_numbers_still_get_the_estimate():
 
 
 def test_a_gu_official_cannot_target_another_gus_group_by_posting_its_id():
-    official = make_official(JONGNO)
+    official = OfficialFactory(role="official", gu=JONGNO)
     theirs = GroupFactory(kind=Group.Kind.MANAGED, jurisdiction_id=GANGNAM)
 
     response = _client(official).post(

@@ -34,9 +34,9 @@ from districts.models import Group
 from tests.ballot_box import cast_many, count_now
 from tests.conftest import make_session_token
 from tests.discussion.factories import CommentFactory, ReplyFactory
-from tests.factories import CitizenFactory, GroupFactory, PollFactory
+from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOUL
+from tests.factories import CitizenFactory, GroupFactory, OfficialFactory, PollFactory
 from tests.proposals.factories import ProposalFactory
-from tests.security.conftest import SAJIK, make_official
 from voting import casting
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def world(db, settings):
         ),
         PollFactory(published=False),
         PollFactory(kind="multiple", min_choices=1, max_choices=2, options=["A", "B", "C"]),
-        PollFactory(districts=["1168000000"]),  # 강남구: outside the citizen's audience
+        PollFactory(districts=[GANGNAM]),  # 강남구: outside the citizen's audience
     ]
     receipt = casting.cast_ballot(
         poll=polls[0], voter=voter, option_ids=[polls[0].options.first().pk]
@@ -158,7 +158,7 @@ def world(db, settings):
         "group_id": [g.pk for g in groups],
         "proposal_id": [proposal.pk, hidden.pk, under_review.pk],
         "comment_id": [c.pk for c in comments],
-        "code": ["1100000000", "1111000000", SAJIK, "9999999999", receipt, more[0], more[-1]],
+        "code": [SEOUL, JONGNO, SAJIK, "9999999999", receipt, more[0], more[-1]],
         "option_ids": [o.pk for p in polls for o in p.options.all()],
     }
 
@@ -169,7 +169,7 @@ def token_of(world):
         if role == "citizen":
             user = CitizenFactory(district_id=SAJIK, birth_year=1990, gender="female")
         else:
-            user = make_official()
+            user = OfficialFactory(role="official")
         return make_session_token(user)
 
     return build

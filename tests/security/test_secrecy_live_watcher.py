@@ -30,8 +30,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.ballot_box import close_and_count, count_now
-from tests.factories import CitizenFactory, PollFactory
-from tests.security.conftest import make_official
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from tests.security.secrecy import profile
 from voting import counting, live
 
@@ -169,7 +168,7 @@ def _results_of(api, poll):
 @database_sync_to_async
 def _live_poll(client_for, labels=("A", "B", "C")):
     poll = PollFactory(options=list(labels), results_visibility="live")
-    official = make_official()
+    official = OfficialFactory(role="official")
     options = list(poll.options.order_by("position").values_list("pk", flat=True))
     return poll, options, client_for(official), client_for(CitizenFactory()), official
 

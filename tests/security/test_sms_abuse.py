@@ -17,7 +17,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import sms
-from tests.accounts.fake_clock import clock  # noqa: F401  (fixture)
 from tests.accounts.test_auth_flows import (
     CODE_CONFIRM,
     CODE_REQUEST,
@@ -26,6 +25,7 @@ from tests.accounts.test_auth_flows import (
     post,
     texts_to,
 )
+from tests.conftest import Clock
 from tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_guessing_an_unknown_number_looks_the_same():
 # --- The SMS budget, attacked for an hour ---------------------------------------------------------
 
 
-def test_one_address_cannot_text_a_list_of_numbers_for_an_hour(clock):  # noqa: F811
+def test_one_address_cannot_text_a_list_of_numbers_for_an_hour(window_clock):
     """Attacker: a script on one address asking for texts to a list of numbers, through code
     login and sign-up, each as fast as its limits allow, for an hour. Before: 10 a minute, over
     600 an hour, each paid by the city. Promise: the address's hourly SMS budget (30), however
@@ -99,13 +99,13 @@ def test_one_address_cannot_text_a_list_of_numbers_for_an_hour(clock):  # noqa: 
                 if response.status_code == 429:
                     break
                 assert response.status_code == 401, response.content
-        clock.advance(60)
+        window_clock.advance(60)
 
     assert len(sms.outbox) == 30
 
 
 @pytest.mark.parametrize("registered", [True, False], ids=["registered", "unregistered"])
-def test_one_number_cannot_be_flooded_from_many_addresses(clock, settings, registered):  # noqa: F811
+def test_one_number_cannot_be_flooded_from_many_addresses(window_clock, settings, registered):
     """Attacker: someone flooding a victim's phone for an hour, from a new address for every
     request, through every endpoint that texts: sign-up, code login, and both resends (turned
     on here, as an operator might). Before: about 140 texts an hour. Promise: the number's
@@ -133,7 +133,7 @@ def test_one_number_cannot_be_flooded_from_many_addresses(clock, settings, regis
             # allauth cannot resend a login code to a number without an account (it asserts).
             token = response.json()["meta"]["session_token"]
             statuses.add(post(attacker(), CODE_RESEND, {}, token).status_code)
-        clock.advance(30)
+        window_clock.advance(30)
 
     assert len(texts_to(victim)) == 5
     assert 500 not in statuses and 429 in statuses
@@ -147,7 +147,7 @@ def _shape(response) -> tuple:
     return response.status_code, response.headers.get("Retry-After"), body
 
 
-def _probe(phone: str, clock) -> list[tuple]:  # noqa: F811
+def _probe(phone: str, window_clock: Clock) -> list[tuple]:
     """Sign up with ``phone`` and ask for resends, from fresh addresses, until long after the
     number's budget is spent; every answer recorded."""
     seen = []
@@ -159,11 +159,11 @@ def _probe(phone: str, clock) -> list[tuple]:  # noqa: F811
             for _ in range(2):
                 client = APIClient(REMOTE_ADDR=f"203.0.113.{n + 101}")
                 seen.append(_shape(post(client, PHONE_RESEND, {}, token)))
-        clock.advance(31)
+        window_clock.advance(31)
     return seen
 
 
-def test_the_budget_does_not_reveal_which_numbers_have_an_account(clock, settings):  # noqa: F811
+def test_the_budget_does_not_reveal_which_numbers_have_an_account(window_clock, settings):
     """Attacker: someone who wants to know whether a number has an account, and watches when
     the SMS budget runs out. allauth texts a registered number once at sign-up and then stays
     silent on resends (a new number gets a code each time): counting only real texts, a
@@ -174,10 +174,10 @@ def test_the_budget_does_not_reveal_which_numbers_have_an_account(clock, setting
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "verify_phone": ""}
     CitizenFactory(phone=KNOWN)
 
-    start = clock.now
-    registered = _probe(KNOWN, clock)
-    clock.advance(start + 3600 - clock.now)  # the same moment of the next hour
-    unregistered = _probe(UNKNOWN, clock)
+    start = window_clock.now
+    registered = _probe(KNOWN, window_clock)
+    window_clock.advance(start + 3600 - window_clock.now)  # the same moment of the next hour
+    unregistered = _probe(UNKNOWN, window_clock)
 
     assert registered == unregistered
     assert any(status == 429 for status, _retry, _body in registered)

@@ -23,8 +23,8 @@ from rest_framework.test import APIClient
 
 from accounts.sessions import stored_key
 from tests.conftest import make_session_token, pass_second_factor
-from tests.factories import CitizenFactory, PollFactory
-from tests.security.conftest import make_official, world_state
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory
+from tests.security.conftest import world_state
 from voting import casting, live, tickets
 
 # --- REST ---------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ ENDPOINTS = [
 @pytest.mark.parametrize("kind", TOKENS.keys())
 def test_rest_refuses_bad_tokens_with_401_and_writes_nothing(kind):
     poll = PollFactory(results_visibility="live")
-    user = make_official() if kind == "password-changed" else CitizenFactory()
+    user = OfficialFactory(role="official") if kind == "password-changed" else CitizenFactory()
     token = TOKENS[kind](user)
     client = APIClient()
     if token is not None:
@@ -174,7 +174,7 @@ async def _connects(poll_id: int, *, cookie: str | None = None, query: str = "")
 
 @database_sync_to_async
 def _poll_and_official():
-    return PollFactory(), make_official()
+    return PollFactory(), OfficialFactory(role="official")
 
 
 @ws

@@ -20,8 +20,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import make_session_token, pass_second_factor
-from tests.factories import PollFactory
-from tests.security.conftest import make_official
+from tests.factories import OfficialFactory, PollFactory
 from voting import live, tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +38,7 @@ async def _fresh_layer():
 
 @database_sync_to_async
 def _poll_and_official():
-    return PollFactory(), make_official()
+    return PollFactory(), OfficialFactory(role="official")
 
 
 @database_sync_to_async
