@@ -9,7 +9,12 @@ import hashlib
 import sys
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Lets typed code subscript Django's generic classes at run time (admin.ModelAdmin[Poll],
+# QuerySet[Ballot], forms.ModelForm[Group]) as the type checker requires.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,10 +61,12 @@ INSTALLED_APPS = [
     "config",
     "districts",
     "accounts",
+    "audit",
     "voting",
     "proposals",
     "discussion",
     "notifications",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -293,7 +300,7 @@ OFFICIAL_SESSION_IDLE_MINUTES = env.int("OFFICIAL_SESSION_IDLE_MINUTES", default
 OFFICIAL_SESSION_MAX_HOURS = env.int("OFFICIAL_SESSION_MAX_HOURS", default=12)
 # WebAuthn needs allauth's browser views, which HEADLESS_ONLY turns off: TOTP and recovery codes.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_ADAPTER = "accounts.officials_auth.MFAAdapter"
+MFA_ADAPTER = "accounts.officials_mfa.MFAAdapter"
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="mVoting Seoul")
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP secrets and recovery-code seeds are encrypted in the database with a key derived from this
@@ -425,7 +432,7 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
 VOTER_KEY_SECRET = env.str("VOTER_KEY_SECRET", default=SECRET_KEY)
-# Keys the audit log's hash chain (voting/audit.py): whoever can write the database but lacks
+# Keys the audit log's hash chain (audit/chain.py): whoever can write the database but lacks
 # this key cannot recompute the chain after editing a row. Production sets its own (docker-compose
 # requires it); unset, it is derived from SECRET_KEY, so rotating SECRET_KEY would make every
 # older entry fail `manage.py verify_audit`. Never change it once the log has entries.
@@ -452,6 +459,8 @@ PROPOSAL_MAX_OPEN_PER_CITIZEN = env.int("PROPOSAL_MAX_OPEN_PER_CITIZEN", default
 # Proposing, adding images, supporting and withdrawing, per citizen.
 PROPOSAL_THROTTLE = env.str("PROPOSAL_THROTTLE", default="20/min,200/day")
 COMMENT_MAX_LENGTH = env.int("COMMENT_MAX_LENGTH", default=1000)
+# Replies shown under each comment in a thread; the rest are fetched on demand.
+COMMENT_REPLIES_PREVIEW = env.int("COMMENT_REPLIES_PREVIEW", default=3)
 # Posting comments, and the lighter actions (likes, reports, deletions), per citizen.
 COMMENT_THROTTLE = env.str("COMMENT_THROTTLE", default="5/min,50/day")
 COMMENT_REACTION_THROTTLE = env.str("COMMENT_REACTION_THROTTLE", default="60/min,1000/day")
@@ -482,10 +491,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # the schedule is in code; nothing to persist
-# `make run` sets it: the server runs the scan on a thread (config/tasks_in_process.py).
+# `make run` sets it: the server runs the schedule below on a thread (config/tasks_in_process.py).
 TASKS_IN_PROCESS = env.bool("TASKS_IN_PROCESS", default=False)
 NOTIFY_SCAN_SECONDS = env.float("NOTIFY_SCAN_SECONDS", default=30.0)
+# Every periodic job of the project, by task name, each in its owner's tasks.py (a test checks
+# that each name is a registered task). All are idempotent: a late or doubled tick is harmless.
 CELERY_BEAT_SCHEDULE = {
+    "voting-announce-opened": {
+        "task": "voting.tasks.announce_opened_polls",
+        "schedule": NOTIFY_SCAN_SECONDS,
+    },
+    "voting-remind-closing": {
+        "task": "voting.tasks.remind_closing_polls",
+        "schedule": NOTIFY_SCAN_SECONDS,
+    },
+    "proposals-expire": {
+        "task": "proposals.tasks.expire_due_proposals",
+        "schedule": NOTIFY_SCAN_SECONDS,
+    },
+    # Resumes every unfinished outbox event (and, in process, delivers the new ones).
     "notifications-scan": {"task": "notifications.tasks.scan", "schedule": NOTIFY_SCAN_SECONDS},
 }
 # Remind those who have not voted this long before a poll closes.

@@ -26,7 +26,7 @@ DatabaseUnavailable = (OperationalError, InterfaceError)
 class ApiError(exceptions.APIException):
     """Base for the product's own errors: subclass with a status, a code and a default text."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
     default_detail = _("The request could not be processed.")
 
@@ -71,7 +71,9 @@ def _as_text(detail: Any) -> str:
     return str(detail)
 
 
-def error_body(code: str, detail: Any, fields: dict | None = None, **extra: Any) -> dict:
+def error_body(
+    code: str, detail: Any, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "detail": str(detail)}
     if fields is not None:
         body["fields"] = fields
@@ -96,12 +98,13 @@ class ServiceUnavailable(ApiError):
 RETRY_AFTER_SECONDS = 2
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DatabaseUnavailable):
         # A lost or refused database connection: nothing was written (the ballot is one
         # transaction), so the client may simply retry. A 503, never a 500 with a traceback.
         logger.warning("database unavailable: %s", type(exc).__name__)
         response = exception_handler(ServiceUnavailable(), context)
+        assert response is not None  # an APIException always gets a response
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, RequestDataTooBig):
@@ -144,7 +147,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def _field_messages(detail: dict) -> dict[str, list[str]]:
+def _field_messages(detail: dict[Any, Any]) -> dict[str, list[str]]:
     """{field: [message, ...]}, as the schema documents it, also for errors inside lists and
     nested objects (DRF reports those as {index: [...]}): "2: message"."""
     return {str(key): _messages(value) for key, value in detail.items()}
@@ -171,7 +174,7 @@ def json_error(code: str, detail: Any, status_code: int) -> JsonResponse:
     )
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None):
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return json_error("bad_request", _("The request could not be processed."), 400)
     from django.views.defaults import bad_request
@@ -179,7 +182,7 @@ def handler400(request: HttpRequest, exception: Exception | None = None):
     return bad_request(request, exception)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None):
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return json_error("permission_denied", _("You do not have permission."), 403)
     from django.views.defaults import permission_denied
@@ -187,7 +190,7 @@ def handler403(request: HttpRequest, exception: Exception | None = None):
     return permission_denied(request, exception)
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None):
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return json_error("not_found", _("Not found."), 404)
     from django.views.defaults import page_not_found
@@ -196,7 +199,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
 
 
 @csrf_exempt  # it changes nothing: an unknown URL is a 404 whatever the method, never a 403
-def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return json_error("not_found", _("Not found."), 404)
 
 
@@ -213,7 +216,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return default_csrf_failure(request, reason)
 
 
-def handler500(request: HttpRequest):
+def handler500(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return json_error("server_error", _("Something went wrong on our side."), 500)
     from django.views.defaults import server_error

@@ -1,5 +1,7 @@
 """Image rules for poll and option pictures: what phones can show, at a size they can load."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -9,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
-def validate_image(file: File) -> None:
+def validate_image(file: File[bytes]) -> None:
     max_bytes = settings.POLL_IMAGE_MAX_BYTES
     if file.size is not None and file.size > max_bytes:
         raise ValidationError(

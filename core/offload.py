@@ -10,6 +10,7 @@ inline (the test suite does, so tests share the test's transaction).
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -17,6 +18,11 @@ from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse
 
 _executor: ThreadPoolExecutor | None = None
+
+View = Callable[..., HttpResponse]
+# What offloaded() gives back: the view itself, or an async view awaiting it on the pool. Any, as
+# no one type is both, and Django's path() takes either.
+MaybeAsyncView = Callable[..., Any]
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -28,7 +34,7 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
-def _run(view: Callable, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+def _run(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     close_old_connections()
     try:
         response = view(request, *args, **kwargs)
@@ -41,13 +47,13 @@ def _run(view: Callable, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         connections.close_all()
 
 
-def offloaded(view: Callable) -> Callable:
+def offloaded(view: View) -> MaybeAsyncView:
     if not settings.API_WORKER_THREADS:
         # Served by WSGI workers (config/wsgi.py), or told so: a plain sync view is fastest.
         return view
 
     @functools.wraps(view)
-    async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not settings.API_WORKER_THREADS:
             # Inline: the thread that called us (the test's, with its transaction).
             return await sync_to_async(view, thread_sensitive=True)(request, *args, **kwargs)
@@ -56,5 +62,5 @@ def offloaded(view: Callable) -> Callable:
         )
 
     # Keep the CSRF exemption and other flags DRF's as_view() put on the view.
-    wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)
+    wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)  # type: ignore[attr-defined]
     return wrapper

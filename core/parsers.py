@@ -7,13 +7,21 @@ is bounded before parsing: DRF reads it through ``request.body``, which enforces
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``; core.errors answers that with 413.)
 """
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:

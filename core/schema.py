@@ -1,14 +1,21 @@
 """OpenAPI pieces shared by every endpoint: the error body and the session-token scheme."""
 
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
 
-class ErrorSerializer(serializers.Serializer):
+
+class ErrorSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable snake_case error code")
     detail = serializers.CharField(help_text="Human-readable text in the request's language")
-    fields = serializers.DictField(
+    # The body's key is "fields", which shadows Serializer.fields for the type checker only: DRF
+    # moves declared fields out of the class body.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Per-field messages, for validation errors only",
@@ -35,11 +42,11 @@ ERROR_RESPONSES = {
 PUBLIC_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 401, 404, 429, 503)}
 
 
-class SessionTokenScheme(OpenApiAuthenticationExtension):
+class SessionTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "accounts.authentication.SessionTokenAuthentication"
     name = "sessionToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: "AutoSchema") -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "header",

@@ -19,6 +19,8 @@ to the ticket check (voting.consumers.TicketAuthMiddleware), which admits it onl
 issued to an app's session token, never on a cookie.
 """
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
@@ -29,6 +31,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 Origin = tuple[str, str, int]  # scheme, host (lower case, no brackets), port
+
+# ASGI's shapes, as loose as the protocol: a scope is a dict of whatever the server put there.
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def parse_origin(text: str) -> Origin | None:
@@ -61,11 +69,11 @@ def _listed(origin: Origin, allowed: str) -> bool:
     return parse_origin(allowed) == origin
 
 
-def _header(scope, name: bytes) -> list[bytes]:
+def _header(scope: Scope, name: bytes) -> list[bytes]:
     return [value for key, value in scope.get("headers", []) if key.lower() == name]
 
 
-def _own_origin(scope) -> Origin | None:
+def _own_origin(scope: Scope) -> Origin | None:
     """The site's origin as this handshake reached it, if its Host is one of ALLOWED_HOSTS."""
     hosts = _header(scope, b"host")
     if len(hosts) != 1:
@@ -88,7 +96,7 @@ def _own_origin(scope) -> Origin | None:
     return parse_origin(f"{'https' if secure else 'http'}://{host}")
 
 
-def origin_allowed(text: str, scope) -> bool:
+def origin_allowed(text: str, scope: Scope) -> bool:
     origin = parse_origin(text)
     if origin is None:  # "null" (sandboxed frames, file://), garbage
         return False
@@ -99,7 +107,7 @@ def origin_allowed(text: str, scope) -> bool:
     return bool(settings.DEBUG) and origin[1] in _LOOPBACK
 
 
-def origin_header(scope) -> str | None:
+def origin_header(scope: Scope) -> str | None:
     """The handshake's Origin; None when there is none (a native app). Several count as one
     unusable value (refused), never as none."""
     values = _header(scope, b"origin")
@@ -117,12 +125,13 @@ class OriginGate:
     voting.consumers.TicketAuthMiddleware).
     """
 
-    def __init__(self, application) -> None:
+    def __init__(self, application: ASGIApp) -> None:
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             origin = origin_header(scope)
             if origin is not None and not origin_allowed(origin, scope):
-                return await WebsocketDenier()(scope, receive, send)
-        return await self.application(scope, receive, send)
+                await WebsocketDenier()(scope, receive, send)
+                return
+        await self.application(scope, receive, send)
