@@ -426,6 +426,10 @@ BOARD_SIGNING_KEY = env.str("BOARD_SIGNING_KEY", default="")
 # Unset keys are derived from SECRET_KEY only where DEBUG was on at start (`make run`, the test
 # suite: pytest-django turns DEBUG off later, so this is decided here, once).
 BALLOT_DEV_KEYS = env.bool("BALLOT_DEV_KEYS", default=DEBUG)
+# Longest a cached results document may outlive a change made behind Django's back (a restore,
+# SQL by hand); the count, officials' edits and the clock refresh it at once
+# (voting/results_cache.py).
+RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=300)
 # Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
 RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

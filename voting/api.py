@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from core.errors import ApiError, Forbidden
 from core.filters import DigitsField, parse_query
 from core.schema import ERROR_RESPONSES
-from voting import board, casting, idempotency, results, selectors, tallies
+from voting import board, casting, idempotency, results_cache, selectors, tallies
 from voting.serializers import (
     BallotRequestSerializer,
     BallotResponseSerializer,
@@ -164,7 +164,7 @@ class ResultsView(APIView):
         poll = selectors.published_poll(poll_id=poll_id)
         if not selectors.results_visible_to(poll=poll, user=request.user):
             raise ResultsHidden()
-        return Response(results.build(poll, tallies.read(poll.pk)))
+        return Response(results_cache.document(poll=poll))
 
 
 class ReceiptView(APIView):

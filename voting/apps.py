@@ -16,3 +16,13 @@ class VotingConfig(AppConfig):
 
         # Which poll entries of the audit log an official may read (audit/subjects.py).
         audit_subjects.register()
+
+        from django.db.models.signals import post_delete, post_save
+
+        from voting.models import Option
+        from voting.results_cache import forget_option
+
+        # An option's label is in the cached results; editing it writes no poll row.
+        uid = "voting.results_cache.forget_option"
+        post_save.connect(forget_option, sender=Option, dispatch_uid=f"{uid}.save")
+        post_delete.connect(forget_option, sender=Option, dispatch_uid=f"{uid}.delete")

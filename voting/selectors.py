@@ -111,7 +111,8 @@ def results_visible_to(*, poll: Poll, user: User) -> bool:
 
 
 def published_poll(*, poll_id: int) -> Poll:
-    poll = Poll.objects.filter(pk=poll_id, published=True).first()
+    # With its count's progress, in the same query: the results' cache stamp (results_cache.py).
+    poll = Poll.objects.filter(pk=poll_id, published=True).select_related("count_state").first()
     if poll is None:
         raise Http404
     return poll

@@ -1,0 +1,89 @@
+"""Results documents served from the cache: one query for the poll, then a cache hit.
+
+Building a poll's results costs four queries (options, counters, districts' names) and the
+suppression rules' arithmetic, and every phone that opens a poll's results asks for the same
+document. It changes only when one of these changes, so the cached copy carries them as its
+stamp and is rebuilt when the stamp differs:
+
+- the count's progress: ``CountState.seq`` (one per counted batch) and ``final`` (the breakdown
+  published) — read with the poll, in the same query;
+- the poll's status, which moves with the clock (upcoming → open → closed) without any write;
+- the poll row's ``updated_at`` (an official's edit);
+- the language (the document's note is translated).
+
+Editing an option changes no poll row, so options' saves forget the poll's documents (signals in
+``VotingConfig.ready()``). ``RESULTS_CACHE_SECONDS`` bounds anything else — a restore, SQL behind
+Django's back — and a cache that fails (Redis down) only costs the rebuild.
+"""
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.translation import get_language
+
+from voting import results, tallies
+from voting.models import Option, Poll
+
+logger = logging.getLogger(__name__)
+
+
+def _key(poll_id: int, language: str) -> str:
+    return f"results:v1:{poll_id}:{language}"
+
+
+def stamp_of(poll: Poll) -> tuple[Any, ...]:
+    """What the document depends on besides the counters' rows, which move only with ``seq``."""
+    state = getattr(poll, "count_state", None) if _count_state_loaded(poll) else None
+    return (
+        poll.updated_at.isoformat(),
+        str(poll.status),
+        state.seq if state else 0,
+        state.final if state else False,
+    )
+
+
+def _count_state_loaded(poll: Poll) -> bool:
+    # A reverse one-to-one that select_related found empty raises on access; say "none" instead.
+    try:
+        poll.count_state  # noqa: B018 - the access is the question
+    except Poll.count_state.RelatedObjectDoesNotExist:
+        return False
+    return True
+
+
+def document(*, poll: Poll) -> dict[str, Any]:
+    """The results document of ``poll`` (loaded with ``select_related("count_state")``)."""
+    language = get_language() or settings.LANGUAGE_CODE
+    stamp = list(stamp_of(poll))
+    key = _key(poll.pk, language)
+    try:
+        cached = cache.get(key)
+    except Exception as exc:
+        logger.warning("results cache unavailable: %s", type(exc).__name__)
+        return results.build(poll, tallies.read(poll.pk))
+    if cached is not None and cached.get("stamp") == stamp:
+        return cached["document"]
+    built = results.build(poll, tallies.read(poll.pk))
+    try:
+        cache.set(key, {"stamp": stamp, "document": built}, settings.RESULTS_CACHE_SECONDS)
+    except Exception as exc:
+        logger.warning("results cache unavailable: %s", type(exc).__name__)
+    return built
+
+
+def forget(*, poll_id: int) -> None:
+    """Drop ``poll_id``'s documents in every language (an option was edited)."""
+    try:
+        cache.delete_many([_key(poll_id, code) for code, _name in settings.LANGUAGES])
+    except Exception as exc:
+        logger.warning("results cache unavailable: %s", type(exc).__name__)
+
+
+def forget_option(sender: type[Option], instance: Option, **kwargs: Any) -> None:
+    """Signal receiver: an option was saved or deleted; its poll's documents go once that commits
+    (before, a reader could cache the old label again)."""
+    transaction.on_commit(partial(forget, poll_id=instance.poll_id))
