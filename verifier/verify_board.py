@@ -56,6 +56,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # typing.TypeGuard is 3.10+; the verifier runs on 3.8
+    from typing import TypeGuard
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -295,7 +299,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a number
 
 
@@ -415,6 +419,9 @@ def _check_document(
         fail(CHECK_FORMAT, "'totals' is not an object")
     if findings.failed(CHECK_FORMAT):
         return  # without these, nothing else can be checked
+    # Checked just above; the type checker learns it here.
+    poll, verify_key, batch_min = cast(int, poll), cast(str, verify_key), cast(int, batch_min)
+    entries = cast(list, entries)
     report.poll = poll
     report.batch_min = batch_min
 
@@ -438,7 +445,7 @@ def _check_document(
     option_counts: Counter = Counter()
     tracker_seq: dict[str, int] = {}  # tracker -> the seq of the batch holding it
     ballot_total = 0
-    previous_hash = GENESIS_PREV
+    previous_hash: str | None = GENESIS_PREV
     last_entry = None  # the last entry, if well-formed
     for index, entry in enumerate(entries):
         position = index + 1
@@ -463,6 +470,10 @@ def _check_document(
             previous_hash = stated_hash if isinstance(stated_hash, str) else None
             last_entry = None
             continue
+        # _entry_format_problems found none: each field has its type.
+        seq, prev, stated_hash = cast(int, seq), cast(str, prev), cast(str, stated_hash)
+        signature = cast(str, signature)
+        trackers, ballots = cast(list, trackers), cast(list, ballots)
 
         if seq != position:
             fail(CHECK_SEQ, f"{where}: expected seq {position} here, found {seq}")
