@@ -46,6 +46,16 @@ def announce_poll_closing(poll: Poll) -> OutboxEvent | None:
     )
 
 
+def announce_outcome(poll: Poll) -> OutboxEvent | None:
+    """ "What the city decided": once per poll, however often the outcome is edited."""
+    return emit(
+        Kind.OUTCOME,
+        subject_id=poll.pk,
+        dedupe_key=f"outcome:{poll.pk}",
+        payload={"title": poll.title},
+    )
+
+
 def announce_opened_polls(*, now: datetime) -> int:
     """Announce the polls whose opening time passed (those published already open were
     announced by ``publish_poll``); how many."""

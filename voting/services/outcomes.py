@@ -10,8 +10,7 @@ from django.db import transaction
 from accounts.models import User
 from audit import services as audit
 from audit.models import AuditEntry
-from notifications.events import emit
-from notifications.models import Kind as NotificationKind
+from voting import notices
 from voting.models import Outcome, Poll
 from voting.services.errors import PollNotClosed
 from voting.services.snapshots import record_poll
@@ -53,10 +52,5 @@ def record_outcome(
     record_poll(
         actor=by, poll=poll, action=AuditEntry.Action.OUTCOME, changes=audit.diff(before, after)
     )
-    emit(
-        NotificationKind.OUTCOME,
-        subject_id=poll.pk,
-        dedupe_key=f"outcome:{poll.pk}",
-        payload={"title": poll.title},
-    )
+    notices.announce_outcome(poll)
     return outcome
