@@ -13,6 +13,10 @@ class AccountsConfig(AppConfig):
         # After the last app's migrations, so every permission it names exists.
         post_migrate.connect(ensure_official_group, dispatch_uid="accounts.ensure_official_group")
         _sessions_keep_digests_only()
+        from accounts import auth_cache
+
+        # A saved or deleted User drops its cached entry (accounts/auth_cache.py).
+        auth_cache.connect_signals()
 
 
 def _sessions_keep_digests_only() -> None:

@@ -4,13 +4,16 @@ from allauth.headless.contrib.rest_framework.authentication import XSessionToken
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 
+from accounts.tokens import authenticate_by_session_token
+
 
 class SessionTokenAuthentication(XSessionTokenAuthentication):
     def authenticate(self, request):
         token = self.get_session_token(request)
         if not token:
             return None
-        result = super().authenticate(request)
+        # allauth's lookup, with the session and the user read through the cache.
+        result = authenticate_by_session_token(token)
         if result is None:
             # A token that was sent but is expired, logged out or garbage is an error, not an
             # anonymous request: the app must log in again.

@@ -11,6 +11,10 @@ can search for a preimage of a digest; a key (HMAC) would only protect guessable
 add a secret whose rotation logs every citizen out. The digest is cut to 40 hex characters
 (160 bits), the width of both tables' columns, so no schema change was needed.
 
+Sessions are read through the cache (accounts/auth_cache.py: Django's ``cached_db`` semantics,
+keyed by an HMAC of the digest, sealed under a key derived from the token): a warm lookup costs no
+query. Writes and deletes remove the cache entry; only reads fill it.
+
 ``SESSION_ENGINE = "accounts.sessions"``.
 """
 
@@ -18,10 +22,13 @@ import hashlib
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+
+from accounts import auth_cache
 
 TOKEN_LENGTH = 40
 # In the session's data: when its "last seen" was last written (epoch seconds).
@@ -41,8 +48,47 @@ class SessionStore(DatabaseSessionStore):
     """Django's database sessions, keyed in the database by the digest of the client's key.
 
     ``session_key`` (what goes back to the client) stays the token; only the rows change. A
-    lookup is still one query (``SELECT … WHERE session_key = digest``).
+    lookup is one query (``SELECT … WHERE session_key = digest``) on a cache miss, none on a hit.
     """
+
+    # Whether this store reads the cache: only a store that holds the client's token can open
+    # the sealed entry (see ``_StoredSessionStore``).
+    _reads_cache = True
+    # The token lookup (accounts/tokens.py) writes a session's entry itself, with its user's, in
+    # one round trip: ``load`` then leaves the entry it filled in ``cache_fill``.
+    defer_cache_fill = False
+    cache_fill: auth_cache.Fill | None = None
+
+    def load(self) -> dict:
+        key = self.session_key
+        if self._reads_cache and key is not None:
+            data = auth_cache.cached_session(stored_key=self._db_key(key), token=key)
+            if data is not None:
+                return data
+        row = self._get_session_from_db()
+        if row is None:
+            return {}
+        data = self.decode(row.session_data)
+        if self._reads_cache and key is not None:
+            fill = auth_cache.session_fill(
+                stored_key=self._db_key(key),
+                token=key,
+                data=data,
+                seconds=self.get_expiry_age(expiry=row.expire_date),
+            )
+            if self.defer_cache_fill:
+                self.cache_fill = fill
+            else:
+                auth_cache.write(fill)
+        return data
+
+    async def aload(self) -> dict:
+        return await sync_to_async(self.load)()
+
+    def _forget_cached(self, session_key: str | None) -> None:
+        self.cache_fill = None  # what was read is out of date
+        if session_key is not None and self._validate_session_key(session_key):
+            auth_cache.forget(auth_cache.session_name(self._db_key(session_key)))
 
     def _db_key(self, session_key: str) -> str:
         return stored_key(session_key)
@@ -68,12 +114,15 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is not None:
             self._get_session(no_load=must_create).setdefault(LAST_SEEN_KEY, int(time.time()))
         super().save(must_create=must_create)
+        # Removed, not rewritten: the next read fills it from what the database committed.
+        self._forget_cached(self.session_key)
 
     async def asave(self, must_create: bool = False) -> None:
         if self.session_key is not None:
             session = await self._aget_session(no_load=must_create)
             session.setdefault(LAST_SEEN_KEY, int(time.time()))
         await super().asave(must_create=must_create)
+        await sync_to_async(self._forget_cached)(self.session_key)
 
     async def _aget_new_session_key(self) -> str:
         while True:
@@ -135,6 +184,7 @@ class SessionStore(DatabaseSessionStore):
         if not self._validate_session_key(session_key):
             return
         self.model.objects.filter(session_key=self._db_key(session_key)).delete()
+        self._forget_cached(session_key)
 
     async def adelete(self, session_key: str | None = None) -> None:
         if session_key is None:
@@ -144,13 +194,18 @@ class SessionStore(DatabaseSessionStore):
         if not self._validate_session_key(session_key):
             return
         await self.model.objects.filter(session_key=self._db_key(session_key)).adelete()
+        await sync_to_async(self._forget_cached)(session_key)
 
 
 class _StoredSessionStore(SessionStore):
     """The server's own handle on a row it found by its stored digest (allauth's session list).
 
-    Never built from anything a client sent: that would make the digest a token again.
+    Never built from anything a client sent: that would make the digest a token again. It does
+    not hold the token, so it cannot open the cached entry: it reads the database, and its
+    writes and deletes remove the entry all the same.
     """
+
+    _reads_cache = False
 
     # The data is signed with a salt named after the class: the same as the engine's own.
     key_salt = "django.contrib.sessions.SessionStore"

@@ -11,11 +11,32 @@ from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.db import DatabaseError
 from django.utils import timezone
 
-from accounts.sessions import LAST_SEEN_KEY, stored_key
+from accounts import auth_cache
+from accounts.sessions import LAST_SEEN_KEY, SessionStore, stored_key
+
+
+def authenticate_by_session_token(token: str) -> tuple | None:
+    """(user, session) for an app's session token, or None: allauth's
+    ``authenticate_by_x_session_token`` with the session and the user read through the cache
+    (accounts/auth_cache.py) — no query on a warm cache, two on a cold one."""
+    from allauth.headless import app_settings
+
+    strategy = app_settings.TOKEN_STRATEGY
+    if isinstance(strategy, OneQuerySessionTokenStrategy):
+        session = strategy.lookup_session(token, defer_cache_fill=True)
+    else:
+        session = strategy.lookup_session(token)
+    if not session:
+        return None
+    fill = session.cache_fill if isinstance(session, SessionStore) else None
+    user = auth_cache.session_user(session, session_fill=fill)
+    if user is None:
+        return None
+    return (user, session)
 
 
 class OneQuerySessionTokenStrategy(SessionTokenStrategy):
-    """allauth's session tokens, looked up in one query instead of two.
+    """allauth's session tokens, looked up in one query instead of two (none on a cache hit).
 
     The stock strategy asks ``exists()`` and then loads the session; loading alone tells the
     same (a missing or expired session comes back without a key). Every authenticated API
@@ -23,8 +44,12 @@ class OneQuerySessionTokenStrategy(SessionTokenStrategy):
     (accounts/sessions.py).
     """
 
-    def lookup_session(self, session_token: str) -> SessionBase | None:
+    def lookup_session(
+        self, session_token: str, *, defer_cache_fill: bool = False
+    ) -> SessionBase | None:
         session = sessionkit.session_store(session_token)
+        if isinstance(session, SessionStore):
+            session.defer_cache_fill = defer_cache_fill
         session.get(SESSION_KEY)  # loads it
         if not session.session_key:
             return None

@@ -8,3 +8,6 @@ environment variable: only a server started with ``DJANGO_SETTINGS_MODULE=bench.
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# The no-op baseline takes the product API's lane (config/middleware.py): measured as the API is.
+LEAN_API_PREFIXES = [*LEAN_API_PREFIXES, "/bench/"]  # noqa: F405
