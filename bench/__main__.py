@@ -1,5 +1,5 @@
-"""``python -m bench [--quick] [--layout split|daphne] [--http-workers W] [--processes N]``: the
-whole benchmark, one report.
+"""``python -m bench [--quick] [--layout split|daphne] [--http-server S] [--ws-server S]
+[--http-workers W] [--processes N]``: the whole benchmark, one report.
 
 Order: services → fresh database → migrate → data → servers and the counter → warm-up → HTTP and
 WebSocket scenarios (the counter service running, as deployed) → counter stopped → counting
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import infra
+from bench import infra, servers
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,12 +43,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="gunicorn worker class (default sync, as deployed)",
     )  # fmt: skip
     parser.add_argument(
-        "--http-threads", type=int, default=2, help="threads per gthread worker (default 2)"
-    )
+        "--http-threads", type=int, default=2,
+        help="threads per gthread worker, blocking threads per granian worker (default 2)",
+    )  # fmt: skip
+    servers.add_arguments(parser)
     parser.add_argument(
         "--processes", type=int, default=2,
-        help="daphne processes (default 2: one per core of the 2-core development machine); in "
-             "the split layout they serve the WebSockets only",
+        help="WebSocket server processes (default 2: one per core of the 2-core development "
+             "machine); in the split layout they serve the WebSockets only",
     )  # fmt: skip
     parser.add_argument("--duration", type=float, help="seconds per ingest run (30; quick 8)")
     parser.add_argument("--clients", type=int, default=64, help="concurrent ballot clients")
@@ -106,7 +108,8 @@ def versions() -> dict:
 
     out = {"python": platform.python_version()}
     for dist in ("django", "djangorestframework", "psycopg", "psycopg-pool", "gunicorn", "daphne",
-                 "twisted", "channels", "channels-redis", "django-allauth", "aiohttp"):  # fmt: skip
+                 "twisted", "channels", "channels-redis", "django-allauth", "aiohttp",
+                 "granian", "uvicorn", "uvloop", "httptools", "websockets"):  # fmt: skip
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -171,7 +174,7 @@ def main(argv=None) -> int:
         # Import every view now: the servers run the code as it is at this moment, and so must
         # the in-process measurements, even if someone edits the product during the run.
         get_resolver().url_patterns  # noqa: B018
-        from bench import ceilings, data, scenarios
+        from bench import bare_scenario, ceilings, data, scenarios
 
         step(f"data: {args.citizens} citizens, {args.read_big} ballots for the big read")
         ds = data.load(
@@ -184,14 +187,14 @@ def main(argv=None) -> int:
             "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
             "machine": machine(),
             "versions": versions(),
+            "source": infra.source_state(),
             "server_layout": {
-                "why": "HTTP on gunicorn sync workers: Django's ASGI handler costs about 2x the "
-                "CPU per request of WSGI (a thread hand-off per request), so WSGI serves the API; "
-                "daphne keeps the WebSockets, one process per core. Worker count: README, "
-                "'Server layout, by measurement'",
-                "proxy": "none: clients connect to the servers' loopback ports (HTTP to gunicorn, "
-                "/ws/ to daphne, as nginx routes them), sending X-Forwarded-For (distinct per "
-                "citizen) as the production nginx does",
+                "why": "README, 'Server layout, by measurement': HTTP on WSGI workers (Django's "
+                "ASGI handler costs about 2x the CPU per request), WebSockets on one ASGI "
+                "process per core; --http-server/--ws-server compare the servers",
+                "proxy": "none: clients connect to the servers' loopback ports (HTTP to the HTTP "
+                "server, /ws/ to the WebSocket servers, as nginx routes them), sending "
+                "X-Forwarded-For (distinct per citizen) as the production nginx does",
                 "database_pool": "Django psycopg pool, project defaults (DATABASE_POOL_MIN/MAX "
                 "2/20)",
                 "env": "DEBUG=false, DJANGO_SETTINGS_MODULE=bench.settings, "
@@ -208,7 +211,7 @@ def main(argv=None) -> int:
             if args.profile
             else None,
         }
-        layout = infra.Layout(args, env, counter_env)
+        layout = servers.Layout(args, env, counter_env)
         report["server_layout"].update(layout.describe())
         step(f"servers: {report['server_layout']['summary']}")
         layout.start()
@@ -233,6 +236,10 @@ def main(argv=None) -> int:
         step(f"3D. no-op endpoint ({short:.0f} s)")
         noop = scenarios.noop(ctx, short).summary(cores)
         noop_wrk = scenarios.noop_wrk(ctx, int(max(3, short * 0.6)))
+        step(f"3E. bare Django, no middleware, same server layout ({short:.0f} s)")
+        bare = bare_scenario.bare(ctx, short)
+        bare_wrk = bare_scenario.bare_wrk(ctx, int(max(3, short * 0.6)))
+        bare_scenario.ratios(noop, bare, noop_wrk, bare_wrk)
         step(f"4+7. fan-out: {args.dashboards} dashboards, ingest {short:.0f} s")
         fanout, ws = scenarios.fanout(ctx, args.dashboards, short)
         reads_s = max(2.0, short / 2)
@@ -314,6 +321,8 @@ def main(argv=None) -> int:
                 "drf": drf,
                 "noop": noop,
                 "noop_wrk": noop_wrk,
+                "bare": bare,
+                "bare_wrk": bare_wrk,
             },
             cast_sql=cast_sql,
             count=counted,
@@ -348,7 +357,7 @@ def main(argv=None) -> int:
                         os.killpg(child.pid, signal.SIGKILL)
         if layout is not None:
             layout.stop()
-        _cleanup_redis(prefix)
+        infra.cleanup_redis(prefix)
         try:
             from django.db import connections
 
@@ -365,18 +374,6 @@ def _stepper(started: float):
         print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
     return step
-
-
-def _cleanup_redis(prefix: str) -> None:
-    try:
-        import redis
-
-        client = redis.Redis.from_url(infra.REDIS_URL)
-        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
-        for i in range(0, len(keys), 500):
-            client.delete(*keys[i : i + 500])
-    except Exception:  # noqa: S110 — best effort; every key expires anyway
-        pass
 
 
 def write_report(report: dict) -> None:

@@ -1,6 +1,7 @@
-"""PostgreSQL, Redis, the bench database and the server processes: start, check, stop.
+"""PostgreSQL, Redis, the bench database, the counter service and /proc readings (the servers:
+``bench.servers``).
 
-Everything started here is stopped here (``Servers.stop`` runs in a ``finally``); PostgreSQL and
+Everything started here is stopped here (``Layout.stop`` runs in a ``finally``); PostgreSQL and
 Redis are left as they were found (started only if down, and then stopped again at the end).
 """
 
@@ -12,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,41 @@ def recreate_database() -> None:
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
+def cleanup_redis(prefix: str) -> None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    except Exception:  # noqa: S110 — best effort; every key expires anyway
+        pass
+
+
+def source_state() -> dict:
+    """The product's code this run measured: the commit, and a digest of the uncommitted changes
+    outside bench/ (runs with different digests measured different code: compare ratios within a
+    run only)."""
+    import hashlib
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=False).stdout  # noqa: S603, S607
+
+    product = ["--", ".", ":(exclude)bench"]
+    digest = hashlib.sha256(git("diff", "HEAD", *product))
+    untracked = git("ls-files", "--others", "--exclude-standard", *product).decode().split()
+    for name in sorted(untracked):
+        with contextlib.suppress(OSError):
+            digest.update(name.encode() + (ROOT / name).read_bytes())
+    changed = git("diff", "HEAD", "--name-only", *product).decode().split()
+    return {
+        "commit": git("rev-parse", "--short", "HEAD").decode().strip(),
+        "uncommitted_files": len(changed) + len(untracked),
+        "uncommitted_sha256": digest.hexdigest()[:12] if changed or untracked else None,
+    }
+
+
 def ballot_keys() -> dict[str, str]:
     """A fresh set of the ballot box's keys for this run (as ``manage.py ballot_keys`` makes one):
     the public halves for every process, the private ones for the counter (and the harness, which
@@ -161,19 +196,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_healthy(proc: subprocess.Popen, port: int, what: str, deadline: float) -> None:
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} on port {port} exited; see {LOGS}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{what} on port {port} did not answer /healthz") from None
-            time.sleep(0.3)
-
-
 def _stop(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         if proc.poll() is None:
@@ -183,48 +205,9 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
-
-
-class Servers:
-    """N daphne processes (``config.asgi:application``), each on its own loopback port, as in
-    production (no proxy in front: the clients spread themselves over the ports and send
-    X-Forwarded-For as nginx would)."""
-
-    def __init__(self, count: int, env: dict[str, str]) -> None:
-        self.count = count
-        self.env = env
-        self.procs: list[subprocess.Popen] = []
-        self.ports: list[int] = []
-        self.logs: list[Path] = []
-
-    def start(self) -> None:
-        LOGS.mkdir(parents=True, exist_ok=True)
-        daphne = str(Path(sys.executable).with_name("daphne"))
-        for i in range(self.count):
-            port = free_port()
-            log = LOGS / f"daphne-{i}.log"
-            out = open(log, "w")  # noqa: SIM115 — the child keeps it
-            proc = subprocess.Popen(  # noqa: S603
-                [daphne, "-b", "127.0.0.1", "-p", str(port), "--proxy-headers",
-                 "config.asgi:application"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the harness, which stops them itself
-            )  # fmt: skip
-            self.procs.append(proc)
-            self.ports.append(port)
-            self.logs.append(log)
-        deadline = time.monotonic() + 60
-        for proc, port in zip(self.procs, self.ports, strict=True):
-            _wait_healthy(proc, port, "daphne", deadline)
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def stop(self) -> None:
-        _stop(self.procs)
-        self.procs = []
 
 
 def children_of(pid: int) -> list[int]:
@@ -240,66 +223,6 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
-
-
-class Gunicorn:
-    """One gunicorn master (``config.wsgi:application``) with ``workers`` pre-forked workers on one
-    loopback port: the kernel hands each connection to a free worker, as behind nginx."""
-
-    def __init__(
-        self, workers: int, env: dict[str, str], *, worker_class: str = "sync", threads: int = 1
-    ) -> None:
-        self.workers = workers
-        self.worker_class = worker_class
-        self.threads = threads
-        self.env = env
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-        self.log = LOGS / "gunicorn.log"
-
-    @property
-    def ports(self) -> list[int]:
-        return [self.port]
-
-    def command(self) -> list[str]:
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        cmd = [
-            gunicorn, "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-            "--worker-class", self.worker_class, "--keep-alive", "5", "--backlog", "2048",
-            # As behind nginx: trust the proxy's X-Forwarded-* (DRF's throttles read
-            # X-Forwarded-For themselves). No access log: nginx logs every request in production.
-            "--forwarded-allow-ips", "127.0.0.1",
-        ]  # fmt: skip
-        if self.worker_class == "gthread":
-            cmd += ["--threads", str(self.threads)]
-        return [*cmd, "config.wsgi:application"]
-
-    def start(self) -> None:
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        out = open(self.log, "w")  # noqa: SIM115 — the child keeps it
-        self.proc = subprocess.Popen(  # noqa: S603
-            self.command(), cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        _wait_healthy(self.proc, self.port, "gunicorn", deadline)
-        while len(children_of(self.proc.pid)) < self.workers:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not start {self.workers} workers; see {self.log}")
-            time.sleep(0.2)
-
-    def worker_pids(self) -> list[int]:
-        return children_of(self.proc.pid) if self.proc else []
-
-    def pids(self) -> list[int]:
-        """The master and its workers, read anew each time (a worker may be replaced)."""
-        return [self.proc.pid, *self.worker_pids()] if self.proc else []
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop([self.proc])
-            self.proc = None
 
 
 class CounterService:
@@ -350,118 +273,12 @@ class CounterService:
             self.proc = None
 
 
-class Layout:
-    """Where HTTP and WebSockets go.
-
-    ``split`` (production): HTTP on gunicorn sync workers (WSGI), WebSockets on daphne (ASGI).
-    ``daphne`` (the former layout, kept for comparison): daphne processes serve both.
-    """
-
-    def __init__(self, args, env: dict[str, str], counter_env: dict[str, str]) -> None:
-        self.kind = args.layout
-        self.ws = Servers(args.processes, env)
-        self.counter = CounterService(counter_env)
-        if self.kind == "split":
-            self.http = Gunicorn(
-                args.http_workers, env, worker_class=args.http_worker_class,
-                threads=args.http_threads,
-            )  # fmt: skip
-        else:
-            self.http = self.ws
-
-    def start(self) -> None:
-        self.counter.launch()  # its Django start-up overlaps the servers'
-        if self.http is not self.ws:
-            self.http.start()
-        self.ws.start()
-        self.counter.wait_ready()
-
-    def stop(self) -> None:
-        self.counter.stop()
-        if self.http is not self.ws:
-            self.http.stop()
-        self.ws.stop()
-
-    def counter_pids(self) -> list[int]:
-        return self.counter.pids()
-
-    @property
-    def http_ports(self) -> list[int]:
-        return self.http.ports
-
-    @property
-    def ws_ports(self) -> list[int]:
-        return self.ws.ports
-
-    def http_pids(self) -> list[int]:
-        return self.http.pids()
-
-    def ws_pids(self) -> list[int]:
-        return self.ws.pids()
-
-    def all_pids(self) -> list[int]:
-        return sorted({*self.http_pids(), *self.ws_pids()})
-
-    @property
-    def http_processes(self) -> int:
-        """Processes that serve HTTP requests."""
-        return self.http.workers if isinstance(self.http, Gunicorn) else len(self.ws.ports)
-
-    def profile_pid(self) -> int:
-        """The process py-spy samples during the hot run: a gunicorn worker, or daphne 0."""
-        if isinstance(self.http, Gunicorn):
-            return self.http.worker_pids()[0]
-        return self.ws.pids()[0]
-
-    def describe(self) -> dict:
-        if isinstance(self.http, Gunicorn):
-            g = self.http
-            threads = f" --threads {g.threads}" if g.worker_class == "gthread" else ""
-            return {
-                "layout": "split",
-                "summary": (
-                    f"HTTP: gunicorn config.wsgi:application, {g.workers} {g.worker_class} "
-                    f"workers{threads} on one port; WebSocket: {self.ws.count} × daphne "
-                    "config.asgi:application; counter: 1 × manage.py count_ballots"
-                ),
-                "http": " ".join(["gunicorn", *g.command()[1:]]),
-                "ws": "daphne --proxy-headers config.asgi:application",
-                "http_workers": g.workers,
-                "http_worker_class": g.worker_class,
-                "http_threads": g.threads if g.worker_class == "gthread" else 1,
-                "processes": self.ws.count,
-                "http_ports": self.http_ports,
-                "ws_ports": self.ws_ports,
-                "access_log": "gunicorn: none (nginx logs requests in production); daphne: its "
-                "default access log (WebSocket handshakes only in this layout)",
-                "counter": COUNTER_DESCRIPTION,
-            }
-        return {
-            "layout": "daphne",
-            "summary": f"{self.ws.count} × daphne config.asgi:application (HTTP + WebSocket); "
-            "counter: 1 × manage.py count_ballots",
-            "http": "daphne --proxy-headers config.asgi:application",
-            "ws": "the same processes",
-            "processes": self.ws.count,
-            "http_ports": self.http_ports,
-            "ws_ports": self.ws_ports,
-            "access_log": "daphne's default (every request, to bench/results/logs/)",
-            "counter": COUNTER_DESCRIPTION,
-        }
-
-
-COUNTER_DESCRIPTION = (
-    "1 × manage.py count_ballots (the counter service, the only process with the private keys; "
-    "COUNT_INTERVAL and BALLOT_BATCH_MIN/MAX as configured, defaults 0.2 s, 10/5000), running "
-    "beside the servers from their start until the counting scenario"
-)
-
-
 def relay_errors() -> int:
-    """The daphne relays' "channel layer unavailable" warnings so far (voting/live/relay.py): each
-    is a failed receive, followed by a back-off during which frames wait in Redis."""
+    """The WebSocket servers' relays' "channel layer unavailable" warnings so far
+    (voting/live/relay.py): each is a failed receive, followed by a back-off during which frames
+    wait in Redis."""
     total = 0
-    for log in LOGS.glob("daphne-*.log"):
+    for log in [*LOGS.glob("daphne-*.log"), *LOGS.glob("ws-*.log")]:
         with contextlib.suppress(OSError):
             total += log.read_text(errors="replace").count("channel layer unavailable")
     return total

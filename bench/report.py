@@ -41,7 +41,11 @@ def render(r: dict) -> str:
         f"psycopg {v['psycopg']}, gunicorn {v.get('gunicorn')}, daphne {v['daphne']}, twisted "
         f"{v['twisted']}, channels "
         f"{v['channels']}, channels-redis {v['channels-redis']}, postgres {v['postgres_server']}, "
-        f"redis {v['redis_server']}, aiohttp {v['aiohttp']}",
+        f"redis {v['redis_server']}, aiohttp {v['aiohttp']}, granian {v.get('granian')}, "
+        f"uvicorn {v.get('uvicorn')}",
+        f"source   commit {r.get('source', {}).get('commit')}, uncommitted product files "
+        f"{r.get('source', {}).get('uncommitted_files')} (digest "
+        f"{r.get('source', {}).get('uncommitted_sha256')})",
         f"servers  {lay.get('summary') or str(lay['processes']) + ' × daphne'}, on 127.0.0.1 "
         "(no proxy)",
         f"data     {r['data']['citizens']:,} citizens in {r['data']['gu']} gu / "
@@ -82,6 +86,25 @@ def render(r: dict) -> str:
             f"  {'D no-op, wrk':<28} {_f(c['noop_wrk']['per_s']):>9}/s  p99 "
             f"{_f(c['noop_wrk']['p99_ms'])} ms  non-2xx {c['noop_wrk']['non_2xx']}"
         )
+    if c.get("bare"):
+        lines.append(_run("E bare Django, no middleware", c["bare"]))
+        if c.get("bare_wrk"):
+            lines.append(
+                f"  {'E bare Django, wrk':<28} {_f(c['bare_wrk']['per_s']):>9}/s  p99 "
+                f"{_f(c['bare_wrk']['p99_ms'])} ms  non-2xx {c['bare_wrk']['non_2xx']}"
+            )
+        lines.append(
+            f"  no-op ÷ bare Django {_f(c['noop'].get('ratio_to_bare'))}, per server core "
+            f"{_f(c['noop'].get('ratio_to_bare_per_core'))}"
+            + (
+                f", by wrk {_f(c['noop_wrk'].get('ratio_to_bare'))} (per server core "
+                f"{_f(c['noop_wrk'].get('per_server_core_s'))} vs "
+                f"{_f(c['bare_wrk'].get('per_server_core_s'))}/s)"
+                if c.get("noop_wrk") and c.get("bare_wrk")
+                else ""
+            )
+            + " (goal ≥ 0.4)"
+        )
     lines += [
         f"  hot ingest ÷ A {_f(hot['ratio_to_floor'])}  ÷ B {_f(hot['ratio_to_product_sql'])}  "
         f"÷ C {_f(hot['ratio_to_drf'])}  ÷ D {_f(hot['ratio_to_noop'])}"
@@ -100,7 +123,7 @@ def render(r: dict) -> str:
         f"{e2e['batches']} batches, mean {_f(e2e['batch_size_mean'])} ballots; "
         f"{e2e['samples']} samples, {e2e['newest_k_left_out']} newest left out, "
         f"{e2e['not_counted_by_the_end']} not counted, {e2e['not_seen_on_a_dashboard']} not "
-        f"seen; relay errors in daphne {e2e.get('relay_layer_errors')}",
+        f"seen; relay errors (WebSocket servers) {e2e.get('relay_layer_errors')}",
         "",
         f"4. live fan-out: {fo['connected']}/{fo['dashboards']} dashboards over {fo['processes']} "
         f"processes, failed handshakes {fo['failed_handshakes']} "
@@ -113,7 +136,7 @@ def render(r: dict) -> str:
         f"  msgs/s per dashboard mean {_f(fo['msgs_per_s_per_dashboard_mean'])} max "
         f"{_f(fo['msgs_per_s_per_dashboard_max'])}; last frame = DB tally ({fo['db_tally']}) on "
         f"{fo['last_frame_equals_tally']}/{fo['connected']}; dashboard client cpu "
-        f"{_f(fo['dashboard_client_cpu_s'])} s; relay errors in daphne "
+        f"{_f(fo['dashboard_client_cpu_s'])} s; relay errors (WebSocket servers) "
         f"{fo.get('relay_layer_errors')}",
         "",
         f"5. result reads ({rd['clients']} clients): {r['data']['read_small_ballots']:,} ballots "

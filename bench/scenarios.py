@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench import data, infra
+from bench import data, infra, servers
 from bench.load import Meter, citizen_ip, closed_loop, percentile
 
 JSON = {"Content-Type": "application/json"}
@@ -25,7 +25,7 @@ def _headers(uid: int) -> dict[str, str]:
 
 
 class Ctx:
-    def __init__(self, ds: data.DataSet, layout: infra.Layout, args, cores: int) -> None:
+    def __init__(self, ds: data.DataSet, layout: servers.Layout, args, cores: int) -> None:
         self.ds, self.layout, self.args, self.cores = ds, layout, args, cores
         self.rng = random.Random(66)
         self.children: list = []
@@ -41,10 +41,12 @@ class Ctx:
         so requests do not queue behind each other (daphne: one per process)."""
         return min(self.layout.http_processes, self.cores)
 
-    def loop(self, name, next_request, *, clients=None, duration, keep_body=None, pids=None):
+    def loop(
+        self, name, next_request, *, clients=None, duration, keep_body=None, pids=None, ports=None
+    ):
         return asyncio.run(
             closed_loop(
-                name, self.ports, next_request,
+                name, ports or self.ports, next_request,
                 clients=clients or self.args.clients, duration=duration,
                 server_pids=pids or self.layout.http_pids, cores=self.cores, keep_body=keep_body,
                 counter_pids=self.layout.counter_pids,
@@ -314,7 +316,10 @@ def noop(ctx: Ctx, duration: float):
     return ctx.loop("noop", next_request, duration=duration)
 
 
-def noop_wrk(ctx: Ctx, duration: int) -> dict | None:
+def noop_wrk(
+    ctx: Ctx, duration: int, *, path: str = "/bench/noop/", ports=None, pids=None
+) -> dict | None:
+    """The no-op with wrk (or, with ``path``, ``ports`` and ``pids``, the bare-Django ceiling)."""
     import shutil
 
     wrk = shutil.which("wrk")
@@ -328,8 +333,9 @@ def noop_wrk(ctx: Ctx, duration: int) -> dict | None:
             f'wrk.headers["X-Session-Token"] = "{data.citizen_token(2)}"\n'
             f'wrk.headers["X-Forwarded-For"] = "{citizen_ip(2)}"\n'
         )
-        per = max(1, ctx.args.clients // len(ctx.ports))
-        with Meter(ctx.layout.http_pids) as meter:
+        ports = ports or ctx.ports
+        per = max(1, ctx.args.clients // len(ports))
+        with Meter(pids or ctx.layout.http_pids) as meter:
             procs = [
                 subprocess.Popen(  # noqa: S603
                     [
@@ -340,12 +346,12 @@ def noop_wrk(ctx: Ctx, duration: int) -> dict | None:
                         "--latency",
                         "-s",
                         str(script),
-                        f"http://127.0.0.1:{port}/bench/noop/",
+                        f"http://127.0.0.1:{port}{path}",
                     ],
                     stdout=subprocess.PIPE,
                     text=True,
                 )
-                for port in ctx.ports
+                for port in ports
             ]
             outputs = [p.communicate(timeout=duration + 30)[0] for p in procs]
     import re
@@ -358,8 +364,10 @@ def noop_wrk(ctx: Ctx, duration: int) -> dict | None:
         "per_s": round(rps, 1),
         "p99_ms": max(float(m.group(1)) * scale[m.group(2)] for m in p99 if m),
         "non_2xx": non2xx,
-        "connections": per * len(ctx.ports),
+        "connections": per * len(ports),
         "cpu_machine_busy_pct": round(meter.busy_pct, 1),
+        "servers_cpu_s": round(meter.server, 2),
+        "per_server_core_s": round(rps * meter.wall / meter.server, 1) if meter.server else None,
         "note": "wrk (C, one thread per server port); one token for every request",
     }
 
