@@ -22,7 +22,10 @@ def redis_cache(settings):
     }
     cache = caches["default"]
     yield cache
-    cache.clear()
+    # Not clear(): on Redis that is FLUSHDB, every other user's keys too (tests/conftest.py).
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)
 
 
 def test_behaves_as_djangos(redis_cache):
@@ -55,20 +58,29 @@ def test_one_client_per_pool(redis_cache, monkeypatch):
     assert isinstance(client, redis.Redis)
 
 
-def test_threads_share_the_server_not_the_backend(redis_cache):
+def test_threads_share_one_pool_and_one_client_not_the_backend(redis_cache):
     redis_cache.set("shared", "from main", 30)
     seen = []
 
     def other_thread():
         cache = caches["default"]  # Django gives each thread its own backend
-        seen.append((cache is redis_cache, cache.get("shared")))
+        seen.append((cache is redis_cache, cache.get("shared"), cache._cache.get_client()))
         cache.set("shared", "from thread", 30)
 
-    worker = threading.Thread(target=other_thread)
-    worker.start()
-    worker.join()
-    assert seen == [(False, "from main")]
-    assert redis_cache.get("shared") == "from thread"
+    for _ in range(3):  # one after the other: each sees the one before
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+
+    assert [(own, value) for own, value, _client in seen] == [
+        (False, "from main"),
+        (False, "from thread"),
+        (False, "from thread"),
+    ]
+    # One client, so one pool and one set of connections, for the process whatever the thread:
+    # a WebSocket connection's own thread keeps no pool of its own while it is open.
+    main_client = redis_cache._cache.get_client()
+    assert all(client is main_client for _own, _value, client in seen)
 
 
 def test_redis_down_raises_as_djangos_backend(settings):
