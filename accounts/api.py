@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import profile_history, selectors, services
+from accounts.authentication import user_of
 from accounts.identity import get_verifier
 from accounts.models import Gender, ProfileField, User, Verification
 from core.errors import ApiError
@@ -151,7 +152,7 @@ class IdentityEvidenceSerializer(serializers.Serializer):
 class MeView(APIView):
     @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=user_of(request).pk)).data)
 
     @extend_schema(
         request=MeUpdateSerializer,
@@ -176,9 +177,9 @@ class MeView(APIView):
         serializer = MeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.update_profile(
-            user=request.user, changes=services.ProfileChanges(**serializer.validated_data)
+            user=user_of(request), changes=services.ProfileChanges(**serializer.validated_data)
         )
-        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=user_of(request).pk)).data)
 
     @extend_schema(
         responses={204: None, **ERROR_RESPONSES},
@@ -189,7 +190,7 @@ class MeView(APIView):
         operation_id="me_destroy",
     )
     def delete(self, request: Request) -> Response:
-        services.delete_account(user=request.user)
+        services.delete_account(user=user_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -207,8 +208,8 @@ class MyGroupsView(APIView):
         serializer = JoinGroupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         group_id = serializer.validated_data["group"]
-        already = selectors.is_group_member(user=request.user, group_id=group_id)
-        group = services.join_group(user=request.user, group_id=group_id)
+        already = selectors.is_group_member(user=user_of(request), group_id=group_id)
+        group = services.join_group(user=user_of(request), group_id=group_id)
         return Response(
             GroupRefSerializer(group).data,
             status=status.HTTP_200_OK if already else status.HTTP_201_CREATED,
@@ -218,7 +219,7 @@ class MyGroupsView(APIView):
 class MyGroupView(APIView):
     @extend_schema(responses={204: None, **ERROR_RESPONSES}, description="Leave a group.")
     def delete(self, request: Request, group_id: int) -> Response:
-        if not services.leave_group(user=request.user, group_id=group_id):
+        if not services.leave_group(user=user_of(request), group_id=group_id):
             from rest_framework.exceptions import NotFound
 
             raise NotFound(_("You are not a member of this group."))
@@ -251,7 +252,7 @@ class IdentityVerificationView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             result = verifier.verify(
-                user=request.user, evidence=serializer.validated_data["evidence"]
+                user=user_of(request), evidence=serializer.validated_data["evidence"]
             )
         except Exception as exc:
             raise IdentityVerificationUnavailable() from exc
@@ -263,9 +264,9 @@ class IdentityVerificationView(APIView):
                 code=result.district_code, active_only=True
             )
         services.set_verification(
-            user=request.user,
+            user=user_of(request),
             level=Verification.RESIDENT,
             residence=residence,
             birth_year=result.birth_year,
         )
-        return Response(MeSerializer(selectors.me(user_id=request.user.pk)).data)
+        return Response(MeSerializer(selectors.me(user_id=user_of(request).pk)).data)

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import user_of
 from core.filters import parse_query
 from core.schema import ERROR_RESPONSES
 from discussion import selectors, services
@@ -56,18 +57,18 @@ class _ThreadsView(ListAPIView):
     def get_queryset(self):
         order = parse_query(ThreadsFilterSerializer, self.request)["order"]
         self.check_subject()
-        return selectors.threads(subject=self.subject(), user=self.request.user, order=order)
+        return selectors.threads(subject=self.subject(), user=user_of(self.request), order=order)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         # The first replies of the whole page in one query, not one per comment.
-        return selectors.attach_first_replies(list(page), user=self.request.user)
+        return selectors.attach_first_replies(list(page), user=user_of(self.request))
 
     def create(self, request: Request) -> Response:
         serializer = CommentRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.post_comment(
-            user=request.user,
+            user=user_of(request),
             subject=self.subject(),
             body=serializer.validated_data["body"],
             parent_id=serializer.validated_data.get("parent"),
@@ -106,7 +107,7 @@ class RepliesView(ListAPIView):
     serializer_class = ReplySerializer
 
     def get_queryset(self):
-        return selectors.replies(comment_id=self.kwargs["comment_id"], user=self.request.user)
+        return selectors.replies(comment_id=self.kwargs["comment_id"], user=user_of(self.request))
 
     @extend_schema(
         responses={200: ReplySerializer(many=True), **ERROR_RESPONSES},
@@ -125,7 +126,7 @@ class CommentView(APIView):
         "(deleted: true, no text, no author) so the replies keep their thread.",
     )
     def delete(self, request: Request, comment_id: int) -> Response:
-        services.delete_comment(user=request.user, comment_id=comment_id)
+        services.delete_comment(user=user_of(request), comment_id=comment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -139,7 +140,7 @@ class LikeView(APIView):
         "(409: hidden or deleted), verification_required (403).",
     )
     def post(self, request: Request, comment_id: int) -> Response:
-        comment = services.like(user=request.user, comment_id=comment_id)
+        comment = services.like(user=user_of(request), comment_id=comment_id)
         body = {"comment": comment.pk, "like_count": comment.like_count, "liked_by_me": True}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -148,7 +149,7 @@ class LikeView(APIView):
         description="Take a like back. Idempotent.",
     )
     def delete(self, request: Request, comment_id: int) -> Response:
-        services.unlike(user=request.user, comment_id=comment_id)
+        services.unlike(user=user_of(request), comment_id=comment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -165,7 +166,7 @@ class ReportView(APIView):
         serializer = ReportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         entry = services.report(
-            user=request.user,
+            user=user_of(request),
             comment_id=comment_id,
             reason=serializer.validated_data["reason"],
             note=serializer.validated_data.get("note", ""),

@@ -1,5 +1,7 @@
 """``/api/v1/me/notifications/``, ``/api/v1/me/inbox/`` and ``/api/v1/me/devices/``."""
 
+from typing import cast
+
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import user_of
 from core.errors import ApiError
 from core.fields import StrictBooleanField, StrictCharField
 from core.pagination import Pagination
@@ -103,7 +106,7 @@ class PreferencesView(APIView):
         operation_id="me_notifications_retrieve",
     )
     def get(self, request: Request) -> Response:
-        return Response(services.preferences(request.user))
+        return Response(services.preferences(user_of(request)))
 
     @extend_schema(
         request=PreferencesSerializer,
@@ -120,7 +123,7 @@ class PreferencesView(APIView):
         serializer = PreferencesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(
-            services.set_preferences(user=request.user, wanted=serializer.validated_data)
+            services.set_preferences(user=user_of(request), wanted=serializer.validated_data)
         )
 
 
@@ -129,7 +132,9 @@ class InboxPagination(Pagination):
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
-        response.data["unread"] = services.unread_count(self.request.user)
+        # paginate_queryset, which DRF calls first, kept the request.
+        request = cast(Request, self.request)
+        response.data["unread"] = services.unread_count(user_of(request))
         return response
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
@@ -144,7 +149,7 @@ class InboxView(ListAPIView):
     pagination_class = InboxPagination
 
     def get_queryset(self):
-        return services.inbox(self.request.user)
+        return services.inbox(user_of(self.request))
 
     @extend_schema(
         responses={200: NotificationSerializer(many=True), **ERROR_RESPONSES},
@@ -164,8 +169,8 @@ class MarkReadView(APIView):
     def post(self, request: Request) -> Response:
         serializer = MarkReadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
-        return Response({"unread": services.unread_count(request.user)})
+        services.mark_read(user=user_of(request), ids=serializer.validated_data.get("ids"))
+        return Response({"unread": services.unread_count(user_of(request))})
 
 
 class DevicesView(APIView):
@@ -177,7 +182,7 @@ class DevicesView(APIView):
     def post(self, request: Request) -> Response:
         serializer = DeviceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = services.register_device(user=request.user, **serializer.validated_data)
+        device = services.register_device(user=user_of(request), **serializer.validated_data)
         return Response(
             {"token": device.token, "platform": device.platform}, status=status.HTTP_201_CREATED
         )
@@ -191,6 +196,6 @@ class DeviceView(APIView):
     def delete(self, request: Request, token: str) -> Response:
         if not looks_like_a_push_token(token):
             raise Http404
-        if not services.unregister_device(user=request.user, token=token):
+        if not services.unregister_device(user=user_of(request), token=token):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import user_of
 from core.filters import parse_query
 from core.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
 from proposals import selectors, services
@@ -108,7 +109,7 @@ class ProposalListView(ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         proposal = services.submit_proposal(
-            author=request.user,
+            author=user_of(request),
             title=data["title"],
             description=data["description"],
             options=data["options"],
@@ -146,12 +147,12 @@ class ProposalImagesView(APIView):
         ),
     )
     def post(self, request: Request, proposal_id: int) -> Response:
-        proposal = selectors.visible_proposal(user=request.user, proposal_id=proposal_id)
+        proposal = selectors.visible_proposal(user=user_of(request), proposal_id=proposal_id)
         serializer = ImageUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = services.add_image(
             proposal=proposal,
-            by=request.user,
+            by=user_of(request),
             image=serializer.validated_data["image"],
             alt=serializer.validated_data["alt"],
         )
@@ -171,7 +172,7 @@ class SupportView(APIView):
         ),
     )
     def post(self, request: Request, proposal_id: int) -> Response:
-        result = services.support(proposal=proposal_id, user=request.user)
+        result = services.support(proposal=proposal_id, user=user_of(request))
         body = {"support_count": result.support_count, "status": result.status, "supported": True}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -181,6 +182,6 @@ class SupportView(APIView):
         description="Withdraw my support while the proposal is open. Errors: not_supported (409).",
     )
     def delete(self, request: Request, proposal_id: int) -> Response:
-        result = services.withdraw_support(proposal=proposal_id, user=request.user)
+        result = services.withdraw_support(proposal=proposal_id, user=user_of(request))
         body = {"support_count": result.support_count, "status": result.status, "supported": False}
         return Response(body, status=status.HTTP_200_OK)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import user_of
 from core.errors import ApiError, Forbidden
 from core.filters import DigitsField, parse_query
 from core.schema import ERROR_RESPONSES
@@ -73,7 +74,7 @@ class PollListView(ListAPIView):
     def get_queryset(self):
         params = parse_query(self.FilterSerializer, self.request)
         return selectors.poll_list(
-            user=self.request.user,
+            user=user_of(self.request),
             status=params["status"],
             scope=params["scope"],
             category=params.get("category") or None,
@@ -101,11 +102,11 @@ class PollListView(ListAPIView):
 class PollDetailView(APIView):
     @extend_schema(responses={200: PollDetailSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, poll_id: int) -> Response:
-        poll = selectors.poll_detail(user=request.user, poll_id=poll_id)
+        poll = selectors.poll_detail(user=user_of(request), poll_id=poll_id)
         context = {
             "request": request,
             "participants": tallies.read_totals([poll.pk]).get(poll.pk, 0),
-            "results_available": selectors.results_visible_to(poll=poll, user=request.user),
+            "results_available": selectors.results_visible_to(poll=poll, user=user_of(request)),
         }
         return Response(PollDetailSerializer(poll, context=context).data)
 
@@ -148,7 +149,7 @@ class BallotView(APIView):
         serializer.is_valid(raise_exception=True)
         result = casting.cast_ballot(
             poll=poll_id,
-            voter=request.user,
+            voter=user_of(request),
             option_ids=serializer.validated_data["options"],
             idempotency_key=key,
         )
@@ -162,7 +163,7 @@ class ResultsView(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="Results"), **ERROR_RESPONSES})
     def get(self, request: Request, poll_id: int) -> Response:
         poll = selectors.published_poll(poll_id=poll_id)
-        if not selectors.results_visible_to(poll=poll, user=request.user):
+        if not selectors.results_visible_to(poll=poll, user=user_of(request)):
             raise ResultsHidden()
         return Response(results_cache.document(poll=poll))
 

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import SessionTokenAuthentication
+from accounts.authentication import SessionTokenAuthentication, user_of
 from accounts.officials_permissions import OfficialSessionVerified
 from core.errors import Forbidden
 from core.schema import ERROR_RESPONSES
@@ -49,13 +49,14 @@ class WebSocketTicketView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TicketRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        poll = selectors.live_poll_for(user=request.user, poll_id=serializer.validated_data["poll"])
+        user = user_of(request)
+        poll = selectors.live_poll_for(user=user, poll_id=serializer.validated_data["poll"])
         if poll is None:
             raise DashboardForbidden()
         # Only a request authenticated by an app's session token gets a ticket that also opens a
         # socket without Origin (a native app): a cookie session is a browser's, which sends one.
         native = isinstance(request.successful_authenticator, SessionTokenAuthentication)
-        ticket = tickets.issue(user_id=request.user.pk, poll_id=poll.pk, native=native)
+        ticket = tickets.issue(user_id=user.pk, poll_id=poll.pk, native=native)
         return Response(
             {
                 "ticket": ticket,
