@@ -392,7 +392,9 @@ def test_token_of_an_inactive_account_is_401(client_for):
 # --- throttling ----------------------------------------------------------------------------------
 
 
-def test_per_user_throttle_answers_429_with_retry_after(voter_api, settings):
+def test_per_user_throttle_answers_429_with_retry_after(voter_api, settings, window_clock):
+    # window_clock: the limit counts fixed one-minute windows; a real clock could turn the minute
+    # between the second ballot and the third, and the third would rightly be allowed.
     settings.BALLOT_THROTTLE_USER = "2/min"
     polls = [PollFactory() for _ in range(3)]
 
