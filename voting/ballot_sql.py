@@ -9,12 +9,15 @@ says whether this request was the one.
 """
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from voting import eligibility
+from core.sql_templates import Templates
+from voting import eligibility, voter_sql
 from voting.models import Option, Participation, Poll
 
 RULES = [f"rule_{reason}" for reason in eligibility.REASONS]
@@ -42,53 +45,26 @@ def _verdicts_queryset(poll_id: int, voter: eligibility.Voter):
 
 # Compiling the verdict expressions costs more CPU than the rest of the ballot together, and the
 # SQL differs only with the shape of the question (how many residence codes, whether a birth year
-# is known). So each shape is compiled once per process, from placeholder values no real request
-# can have, and each request substitutes its own values for them. The expressions stay the single
-# statement of the rules (voting.eligibility); a test checks the cached SQL gives the verdicts a
-# fresh compile gives. Placeholders must be valid for their fields (Django compiles an
-# out-of-range comparison to a constant), and unlike any constant in the SQL (0, 1).
-_VERIFICATION, _AGE = 31_111, 31_222  # small-integer fields
-_USER, _POLL = 9_007_199_254_000_001, 9_007_199_254_000_002  # big-integer keys
-_TEMPLATES: dict[tuple[int, bool], tuple[str, list]] = {}
-
-
-def _placeholder_code(i: int) -> str:
-    return f"~code{i}~"
+# is known): each shape is compiled once per process (core/sql_templates.py, voting/voter_sql.py).
+# The expressions stay the single statement of the rules (voting.eligibility); a test checks the
+# cached SQL gives the verdicts a fresh compile gives.
+_TEMPLATES = Templates("ballot verdicts")
+_POLL = 9_007_199_254_000_002  # a big-integer key, unlike the citizen's placeholders
 
 
 def verdicts_sql(*, poll_id: int, voter: eligibility.Voter) -> tuple[str, list]:
     """SQL and parameters of the verdict row for one citizen and one poll."""
-    shape = (len(voter.district_codes), voter.birth_year is None)
-    if shape not in _TEMPLATES:
-        year = timezone.localdate().year
-        placeholder = eligibility.Voter(
-            user_id=_USER,
-            verification=_VERIFICATION,
-            district_codes=tuple(_placeholder_code(i) for i in range(shape[0])),
-            birth_year=None if shape[1] else year - _AGE,
-        )
-        queryset = _verdicts_queryset(_POLL, placeholder)
-        sql, params = queryset.query.sql_with_params()
-        expected = {_USER, _VERIFICATION, _POLL, *placeholder.district_codes}
-        if not shape[1]:
-            expected.add(_AGE)
-        if not expected <= set(params):
-            # A placeholder was compiled away: this shape cannot be reused safely.
-            return _verdicts_queryset(poll_id, voter).query.sql_with_params()
-        _TEMPLATES[shape] = (sql, list(params))
-    sql, template = _TEMPLATES[shape]
-    real: dict = {
-        _USER: voter.user_id,
-        _VERIFICATION: voter.verification,
-        _AGE: voter.age(),
-        _POLL: poll_id,
-        **{_placeholder_code(i): code for i, code in enumerate(voter.district_codes)},
-    }
-    params = [
-        real[p] if not isinstance(p, bool) and isinstance(p, int | str) and p in real else p
-        for p in template
-    ]
-    return sql, params
+    citizen = voter_sql.template(voter)
+
+    def build(given: Mapping[str, Any]):
+        return _verdicts_queryset(given["poll"], citizen.voter(given))
+
+    return _TEMPLATES.sql(
+        shape=citizen.shape,
+        build=build,
+        placeholders={**citizen.placeholders, "poll": _POLL},
+        values={**citizen.values, "poll": poll_id},
+    )
 
 
 def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -> Verdicts | None:
