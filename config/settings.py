@@ -380,6 +380,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReceiptStatusEnum": [("sealed", "sealed"), ("counted", "counted")],
         "ProposalStatusEnum": ["open", "under_review", "accepted", "rejected", "expired"],
+        "PollStatusEnum": ["open", "upcoming", "closed"],
     },
 }
 
@@ -443,6 +444,8 @@ BALLOT_DEV_KEYS = env.bool("BALLOT_DEV_KEYS", default=DEBUG)
 # SQL by hand); the count, officials' edits and the clock refresh it at once
 # (voting/results_cache.py).
 RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=300)
+# The same bound for polls' cards in the app's list (voting/poll_cards.py).
+POLL_CARD_CACHE_SECONDS = env.int("POLL_CARD_CACHE_SECONDS", default=300)
 # Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
 RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

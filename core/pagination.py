@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class Pagination(PageNumberPagination):
@@ -27,3 +29,51 @@ class Pagination(PageNumberPagination):
         if raw == "":
             return raw
         return super().get_page_number(request, paginator)
+
+
+# Pages of a list whose query counts its own rows (``COUNT(*) OVER ()`` beside each row): the same
+# parameters, answers and links as ``Pagination``, without the separate count query.
+LAST = "last"
+# Beyond this a page's offset overflows PostgreSQL's bigint: such a page cannot exist (404).
+_MAX_OFFSET = 2**53
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    number: int | None  # None: the last page ("?page=last")
+    size: int
+
+
+def page_request(request: Request) -> PageRequest:
+    """The page asked for: 400 for a bad ``page_size``, 404 for a page that cannot exist."""
+    pagination = Pagination()
+    size = pagination.get_page_size(request) or pagination.page_size or 20
+    raw = request.query_params.get(pagination.page_query_param, "1")
+    if raw in pagination.last_page_strings:
+        return PageRequest(number=None, size=size)
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= _MAX_OFFSET // size:
+        raise NotFound(_("Invalid page."))
+    return PageRequest(number=int(raw), size=size)
+
+
+def last_page(*, count: int, size: int) -> int:
+    return max(1, -(-count // size))
+
+
+def page_body(
+    request: Request, *, number: int, size: int, count: int, results: list[Any]
+) -> dict[str, Any]:
+    """The body ``Pagination`` answers with; a page past the end (but the first) is a 404."""
+    if number > last_page(count=count, size=size):
+        raise NotFound(_("Invalid page."))
+    url = request.build_absolute_uri()
+    param = Pagination.page_query_param
+    next_url = replace_query_param(url, param, number + 1) if number * size < count else None
+    previous_url = None
+    if number > 1:
+        previous_url = (
+            remove_query_param(url, param)
+            if number == 2
+            else replace_query_param(url, param, number - 1)
+        )
+    return {"count": count, "next": next_url, "previous": previous_url, "results": results}

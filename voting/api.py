@@ -3,11 +3,9 @@
 import logging
 
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,14 +14,24 @@ from rest_framework.views import APIView
 from accounts.authentication import user_of
 from core.errors import ApiError, Forbidden
 from core.filters import DigitsField, parse_query
+from core.pagination import page_request
 from core.schema import ERROR_RESPONSES
-from voting import board, casting, idempotency, results_cache, selectors, tallies
+from voting import (
+    board,
+    casting,
+    eligibility,
+    idempotency,
+    poll_detail,
+    poll_list,
+    results_cache,
+    selectors,
+)
 from voting.serializers import (
     BallotRequestSerializer,
     BallotResponseSerializer,
     BoardSerializer,
+    PaginatedPollListItemListSerializer,
     PollDetailSerializer,
-    PollListItemSerializer,
     ReceiptSerializer,
 )
 from voting.throttling import BallotThrottle
@@ -46,9 +54,7 @@ class InvalidIdempotencyKey(ApiError):
 SCOPES = ("mine", "all")
 
 
-class PollListView(ListAPIView):
-    serializer_class = PollListItemSerializer
-
+class PollListView(APIView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(
             choices=selectors.Status.CHOICES,
@@ -71,44 +77,35 @@ class PollListView(ListAPIView):
             error_messages={"max_length": _("Not a category slug.")},
         )
 
-    def get_queryset(self):
-        params = parse_query(self.FilterSerializer, self.request)
-        return selectors.poll_list(
-            user=user_of(self.request),
+    @extend_schema(
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter("page", int, description="Page number, or 'last'."),
+            OpenApiParameter(
+                "page_size", int, description="Polls per page (default 20, at most 100)."
+            ),
+        ],
+        operation_id="v1_polls_list",
+        responses={200: PaginatedPollListItemListSerializer, **ERROR_RESPONSES},
+        description="Polls, soonest closing first (closed: most recently closed first).",
+    )
+    def get(self, request: Request) -> Response:
+        params = parse_query(self.FilterSerializer, request)
+        body = poll_list.page(
+            request=request,
+            voter=eligibility.Voter.of(user_of(request)),
+            page=page_request(request),
             status=params["status"],
             scope=params["scope"],
             category=params.get("category") or None,
         )
-
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "now": timezone.now()}
-
-    def get_serializer(self, *args, **kwargs):
-        # Participants of the whole page in one query, not one per poll.
-        if args and isinstance(args[0], list):
-            kwargs.setdefault("context", self.get_serializer_context())
-            kwargs["context"]["participants"] = tallies.read_totals(p.pk for p in args[0])
-        return super().get_serializer(*args, **kwargs)
-
-    @extend_schema(
-        parameters=[FilterSerializer],
-        responses={200: PollListItemSerializer(many=True), **ERROR_RESPONSES},
-        description="Polls, soonest closing first (closed: most recently closed first).",
-    )
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
+        return Response(body)
 
 
 class PollDetailView(APIView):
     @extend_schema(responses={200: PollDetailSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, poll_id: int) -> Response:
-        poll = selectors.poll_detail(user=user_of(request), poll_id=poll_id)
-        context = {
-            "request": request,
-            "participants": tallies.read_totals([poll.pk]).get(poll.pk, 0),
-            "results_available": selectors.results_visible_to(poll=poll, user=user_of(request)),
-        }
-        return Response(PollDetailSerializer(poll, context=context).data)
+        return Response(poll_detail.detail(request=request, user=user_of(request), poll_id=poll_id))
 
 
 class BallotView(APIView):

@@ -11,22 +11,20 @@ stamp and is rebuilt when the stamp differs:
 - the poll row's ``updated_at`` (an official's edit);
 - the language (the document's note is translated).
 
-Editing an option changes no poll row, so options' saves forget the poll's documents (signals in
-``VotingConfig.ready()``). ``RESULTS_CACHE_SECONDS`` bounds anything else — a restore, SQL behind
-Django's back — and a cache that fails (Redis down) only costs the rebuild.
+Editing an option moves its poll's ``updated_at`` in the same transaction
+(``voting.poll_cards.touch_poll``). ``RESULTS_CACHE_SECONDS`` bounds anything else — a restore,
+SQL behind Django's back — and a cache that fails (Redis down) only costs the rebuild.
 """
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.utils.translation import get_language
 
 from voting import results, tallies
-from voting.models import Option, Poll
+from voting.models import Poll
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +71,3 @@ def document(*, poll: Poll) -> dict[str, Any]:
     except Exception as exc:
         logger.warning("results cache unavailable: %s", type(exc).__name__)
     return built
-
-
-def forget(*, poll_id: int) -> None:
-    """Drop ``poll_id``'s documents in every language (an option was edited)."""
-    try:
-        cache.delete_many([_key(poll_id, code) for code, _name in settings.LANGUAGES])
-    except Exception as exc:
-        logger.warning("results cache unavailable: %s", type(exc).__name__)
-
-
-def forget_option(sender: type[Option], instance: Option, **kwargs: Any) -> None:
-    """Signal receiver: an option was saved or deleted; its poll's documents go once that commits
-    (before, a reader could cache the old label again)."""
-    transaction.on_commit(partial(forget, poll_id=instance.poll_id))

@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet, Value
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from accounts.models import User
-from voting import eligibility, receipts, scoping
+from voting import eligibility, receipts, scoping, tallies
 from voting.models import BoardTracker, Envelope, Option, Participation, Poll, PollImage
 
 
@@ -18,8 +17,7 @@ class Status:
     CHOICES = (OPEN, UPCOMING, CLOSED)
 
 
-def _with_status(queryset: QuerySet[Poll], status: str) -> QuerySet[Poll]:
-    now = timezone.now()
+def _with_status(queryset: QuerySet[Poll], status: str, now: datetime) -> QuerySet[Poll]:
     queryset = queryset.filter(published=True)
     if status == Status.UPCOMING:
         return queryset.filter(opens_at__gt=now).order_by("opens_at", "closes_at", "id")
@@ -29,8 +27,8 @@ def _with_status(queryset: QuerySet[Poll], status: str) -> QuerySet[Poll]:
     return queryset.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at", "id")
 
 
-def _has_voted(user: User) -> Exists:
-    return Exists(Participation.objects.filter(poll_id=OuterRef("pk"), voter_id=user.pk))
+def _has_voted(user_id: int | None) -> Exists:
+    return Exists(Participation.objects.filter(poll_id=OuterRef("pk"), voter_id=user_id))
 
 
 def _cover_images() -> Prefetch:
@@ -41,39 +39,66 @@ def _cover_images() -> Prefetch:
 
 def poll_list(
     *,
-    user: User,
+    voter: eligibility.Voter,
+    now: datetime,
     status: str = Status.OPEN,
     scope: str = "mine",
     category: str | None = None,
 ) -> QuerySet[Poll]:
-    """Polls for the app's list, annotated with ``eligible`` and ``has_voted``.
+    """The app's list as of ``now``: polls annotated with ``in_audience``, ``has_voted`` and
+    ``participants`` (ballots counted), each row only what differs from citizen to citizen
+    (voting/poll_list.py adds the rest from its cache).
 
-    By default only polls whose audience includes ``user``; ``scope="all"`` lists every published
-    poll of the status, each saying whether the citizen may vote in it.
+    By default only polls whose audience includes ``voter``; ``scope="all"`` lists every
+    published poll of the status, each saying whether the citizen may vote in it.
     """
-    voter = eligibility.Voter.of(user)
     in_audience = eligibility.eligible_expression(voter)
-    queryset = _with_status(Poll.objects.all(), status)
-    if category:
+    queryset = _with_status(Poll.objects.all(), status, now)
+    if category is not None:
         queryset = queryset.filter(category__slug=category)
     if scope != "all":
         queryset = queryset.filter(in_audience.expression)
-    is_open = Value(status == Status.OPEN, output_field=BooleanField())
+    return queryset.annotate(
+        in_audience=in_audience,
+        has_voted=_has_voted(voter.user_id),
+        participants=tallies.participants(),
+    )
+
+
+def poll_cards(*, poll_ids: list[int]) -> QuerySet[Poll]:
+    """What every citizen sees alike of each poll in a list: its card (voting/poll_cards.py)."""
     return (
-        queryset.annotate(in_audience=in_audience, has_voted=_has_voted(user), is_open_now=is_open)
+        Poll.objects.filter(pk__in=poll_ids)
         .select_related("category")
         .prefetch_related(_cover_images())
     )
 
 
-def poll_detail(*, user: User, poll_id: int) -> Poll:
-    """One published poll with every rule's verdict for ``user``; drafts do not exist (404)."""
-    voter = eligibility.Voter.of(user)
-    queryset = eligibility.annotate_verdicts(
+# The poll row's columns the citizen's part of a detail needs: when it opens and closes, and who
+# may read its results.
+DETAIL_COLUMNS = (
+    "updated_at",
+    "opens_at",
+    "closes_at",
+    "results_visibility",
+    "results_published_at",
+)
+
+
+def poll_detail(*, voter: eligibility.Voter, poll_id: int) -> QuerySet[Poll]:
+    """One published poll's row for ``voter`` (drafts do not exist): every rule's verdict
+    (``rule_<reason>``), ``has_voted``, ``participants`` and ``DETAIL_COLUMNS``; the rest of the
+    page is the poll's card (``poll_detail_card``)."""
+    return eligibility.annotate_verdicts(
         Poll.objects.filter(pk=poll_id, published=True), voter
-    ).annotate(has_voted=_has_voted(user))
-    poll = (
-        queryset.select_related("category", "outcome")
+    ).annotate(has_voted=_has_voted(voter.user_id), participants=tallies.participants())
+
+
+def poll_detail_card(*, poll_id: int) -> Poll | None:
+    """What every citizen sees alike of one poll, for its card (voting/poll_cards.py)."""
+    return (
+        Poll.objects.filter(pk=poll_id)
+        .select_related("category", "outcome")
         .prefetch_related(
             Prefetch("options", queryset=Option.objects.order_by("position", "id")),
             Prefetch("images", queryset=PollImage.objects.order_by("-is_cover", "position", "id")),
@@ -82,10 +107,6 @@ def poll_detail(*, user: User, poll_id: int) -> Poll:
         )
         .first()
     )
-    if poll is None:
-        raise Http404
-    poll.ineligible_reason = eligibility.refusal(poll)
-    return poll
 
 
 def poll_for_ballot(*, poll_id: int) -> Poll:

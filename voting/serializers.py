@@ -1,4 +1,3 @@
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,13 +18,27 @@ class CategorySerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class PollListItemSerializer(serializers.ModelSerializer):
+# What every citizen sees alike of a poll in the list (cached: voting/poll_cards.py).
+class PollCardSerializer(serializers.ModelSerializer):
     category = CategorySerializer(allow_null=True)
     cover_image = serializers.SerializerMethodField()
-    status = serializers.SerializerMethodField()
-    eligible = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = ["id", "title", "category", "cover_image", "opens_at", "closes_at"]
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_cover_image(self, poll: Poll) -> dict | None:
+        covers = getattr(poll, "cover_images", [])
+        return ImageSerializer(covers[0], context=self.context).data if covers else None
+
+
+# A poll in the app's list: its card and the citizen's own part (voting/poll_list.py).
+class PollListItemSerializer(PollCardSerializer):
+    status = serializers.ChoiceField(choices=["open", "upcoming", "closed"])
+    eligible = serializers.BooleanField()
     has_voted = serializers.BooleanField()
-    participants = serializers.SerializerMethodField()
+    participants = serializers.IntegerField(help_text="Ballots counted so far.")
 
     class Meta:
         model = Poll
@@ -42,18 +55,13 @@ class PollListItemSerializer(serializers.ModelSerializer):
             "participants",
         ]
 
-    def get_cover_image(self, poll: Poll) -> dict | None:
-        covers = getattr(poll, "cover_images", [])
-        return ImageSerializer(covers[0], context=self.context).data if covers else None
 
-    def get_status(self, poll: Poll) -> str:
-        return poll.status_at(self.context.get("now") or timezone.now())
-
-    def get_eligible(self, poll: Poll) -> bool:
-        return bool(poll.in_audience and poll.is_open_now)
-
-    def get_participants(self, poll: Poll) -> int:
-        return self.context.get("participants", {}).get(poll.pk, 0)
+# A page of the list, as DRF's page-number pagination answers (core/pagination.py).
+class PaginatedPollListItemListSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PollListItemSerializer(many=True)
 
 
 class OptionSerializer(serializers.ModelSerializer):
@@ -89,18 +97,60 @@ class OutcomeSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class PollDetailSerializer(serializers.ModelSerializer):
+# What every citizen sees alike of one poll (cached: voting/poll_cards.py).
+class PollDetailCardSerializer(serializers.ModelSerializer):
     category = CategorySerializer(allow_null=True)
     images = ImageSerializer(many=True)
     options = OptionSerializer(many=True)
-    status = serializers.SerializerMethodField()
     audience = serializers.SerializerMethodField()
-    eligible = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = [
+            "id",
+            "title",
+            "description",
+            "category",
+            "images",
+            "options",
+            "kind",
+            "min_choices",
+            "max_choices",
+            "opens_at",
+            "closes_at",
+            "audience",
+            "results_visibility",
+            "outcome",
+        ]
+
+    @extend_schema_field(OutcomeSerializer(allow_null=True))
+    def get_outcome(self, poll: Poll) -> dict | None:
+        # What the city decided because of this poll (null until officials record it).
+        try:
+            outcome = poll.outcome
+        except Outcome.DoesNotExist:
+            return None
+        return OutcomeSerializer(outcome, context=self.context).data
+
+    def get_audience(self, poll: Poll) -> dict:
+        return {
+            "districts": [{"code": d.code, "name": d.name} for d in poll.districts.all()],
+            "groups": [{"id": g.pk, "name": g.name} for g in poll.groups.all()],
+            "min_age": poll.min_age,
+            "max_age": poll.max_age,
+            "min_verification": Verification(poll.min_verification).api_name,
+        }
+
+
+# One poll: its card and the citizen's own part (voting/poll_detail.py).
+class PollDetailSerializer(PollDetailCardSerializer):
+    status = serializers.ChoiceField(choices=["open", "upcoming", "closed"])
+    eligible = serializers.BooleanField()
     ineligible_reason = serializers.CharField(allow_null=True)
     has_voted = serializers.BooleanField()
-    results_available = serializers.SerializerMethodField()
-    participants = serializers.SerializerMethodField()
-    outcome = serializers.SerializerMethodField()
+    results_available = serializers.BooleanField()
+    participants = serializers.IntegerField(help_text="Ballots counted so far.")
 
     class Meta:
         model = Poll
@@ -127,35 +177,7 @@ class PollDetailSerializer(serializers.ModelSerializer):
             "outcome",
         ]
 
-    def get_status(self, poll: Poll) -> str:
-        return poll.status
-
-    @extend_schema_field(OutcomeSerializer(allow_null=True))
-    def get_outcome(self, poll: Poll) -> dict | None:
-        # What the city decided because of this poll (null until officials record it).
-        try:
-            outcome = poll.outcome
-        except Outcome.DoesNotExist:
-            return None
-        return OutcomeSerializer(outcome, context=self.context).data
-
-    def get_audience(self, poll: Poll) -> dict:
-        return {
-            "districts": [{"code": d.code, "name": d.name} for d in poll.districts.all()],
-            "groups": [{"id": g.pk, "name": g.name} for g in poll.groups.all()],
-            "min_age": poll.min_age,
-            "max_age": poll.max_age,
-            "min_verification": Verification(poll.min_verification).api_name,
-        }
-
-    def get_eligible(self, poll: Poll) -> bool:
-        return poll.ineligible_reason is None
-
-    def get_results_available(self, poll: Poll) -> bool:
-        return bool(self.context.get("results_available"))
-
-    def get_participants(self, poll: Poll) -> int:
-        return self.context.get("participants", 0)
+    FIELDS = Meta.fields
 
 
 class BallotRequestSerializer(serializers.Serializer):

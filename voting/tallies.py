@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from voting.models import BoardEntry, TallyCell
 
@@ -94,6 +95,13 @@ def read(poll_id: int) -> Tally:
         .order_by()
     )
     return _assemble(rows)
+
+
+def participants() -> Coalesce:
+    """A poll row's ballots counted so far (its counter of ballots), as a column."""
+    ballots = TallyCell.objects.filter(poll_id=OuterRef("pk"), dimension="", option_id=BALLOTS)
+    total = ballots.values("poll_id").annotate(total=Sum("count")).values("total")
+    return Coalesce(Subquery(total), 0)
 
 
 def read_totals(poll_ids: Iterable[int]) -> dict[int, int]:

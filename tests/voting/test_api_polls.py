@@ -20,6 +20,7 @@ from tests.factories import (
     PollImageFactory,
 )
 from voting import casting, services
+from voting.models import Outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -298,16 +299,45 @@ def test_list_query_count_is_pinned_and_does_not_grow(resident, client_for, para
 
     make_polls(3)
     client = client_for(resident)
-    _list_queries(client, params)  # warms the per-process cache of the residence's districts
+    _list_queries(client, params)  # warms authentication, the residence's districts, the cards
     few = _list_queries(client, params)
     make_polls(12)
+    cold = _list_queries(client, params)  # twelve new cards to build
     many = _list_queries(client, params)
 
-    assert few == many
-    # count, page, cover images, participants. Authentication comes from its cache once warm (the
-    # call above; tests/accounts/test_auth_cache.py pins it) and the residence's districts from a
+    # One statement for what differs per citizen (audience, has_voted, participants, the count);
+    # the cards come from the cache (voting/poll_cards.py). Authentication comes from its cache
+    # once warm (tests/accounts/test_auth_cache.py) and the residence's districts from a
     # per-process cache.
-    assert many == 4
+    assert few == many == 1
+    # Missing cards cost one query for the polls and one for their cover images, however many.
+    assert cold == 3
+
+
+def test_an_officials_edit_shows_in_the_list_at_once(resident_api):
+    """An official renames a poll, swaps its cover, renames its category: the next list shows
+    each change, though the cards were cached just before."""
+    category = CategoryFactory(slug="transport", name="교통")
+    poll = PollFactory(category=category, title="버스 노선 개편")
+    cover = PollImageFactory(poll=poll, is_cover=True, alt="버스")
+
+    def item() -> dict:
+        return resident_api.get(LIST_URL).json()["results"][0]
+
+    assert item()["title"] == "버스 노선 개편"
+    poll.title = "버스 노선 개편안"
+    poll.save()
+    assert item()["title"] == "버스 노선 개편안"
+    cover.alt = "새 버스"
+    cover.save()
+    assert item()["cover_image"]["alt"] == "새 버스"
+    category.name = "대중교통"
+    category.save()
+    assert item()["category"]["name"] == "대중교통"
+    cover.delete()
+    assert item()["cover_image"] is None
+    category.delete()
+    assert item()["category"] is None
 
 
 # --- The detail ----------------------------------------------------------------------------------
@@ -519,9 +549,41 @@ def test_detail_query_count_is_pinned(resident, client_for):
         poll=small, voter=CitizenFactory(district_id=SAJIK), option_ids=[small.options.first().pk]
     )
 
-    _detail_queries(
-        client, small
-    )  # warms authentication's cache (tests/accounts/test_auth_cache.py)
-    # poll, options, images, districts, groups; participants (the residence's districts are
-    # cached per process)
-    assert _detail_queries(client, small) == _detail_queries(client, big) == 6
+    cold = [_detail_queries(client, poll) for poll in (small, big)]  # warms auth, the cards
+    # One statement for the citizen's part (every rule's verdict, has_voted, participants); the
+    # card from the cache. The residence's districts are cached per process, authentication
+    # once warm (tests/accounts/test_auth_cache.py).
+    assert _detail_queries(client, small) == _detail_queries(client, big) == 1
+    # A missing card: the poll (with category and outcome), options, images, districts, groups.
+    assert cold[1] == 1 + 5
+
+
+def test_an_officials_edit_shows_in_the_detail_at_once(resident_api):
+    """Every part of a poll's card an official can change from the admin or the shell shows on
+    the next read, though the card was cached just before."""
+    group = GroupFactory(name="청년")
+    poll = PollFactory(options=["찬성", "반대"], districts=[JONGNO], groups=[group])
+    image = PollImageFactory(poll=poll, is_cover=True, alt="표지")
+
+    def read() -> dict:
+        return resident_api.get(detail_url(poll)).json()
+
+    assert read()["options"][0]["label"] == "찬성"
+    option = poll.options.order_by("position", "id").first()
+    option.label = "찬성합니다"
+    option.save()
+    assert read()["options"][0]["label"] == "찬성합니다"
+    image.alt = "새 표지"
+    image.save()
+    assert read()["images"][0]["alt"] == "새 표지"
+    group.name = "청년 19–34"
+    group.save()
+    assert read()["audience"]["groups"] == [{"id": group.pk, "name": "청년 19–34"}]
+    poll.districts.add(SAJIK)
+    assert {d["code"] for d in read()["audience"]["districts"]} == {JONGNO, SAJIK}
+    poll.groups.clear()
+    assert read()["audience"]["groups"] == []
+    Outcome.objects.create(
+        poll=poll, summary="노선을 바꾸기로 했습니다.", decided_on=timezone.localdate()
+    )
+    assert read()["outcome"]["summary"] == "노선을 바꾸기로 했습니다."
