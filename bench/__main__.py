@@ -67,7 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="py-spy one HTTP server process (a gunicorn worker; daphne 0 in "
                              "the daphne layout) during the hot run "
-                             "(bench/results/profile.svg; costs some CPU), and the counter "
+                             "(raw stacks in bench/results/logs/ingest_profile.txt, summarised "
+                             "in the report; costs some CPU), and the counter "
                              "process of the counting scenario "
                              "(bench/results/logs/count_profile.txt, summarised in the "
                              "report)")  # fmt: skip
@@ -228,6 +229,11 @@ def main(argv=None) -> int:
             ctx, [ds.poll("hot")], d, "hot", profile=args.profile, watch=args.watch
         )
         hot = hot_run.summary(cores)
+        if args.profile and scenarios.INGEST_PROFILE.exists():
+            hot["profile"] = scenarios.summarise_profile(
+                scenarios.INGEST_PROFILE, root=scenarios.REQUEST_ROOTS
+            )
+            hot["profile_file"] = str(scenarios.INGEST_PROFILE.relative_to(infra.ROOT))
         step(f"2. spread ingest over 20 polls ({d:.0f} s)")
         spread = scenarios.ingest(ctx, ds.polls["spread"], d, "spread").summary(cores)
         step(f"3C. plain DRF CreateAPIView ({short:.0f} s)")

@@ -27,6 +27,19 @@ def _run(label: str, r: dict) -> str:
     )
 
 
+def _profile_lines(profile: dict | None, top: int = 10) -> list[str]:
+    """A py-spy summary (scenarios.summarise_profile): the heaviest functions."""
+    if not profile:
+        return []
+    lines = [
+        f"  {'':<28} profile of one HTTP worker ({profile['samples']} samples, waiting included):"
+    ]
+    for kind in ("self_pct", "inclusive_pct"):
+        top_frames = ", ".join(f"{f} {p}%" for f, p in profile[kind][:top])
+        lines.append(f"  {'':<28}   {kind[:-4]}: {top_frames}")
+    return lines
+
+
 def render(r: dict) -> str:
     m, v, lay = r["machine"], r["versions"], r["server_layout"]
     hot, spread = r["ingest"]["hot"], r["ingest"]["spread"]
@@ -63,6 +76,7 @@ def render(r: dict) -> str:
         _run("hot poll", hot),
         f"  {'':<28} closed and counted to the end: {hot['recount']} — board ballots = the "
         f"201s: {hot['ballots_in_db_equal_201s']}",
+        *_profile_lines(hot.get("profile")),
         _run("spread over 20 polls", spread),
         f"  {'':<28} recount ok and final on all 20: {spread['recount_ok']} — board ballots "
         f"({_f(spread.get('ballots_on_board'))}) = the 201s: "

@@ -78,6 +78,16 @@ class Ctx:
         return next_request
 
 
+# Raw (collapsed) stacks of one HTTP worker during the hot run (``--profile``): summarised in the
+# report; any flame-graph tool (inferno, speedscope) draws them.
+INGEST_PROFILE = infra.LOGS / "ingest_profile.txt"
+# Where a request starts in a WSGI or an ASGI server: the profile's share is of these samples.
+REQUEST_ROOTS = (
+    "__call__ (django/core/handlers/wsgi.py)",
+    "__call__ (django/core/handlers/asgi.py)",
+)
+
+
 def ingest(
     ctx: Ctx,
     poll_ids: list[int],
@@ -92,8 +102,8 @@ def ingest(
     if profile:
         profiler = subprocess.Popen(  # noqa: S603
             [str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking",
-             "-o", str(infra.RESULTS / "profile.svg"), "--pid", str(ctx.layout.profile_pid()),
-             "--duration", str(int(min(duration, 10)))],
+             "--idle", "--format", "raw", "-o", str(INGEST_PROFILE),
+             "--pid", str(ctx.layout.profile_pid()), "--duration", str(int(min(duration, 10)))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     if not watch:
@@ -719,21 +729,23 @@ def count(ctx: Ctx, counter_env: dict, n: int, *, profile: bool = False) -> dict
 
 
 def summarise_profile(
-    path: Path, root: str = "count_all (voting/counting.py)", top: int = 15
+    path: Path, root: str | tuple[str, ...] = "count_all (voting/counting.py)", top: int = 15
 ) -> dict:
     """py-spy's raw (collapsed) stacks, sampled with --idle (waiting counts): the share of the
     samples under ``root`` (the count itself, not Django's start-up or idle pool threads) in each
     function, itself (self: ``Connection.wait`` is waiting for PostgreSQL) and with what it calls
     (inclusive)."""
+    roots = (root,) if isinstance(root, str) else root
     own: Counter = Counter()
     inclusive: Counter = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        if not n.isdigit() or root not in frames:
+        found = next((r for r in roots if r in frames), None)
+        if not n.isdigit() or found is None:
             continue
-        frames = frames[frames.index(root) :]
+        frames = frames[frames.index(found) :]
         n = int(n)
         total += n
         own[frames[-1]] += n
@@ -744,7 +756,7 @@ def summarise_profile(
         return [[frame, round(100 * n / total, 1)] for frame, n in counter.most_common(top)]
 
     return {
-        "root": root,
+        "root": " | ".join(roots),
         "samples": total,
         "self_pct": share(own),
         "inclusive_pct": share(inclusive),
