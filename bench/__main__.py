@@ -234,6 +234,9 @@ def main(argv=None) -> int:
                 scenarios.INGEST_PROFILE, root=scenarios.REQUEST_ROOTS
             )
             hot["profile_file"] = str(scenarios.INGEST_PROFILE.relative_to(infra.ROOT))
+        warm_poll = ds.polls["open_other"][1]
+        step(f"1b. hot ingest, warm tokens: the hot run's {hot['ok']:,} citizens, another poll")
+        warm = scenarios.ingest_warm(ctx, warm_poll, d, citizens=hot["ok"]).summary(cores)
         step(f"2. spread ingest over 20 polls ({d:.0f} s)")
         spread = scenarios.ingest(ctx, ds.polls["spread"], d, "spread").summary(cores)
         step(f"3C. plain DRF CreateAPIView ({short:.0f} s)")
@@ -262,7 +265,9 @@ def main(argv=None) -> int:
         step(f"3B. product's cast SQL replayed with pgbench ({short:.0f} s)")
         product_sql = ceilings.product_sql(ds, int(short))
         step("close the ingest polls, count to the end, recount (verify_tallies)")
-        closing = [ds.poll("hot"), *ds.polls["spread"], ds.poll("fanout"), ds.poll("drf")]
+        closing = [
+            ds.poll("hot"), warm_poll, *ds.polls["spread"], ds.poll("fanout"), ds.poll("drf")
+        ]  # fmt: skip
         finished = scenarios.finish_counting(ds, closing)
         verified = scenarios.verify(
             [*closing, ds.poll("read_small"), ds.poll("read_big"), ds.poll("count"),
@@ -290,6 +295,12 @@ def main(argv=None) -> int:
                           ("noop", noop)):  # fmt: skip
             hot[f"ratio_to_{key}"] = ratio(hot["per_s"], base["per_s"])
         hot["ratio_to_noop_wrk"] = ratio(hot["per_s"], noop_wrk["per_s"]) if noop_wrk else None
+        warm["ballots_per_s"] = warm["per_s"]
+        warm["recount_ok"], warm["ballots_on_board"], sealed = on_board([warm_poll])
+        warm["ballots_in_db_equal_201s"] = warm["ballots_on_board"] == warm["ok"] and sealed == 0
+        warm["ratio_to_cold"] = ratio(warm["per_s"], hot["per_s"])
+        for key, base in (("drf", drf), ("noop", noop)):
+            warm[f"ratio_to_{key}"] = ratio(warm["per_s"], base["per_s"])
         spread["ballots_per_s"] = spread["per_s"]
         spread["recount_ok"], spread["ballots_on_board"], sealed = on_board(ds.polls["spread"])
         spread["ballots_in_db_equal_201s"] = (
@@ -320,7 +331,7 @@ def main(argv=None) -> int:
         )
         counted["goal_met"] = bool(counted["per_s"] and counted["per_s"] >= 10_000)
         report.update(
-            ingest={"hot": hot, "spread": spread},
+            ingest={"hot": hot, "hot_warm": warm, "spread": spread},
             ceilings={
                 "floor": floor,
                 "product_sql": product_sql,

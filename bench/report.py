@@ -40,6 +40,18 @@ def _profile_lines(profile: dict | None, top: int = 10) -> list[str]:
     return lines
 
 
+def _warm_lines(warm: dict | None) -> list[str]:
+    if not warm:
+        return []
+    return [
+        _run("hot, warm tokens", warm),
+        f"  {'':<28} ÷ cold {_f(warm.get('ratio_to_cold'))}  ÷ C {_f(warm.get('ratio_to_drf'))}"
+        f"  ÷ D {_f(warm.get('ratio_to_noop'))}; board ballots = the 201s: "
+        f"{warm.get('ballots_in_db_equal_201s')}; out of citizens: "
+        f"{warm.get('stopped_early_out_of_citizens')}",
+    ]
+
+
 def render(r: dict) -> str:
     m, v, lay = r["machine"], r["versions"], r["server_layout"]
     hot, spread = r["ingest"]["hot"], r["ingest"]["spread"]
@@ -77,6 +89,7 @@ def render(r: dict) -> str:
         f"  {'':<28} closed and counted to the end: {hot['recount']} — board ballots = the "
         f"201s: {hot['ballots_in_db_equal_201s']}",
         *_profile_lines(hot.get("profile")),
+        *_warm_lines(r["ingest"].get("hot_warm")),
         _run("spread over 20 polls", spread),
         f"  {'':<28} recount ok and final on all 20: {spread['recount_ok']} — board ballots "
         f"({_f(spread.get('ballots_on_board'))}) = the 201s: "

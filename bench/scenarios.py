@@ -53,17 +53,20 @@ class Ctx:
             )
         )  # fmt: skip
 
-    def ballot_stream(self, poll_ids: list[int]):
+    def ballot_stream(self, poll_ids: list[int], citizens: int | None = None):
         """Ballots over ``poll_ids``: each by a citizen who has not voted in that poll yet.
 
         Ballot k goes to citizen k mod C in poll (k mod C + k div C) mod P: every (citizen, poll)
-        pair at most once, citizens in turn (C is a multiple of P). None when all are used."""
+        pair at most once, citizens in turn (C is a multiple of P). None when all are used.
+        ``citizens``: only the first that many (C)."""
         ds, counter = self.ds, itertools.count()
         bodies = {
             p: [json.dumps({"options": [o]}).encode() for o in ds.options[p]] for p in poll_ids
         }
         weights = {p: [len(ds.options[p]) - j for j in range(len(ds.options[p]))] for p in poll_ids}
         usable = ds.citizens - 1  # the last citizen is kept for the SQL capture
+        if citizens is not None:
+            usable = min(usable, citizens)
         rng = self.rng
 
         def next_request():
@@ -83,8 +86,8 @@ class Ctx:
 INGEST_PROFILE = infra.LOGS / "ingest_profile.txt"
 # Where a request starts in a WSGI or an ASGI server: the profile's share is of these samples.
 REQUEST_ROOTS = (
-    "__call__ (django/core/handlers/wsgi.py)",
-    "__call__ (django/core/handlers/asgi.py)",
+    "WSGIHandler.__call__ (django/core/handlers/wsgi.py)",
+    "ASGIHandler.handle (django/core/handlers/asgi.py)",
 )
 
 
@@ -293,6 +296,15 @@ def delivery(run, bodies: list[bytes], frames: list, poll_id: int, max_pairs: in
             "its transaction began) minus the 201"
         ),
     }
+
+
+def ingest_warm(ctx: Ctx, poll_id: int, duration: float, citizens: int):
+    """1b. The hot run again on another poll, by the citizens who just voted in the hot one: their
+    session tokens were used seconds ago, so the servers find them in the cache, as they find a
+    citizen's who opened the app's list or the poll before voting. The hot run itself is the
+    worst case: every ballot from a citizen the servers have never seen. Stops early when those
+    citizens have all voted (``stopped_early_out_of_citizens``)."""
+    return ctx.loop("hot-warm", ctx.ballot_stream([poll_id], citizens=citizens), duration=duration)
 
 
 def warm_up(ctx: Ctx, seconds: float) -> None:
