@@ -9,10 +9,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,6 +23,35 @@ logger = logging.getLogger(__name__)
 
 # What a dropped or refused database connection raises (a pool timeout is an OperationalError).
 DatabaseUnavailable = (OperationalError, InterfaceError)
+# SQLSTATE 25006: a write reached a read-only server — a standby, or a primary demoted by a
+# failover — that the pooled connection still points at. Nothing was written.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+def unavailable_part(exc: Exception) -> str | None:
+    """Which part is briefly unavailable, when that is what ``exc`` says; None otherwise."""
+    if isinstance(exc, DatabaseUnavailable):
+        return "database"
+    if isinstance(exc, InternalError) and (
+        getattr(exc.__cause__, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION
+    ):
+        return "database (read-only)"
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return "redis"
+    return None
+
+
+def _drop_read_only_connection() -> None:
+    # Closed before it goes back, the connection is discarded by the pool rather than handed to
+    # the next request; new ones follow DATABASE_URL (target_session_attrs=read-write: the new
+    # primary). Best effort: the answer is a 503 whatever happens here.
+    try:
+        raw = connection.connection
+        if raw is not None:
+            raw.close()
+        connection.close()
+    except Exception as error:
+        logger.warning("could not drop a read-only connection: %s", type(error).__name__)
 
 
 class ApiError(exceptions.APIException):
@@ -99,10 +130,14 @@ RETRY_AFTER_SECONDS = 2
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DatabaseUnavailable):
-        # A lost or refused database connection: nothing was written (the ballot is one
-        # transaction), so the client may simply retry. A 503, never a 500 with a traceback.
-        logger.warning("database unavailable: %s", type(exc).__name__)
+    part = unavailable_part(exc)
+    if part is not None:
+        # A lost or refused database connection, a read-only database after a failover, Redis
+        # down: nothing was written (the ballot is one transaction), so the client may simply
+        # retry. A 503, never a 500 with a traceback (docs/operations/incidents.md).
+        logger.warning("%s unavailable: %s", part, type(exc).__name__)
+        if part == "database (read-only)":
+            _drop_read_only_connection()
         response = exception_handler(ServiceUnavailable(), context)
         assert response is not None  # an APIException always gets a response
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
