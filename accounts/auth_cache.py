@@ -42,6 +42,7 @@ from django.contrib.auth import (
     HASH_SESSION_KEY,
     SESSION_KEY,
     get_user_model,
+    load_backend,
 )
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
@@ -270,6 +271,8 @@ def session_user(session: SessionBase, *, session_fill: Fill | None = None):
             user = _user_from(entry)
             # What both configured backends (ModelBackend's) check in get_user.
             return user if user.is_active else None
+        if session_hash and settings.SECRET_KEY_FALLBACKS:
+            _rehash_after_rotation(session, user_id, backend_path, session_hash)
         user = get_session_user(session)
         if user is not None:
             user_fill = _user_fill(user)
@@ -279,6 +282,25 @@ def session_user(session: SessionBase, *, session_fill: Fill | None = None):
         if session.session_key != token or session.modified:
             session_fill = None
         write(session_fill, user_fill)
+
+
+def _rehash_after_rotation(
+    session: SessionBase, user_id: Any, backend_path: str, session_hash: str
+) -> None:
+    """SECRET_KEY was rotated with the old key in SECRET_KEY_FALLBACKS, and this session's hash
+    is the old key's: give it the new key's hash, under the same key. Django's get_user would
+    cycle the session key instead, which keeps a browser signed in but signs a phone out — an
+    app's token is the session key (docs/operations/secrets.md)."""
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None or constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return
+    fallbacks = getattr(user, "get_session_auth_fallback_hash", None)
+    if fallbacks is None or not any(constant_time_compare(session_hash, h) for h in fallbacks()):
+        return
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
 
 
 def _user_changed(sender, instance, **kwargs) -> None:
