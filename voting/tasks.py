@@ -4,7 +4,7 @@ idempotent (one event per poll and kind), so a late, repeated or doubled tick is
 from celery import shared_task
 from django.utils import timezone
 
-from voting import notices
+from voting import idempotency, notices
 
 
 @shared_task(name="voting.tasks.announce_opened_polls")
@@ -17,3 +17,9 @@ def announce_opened_polls() -> int:
 def remind_closing_polls() -> int:
     """ "Closing soon", to those who have not voted in polls about to close; how many."""
     return notices.remind_closing_polls(now=timezone.now())
+
+
+@shared_task(name="voting.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Housekeeping: stored ballot answers past ``IDEMPOTENCY_KEY_TTL_HOURS``; how many went."""
+    return idempotency.purge_expired(now=timezone.now())

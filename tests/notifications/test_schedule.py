@@ -19,6 +19,10 @@ CLOCK_JOBS = {
     "voting.tasks.remind_closing_polls",
     "proposals.tasks.expire_due_proposals",
     "notifications.tasks.scan",
+    # Housekeeping (tests/*/test_housekeeping.py run each by its scheduled name).
+    "voting.tasks.purge_idempotency_keys",
+    "accounts.tasks.clear_expired_sessions",
+    "notifications.tasks.purge_old_inbox",
 }
 
 

@@ -1,4 +1,8 @@
-"""Drop stored ballot answers older than IDEMPOTENCY_KEY_TTL_HOURS (run it daily, e.g. cron)."""
+"""Drop stored ballot answers older than IDEMPOTENCY_KEY_TTL_HOURS, all of them now.
+
+The beat schedule runs the same function (voting.tasks.purge_idempotency_keys) every hour, a
+bounded number of batches at a time; this command is for working off a backlog by hand.
+"""
 
 from django.core.management.base import BaseCommand
 
@@ -9,4 +13,5 @@ class Command(BaseCommand):
     help = "Delete expired Idempotency-Key records (they are no longer replayed anyway)."
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(f"purged {idempotency.purge_expired()} expired idempotency records")
+        purged = idempotency.purge_expired(max_batches=None)
+        self.stdout.write(f"purged {purged} expired idempotency records")
