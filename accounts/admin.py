@@ -360,3 +360,7 @@ def _first_message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return exc.messages[0]
     return str(exc)
+
+
+# Texts sent through a real provider: read-only, in a module of their own.
+from accounts import sms_admin  # noqa: E402, F401

@@ -295,3 +295,8 @@ class CitizenChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — citizen #{self.citizen_id}"
+
+
+# Texts sent through a real provider: their own module (accounts/sms_records.py), imported here
+# so the app registry and migrations see the model.
+from accounts.sms_records import SMSDelivery  # noqa: E402, F401

@@ -26,6 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import CitizenChangeRequest
+from accounts.sms_records import SMSDelivery
 from audit import services as audit
 from audit.models import AuditEntry
 from districts.models import District, Group
@@ -127,6 +128,13 @@ def _email(cast) -> EmailAddress:
     )
 
 
+SMS_DELIVERY = Target(
+    "a text's delivery record (operators' costs; no official's role grants it)",
+    lambda c: SMSDelivery.objects.create(
+        provider="solapi", recipient="a" * 64, provider_message_id="walk-sms-1"
+    ),
+    "walk-sms-1",
+)
 OFFICIAL_GROUP = Target(
     "the officials' role", lambda c: AuthGroup.objects.get(name="official"), "Can add citizen"
 )
@@ -244,6 +252,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
             ),
         ],
         "notifications.outboxevent": [OUTBOX],
+        "accounts.smsdelivery": [SMS_DELIVERY],
     },
     "city": {
         "auth.group": [OFFICIAL_GROUP],
@@ -265,6 +274,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
         "proposals.proposal": "a city official moderates every proposal (tests/proposals)",
         "discussion.comment": "a city official moderates every comment (tests/discussion)",
         "notifications.outboxevent": [OUTBOX],
+        "accounts.smsdelivery": [SMS_DELIVERY],
     },
 }
 
@@ -466,6 +476,7 @@ ADD_REFUSED = {
     "proposals.proposal",
     "discussion.comment",
     "notifications.outboxevent",
+    "accounts.smsdelivery",
 }
 ADD_ATTACKED_ELSEWHERE = {
     "accounts.citizenchangerequest": "test_officials_adversarial.py (crafted add-form posts)",
