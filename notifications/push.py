@@ -34,7 +34,14 @@ class PushMessage:
 
 
 class PushError(Exception):
-    """The provider refused or could not be reached; the batch is retried later."""
+    """The provider refused or could not be reached; the batch is retried later.
+
+    ``retry_after``: the seconds the provider asked us to wait (its Retry-After), if it said.
+    """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class BasePushBackend:

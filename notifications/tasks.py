@@ -46,7 +46,9 @@ def push(self, event_id: int) -> None:
         while delivery.push_batch(event_id):
             pass
     except PushError as exc:
-        raise self.retry(exc=exc, countdown=30) from exc
+        # The provider's Retry-After when it gave one (within an hour), else half a minute.
+        wait = 30.0 if exc.retry_after is None else min(max(exc.retry_after, 1.0), 3600.0)
+        raise self.retry(exc=exc, countdown=wait) from exc
 
 
 @shared_task(name="notifications.tasks.scan")
@@ -58,6 +60,16 @@ def scan() -> dict[str, int]:
         deliver.delay(event_id)
         resumed += 1
     return {"resumed": resumed}
+
+
+@shared_task(name="notifications.tasks.purge_old_inbox")
+def purge_old_inbox() -> int:
+    """Housekeeping: inbox rows older than ``NOTIFY_INBOX_RETENTION_DAYS`` (their events stay,
+    as dedupe keys: notifications/housekeeping.py); how many went."""
+    # Imported here: housekeeping reads this module's RESUME_WINDOW.
+    from notifications import housekeeping
+
+    return housekeeping.purge_old_inbox(now=timezone.now())
 
 
 def dispatch(event_id: int) -> None:
