@@ -23,12 +23,20 @@ def validate_image(file: File[bytes]) -> None:
         file.seek(0)
         with Image.open(file) as image:
             image_format = image.format
+            pixels = image.width * image.height
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValidationError(_("The file is not a readable image."), code="image_invalid") from exc
     finally:
         if position is not None:
             file.seek(position)
+    if pixels > settings.POLL_IMAGE_MAX_PIXELS:
+        # Decoding it (to strip its metadata, core/media.py) would take this many pixels x 4 bytes.
+        raise ValidationError(
+            _("The image has too many pixels (at most %(mp)d megapixels).")
+            % {"mp": settings.POLL_IMAGE_MAX_PIXELS // 1_000_000},
+            code="image_too_many_pixels",
+        )
     if image_format not in ALLOWED_FORMATS:
         raise ValidationError(
             _("Use a JPEG, PNG or WebP image."), code="image_type", params={"format": image_format}

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEntry
 from core.images import validate_image
+from core.media import CleanImageField
 from moderation.models import Hideable
 
 MAX_TITLE = 200
@@ -140,7 +141,10 @@ class ProposalOption(models.Model):
 
 class ProposalImage(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(_("image"), upload_to="proposals/%Y/%m/", validators=[validate_image])
+    # Citizens' photos: stripped of EXIF (GPS) and renamed on save (core/media.py).
+    image = CleanImageField(_("image"), upload_to="proposals/%Y/%m/", validators=[validate_image])
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     alt = models.CharField(
         _("alt text"), max_length=200, help_text=_("What the image shows, for screen readers.")
     )

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import StrictCharField, StrictIntegerField
+from core.media_api import RenditionSerializer, rendition_list
 from districts.api import DistrictRefSerializer
 from proposals import selectors
 from proposals.models import (
@@ -61,10 +62,24 @@ class ProposalOptionSerializer(serializers.Serializer):
 
 class ProposalImageSerializer(serializers.ModelSerializer):
     url = serializers.ImageField(source="image", use_url=True)
+    width = serializers.IntegerField(source="image_width", allow_null=True)
+    height = serializers.IntegerField(source="image_height", allow_null=True)
+    renditions = serializers.SerializerMethodField(
+        help_text="Smaller WebP copies for phones, narrowest first (none wider than the image)."
+    )
 
     class Meta:
         model = ProposalImage
-        fields = ["id", "url", "alt"]
+        fields = ["id", "url", "alt", "width", "height", "renditions"]
+
+    @extend_schema_field(RenditionSerializer(many=True))
+    def get_renditions(self, image: ProposalImage) -> list[dict]:
+        return rendition_list(
+            file=image.image,
+            width=image.image_width,
+            height=image.image_height,
+            context=self.context,
+        )
 
 
 class ProposalListItemSerializer(serializers.ModelSerializer):

@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 def _key(kind: str, poll_id: int, stamp: str, language: str, base: str) -> str:
     version = hashlib.blake2b(f"{stamp}|{base}".encode(), digest_size=8).hexdigest()
-    return f"pollcard:v2:{kind}:{poll_id}:{language}:{version}"
+    # v3: images carry width, height and renditions (cards cached before would lack them).
+    return f"pollcard:v3:{kind}:{poll_id}:{language}:{version}"
 
 
 def _cached(

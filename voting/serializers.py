@@ -1,16 +1,40 @@
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Verification
+from core.media_api import RenditionSerializer, rendition_list
 from voting.models import Option, Outcome, Poll, PollImage
 
 
 class ImageSerializer(serializers.ModelSerializer):
     url = serializers.ImageField(source="image", use_url=True)
+    width = serializers.IntegerField(source="image_width", allow_null=True)
+    height = serializers.IntegerField(source="image_height", allow_null=True)
+    renditions = serializers.SerializerMethodField(
+        help_text="Smaller WebP copies for phones, narrowest first (none wider than the image)."
+    )
 
     class Meta:
         model = PollImage
-        fields = ["url", "caption", "alt"]
+        fields = ["url", "caption", "alt", "width", "height", "renditions"]
+
+    @extend_schema_field(RenditionSerializer(many=True))
+    def get_renditions(self, image: PollImage) -> list[dict]:
+        return rendition_list(
+            file=image.image,
+            width=image.image_width,
+            height=image.image_height,
+            context=self.context,
+        )
+
+
+class OptionImageSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    alt = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    renditions = RenditionSerializer(many=True)
 
 
 class CategorySerializer(serializers.Serializer):
@@ -71,6 +95,7 @@ class OptionSerializer(serializers.ModelSerializer):
         model = Option
         fields = ["id", "label", "description", "image"]
 
+    @extend_schema_field(OptionImageSerializer(allow_null=True))
     def get_image(self, option: Option) -> dict | None:
         if not option.image:
             return None
@@ -79,6 +104,14 @@ class OptionSerializer(serializers.ModelSerializer):
         return {
             "url": request.build_absolute_uri(url) if request else url,
             "alt": option.image_alt,
+            "width": option.image_width,
+            "height": option.image_height,
+            "renditions": rendition_list(
+                file=option.image,
+                width=option.image_width,
+                height=option.image_height,
+                context=self.context,
+            ),
         }
 
 
@@ -89,11 +122,20 @@ class OutcomeSerializer(serializers.ModelSerializer):
         model = Outcome
         fields = ["summary", "link", "attachment", "decided_on", "recorded_at"]
 
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True,
+            help_text="Redirects to a short-lived signed link, once the poll's results are "
+            "visible to the citizen (voting/media.py).",
+        )
+    )
     def get_attachment(self, outcome: Outcome) -> str | None:
         if not outcome.attachment:
             return None
+        # The file is private: a stable link that checks who asks (a signed URL would expire
+        # inside the cached card).
         request = self.context.get("request")
-        url = outcome.attachment.url
+        url = reverse("voting:outcome-attachment", kwargs={"poll_id": outcome.poll_id})
         return request.build_absolute_uri(url) if request else url
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from core.offload import offloaded
-from voting import api, officials_api
+from voting import api, media, officials_api
 
 app_name = "voting"
 urlpatterns = [
@@ -10,6 +10,11 @@ urlpatterns = [
     path("polls/<id:poll_id>/ballots/", offloaded(api.BallotView.as_view()), name="ballots"),
     path("polls/<id:poll_id>/results/", offloaded(api.ResultsView.as_view()), name="results"),
     path("polls/<id:poll_id>/board/", offloaded(api.BoardView.as_view()), name="board"),
+    path(
+        "polls/<id:poll_id>/outcome/attachment/",
+        offloaded(media.OutcomeAttachmentView.as_view()),
+        name="outcome-attachment",
+    ),
     path("receipts/<str:code>/", offloaded(api.ReceiptView.as_view()), name="receipt"),
     path("ws-tickets/", offloaded(officials_api.WebSocketTicketView.as_view()), name="ws-tickets"),
 ]

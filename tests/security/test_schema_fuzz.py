@@ -79,6 +79,7 @@ def test_every_api_operation_is_in_the_schema():
         "POST /api/v1/polls/{poll_id}/ballots/",
         "GET /api/v1/polls/{poll_id}/results/",
         "GET /api/v1/polls/{poll_id}/board/",
+        "GET /api/v1/polls/{poll_id}/outcome/attachment/",
         "GET /api/v1/receipts/{code}/",
         "POST /api/v1/ws-tickets/",
         "GET /api/v1/proposals/",

@@ -169,6 +169,7 @@ def test_the_outcome_can_carry_an_attachment_of_an_office_document_type(client, 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     settings.MEDIA_ROOT = tmp_path
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     poll, voters = closed_poll_with_voters()
     client.force_login(OfficialFactory(is_superuser=True))
     form = {"poll": poll.pk, "summary": "예산 편성", "link": "", "decided_on": "2026-12-01"}
@@ -189,4 +190,6 @@ def test_the_outcome_can_carry_an_attachment_of_an_office_document_type(client, 
     body = APIClient()
     body.force_authenticate(voters[0])
     url = body.get(f"/api/v1/polls/{poll.pk}/").json()["outcome"]["attachment"]
-    assert url.startswith("http://testserver/media/outcomes/") and url.endswith(".pdf")
+    # A private file: a stable link that checks who asks (tests/voting/test_media.py).
+    assert url == f"http://testserver/api/v1/polls/{poll.pk}/outcome/attachment/"
+    assert (settings.PRIVATE_MEDIA_ROOT / outcome.attachment.name).exists()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Verification
 from core.images import validate_image
+from core.media import CleanImageField, private_storage
 
 
 class Category(models.Model):
@@ -186,9 +187,12 @@ class Option(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
     label = models.CharField(_("label"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    image = models.ImageField(
+    image = CleanImageField(
         _("image"), upload_to="options/%Y/%m/", blank=True, validators=[validate_image]
     )
+    # Set with the image (core/media.py): its renditions' sizes are computed from them.
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_alt = models.CharField(_("image alt text"), max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -203,7 +207,9 @@ class Option(models.Model):
 
 class PollImage(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(_("image"), upload_to="polls/%Y/%m/", validators=[validate_image])
+    image = CleanImageField(_("image"), upload_to="polls/%Y/%m/", validators=[validate_image])
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
     alt = models.CharField(
         _("alt text"), max_length=200, help_text=_("What the image shows, for screen readers.")
@@ -236,6 +242,8 @@ class Outcome(models.Model):
     attachment = models.FileField(
         _("attachment"),
         upload_to="outcomes/%Y/%m/",
+        # Never public: served by signed, expiring URLs once citizens may see it (voting/media.py).
+        storage=private_storage,
         blank=True,
         validators=[FileExtensionValidator(["pdf", "hwp", "hwpx", "docx", "xlsx", "png", "jpg"])],
     )

@@ -130,6 +130,9 @@ def duplicate_poll(*, poll: Poll, by: User | None) -> Poll:
                 label=o.label,
                 description=o.description,
                 image=o.image,
+                # The same stored file: its size names its renditions (core/media.py).
+                image_width=o.image_width,
+                image_height=o.image_height,
                 image_alt=o.image_alt,
                 position=o.position,
             )
