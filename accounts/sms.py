@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -112,4 +114,6 @@ def get_backend(
 def send_sms(to: str, body: str, *, fail_silently: bool = False) -> int:
     """Send one text message through the configured backend; return the number sent (0 or 1)."""
     with get_backend(fail_silently=fail_silently) as backend:
-        return backend.send_messages([SMSMessage(to=to, body=body)])
+        sent = backend.send_messages([SMSMessage(to=to, body=body)])
+    metrics.SMS_SENT.inc(sent)
+    return sent

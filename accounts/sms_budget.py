@@ -35,6 +35,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.dispatch import Signal
 
+from core import metrics
 from core.client_ip import rate_limit_bucket
 from core.errors import RETRY_AFTER_SECONDS
 from core.ratelimit import Rate, hit, rates, window_key
@@ -55,6 +56,7 @@ class SMSBudgetRefused(Exception):
         super().__init__(scope)
         self.scope = scope
         self.retry_after = max(1, int(retry_after))
+        metrics.SMS_REFUSED.labels(scope).inc()  # one refusal, one exception: counted here
 
     @property
     def status(self) -> int:

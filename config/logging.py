@@ -43,6 +43,12 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        rid = getattr(record, "request_id", None)
+        if rid:
+            entry["request_id"] = redact(str(rid))
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):
+            entry.update(access)
         request = getattr(record, "request", None)
         if request is not None and hasattr(request, "method"):
             entry["method"] = request.method

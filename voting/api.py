@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
+from core import metrics
 from core.errors import ApiError, Forbidden
 from core.filters import DigitsField, parse_query
 from core.pagination import page_request
@@ -153,6 +154,8 @@ class BallotView(APIView):
         response = Response(result.body, status=result.status_code)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
+        elif result.status_code == 201:
+            metrics.BALLOTS_ACCEPTED.inc()
         return response
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts import officials_auth
 from accounts import selectors as account_selectors
+from core import metrics
 from core.websocket import origin_header
 from voting import live, selectors, tickets
 
@@ -56,6 +57,8 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.accept()
+        metrics.WEBSOCKET_CONNECTIONS.inc()
+        self.open_counted = True
         # Subscribe first, then send the snapshot: no change can fall between the two.
         self.relay = live.relay()
         await self.relay.subscribe(self.poll_id, self.push)
@@ -64,6 +67,9 @@ class PollTallyConsumer(AsyncJsonWebsocketConsumer):
         await self.push_message(first)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "open_counted", False):
+            metrics.WEBSOCKET_CONNECTIONS.dec()
+            self.open_counted = False
         relay = getattr(self, "relay", None)
         if relay is not None:
             await relay.unsubscribe(self.poll_id, self.push)

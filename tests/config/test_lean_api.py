@@ -29,9 +29,11 @@ def official_browser() -> Client:
 
 
 def test_the_middleware_is_routed_in_order():
-    # Security headers are set above the router; the router hands to the bottom marker.
-    assert settings.MIDDLEWARE[0] == "django.middleware.security.SecurityMiddleware"
-    assert settings.MIDDLEWARE[1] == "config.middleware.LeanApiRouter"
+    # Request id and metrics cover both lanes (core/observability.py); security headers are set
+    # above the router; the router hands to the bottom marker.
+    assert settings.MIDDLEWARE[0] == "core.observability.ObservabilityMiddleware"
+    assert settings.MIDDLEWARE[1] == "django.middleware.security.SecurityMiddleware"
+    assert settings.MIDDLEWARE[2] == "config.middleware.LeanApiRouter"
     assert settings.MIDDLEWARE[-1] == "config.middleware.LeanApiBottom"
 
 
@@ -132,9 +134,12 @@ def test_accept_language_on_the_lane(client, language, expected):
 )
 def test_the_lane_answers_as_the_full_chain(settings, citizen, path):
     token = make_session_token(citizen)
+    rid = "lane-comparison-id"  # the same id both times: the answers must be byte-identical
 
     def answer():
-        response = Client().get(path, HTTP_X_SESSION_TOKEN=token, HTTP_ACCEPT_LANGUAGE="en")
+        response = Client().get(
+            path, HTTP_X_SESSION_TOKEN=token, HTTP_ACCEPT_LANGUAGE="en", HTTP_X_REQUEST_ID=rid
+        )
         return response.status_code, dict(response.headers), response.content
 
     lean = answer()
