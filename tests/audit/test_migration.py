@@ -9,6 +9,7 @@ PostgreSQL.
 """
 
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -19,7 +20,7 @@ from django.utils import timezone
 from audit.chain import verify_chain
 from audit.models import AuditEntry
 from audit.services import record
-from tests.factories import OfficialFactory, PollFactory
+from tests.factories import OfficialFactory
 
 BEFORE = [("voting", "0007_audit_chain"), ("audit", None)]
 old_chain = importlib.import_module("voting.migrations.0007_audit_chain")
@@ -57,7 +58,15 @@ def write_old_history(old_apps) -> list:
     citizen, the admin history; each hashed and chained with 0007's formula."""
     OldEntry = old_apps.get_model("voting", "AuditEntry")
     official = OfficialFactory(username="kim.official")
-    poll = PollFactory(title="버스 노선 개편")
+    # The poll as the schema then was (the product's Poll and Option have moved on since).
+    now = timezone.now()
+    poll = old_apps.get_model("voting", "Poll").objects.create(
+        title="버스 노선 개편",
+        kind="single",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=6),
+        published=True,
+    )
     rows = [
         dict(poll_id=poll.pk, subject_type="poll", subject_id=poll.pk, poll_title=poll.title),
         dict(poll_id=987654, subject_type="poll", subject_id=987654, poll_title="지워진 초안"),

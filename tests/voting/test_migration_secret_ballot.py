@@ -24,6 +24,12 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def _migrate_to_latest() -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ballots_stored_in_clear_are_sealed_then_counted_onto_the_board_once():
     old = _migrate(BEFORE)
@@ -60,6 +66,9 @@ def test_ballots_stored_in_clear_are_sealed_then_counted_onto_the_board_once():
         )
 
     _migrate(AFTER)
+    # The rest of the way, so the product's models (the counter's) match the tables again; the
+    # later migrations leave the sealed envelopes as 0006 wrote them.
+    _migrate_to_latest()
 
     assert Envelope.objects.filter(poll_id=poll.pk).count() == 12
     assert count_now() == 12
