@@ -179,6 +179,7 @@ def server_env(prefix: str, keys: dict[str, str]) -> dict[str, str]:
         # Required in production, so the servers get their own (docs/operations/secrets.md).
         VOTER_KEY_SECRET="bench-voter-key-not-for-production-" + "x" * 20,
         MFA_ENCRYPTION_KEY="bench-mfa-key-not-for-production-" + "x" * 20,
+        AUDIT_CHAIN_KEY="bench-audit-chain-key-not-for-production-" + "x" * 20,
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SECURE_SSL_REDIRECT="false",
         # The load clients send X-Forwarded-For as nginx would (one proxy, as in compose), so

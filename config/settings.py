@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # Lets typed code subscript Django's generic classes at run time (admin.ModelAdmin[Poll],
 # QuerySet[Ballot], forms.ModelForm[Group]) as the type checker requires.
@@ -28,14 +29,28 @@ DEBUG = env.bool("DEBUG", default=True)
 # --- Fail fast in production -------------------------------------------------------------------
 # The ballot box's public keys (voting/sealing.py): without them a production server could not
 # seal envelopes or publish the key the board is checked against. The private halves belong to
-# the counter alone (`manage.py count_ballots` refuses to start without them).
-_required = ("SECRET_KEY", "ALLOWED_HOSTS", "BALLOT_SEALING_PUBLIC_KEY", "BOARD_VERIFY_KEY")
+# the counter alone (`manage.py count_ballots` refuses to start without them). The voter key, the
+# officials' MFA key and the audit chain's key must outlive any rotation of SECRET_KEY
+# (docs/operations/secrets.md), so production never derives them from it: a rotation would let
+# every number vote again, lock every official out, or fail every older audit entry.
+_required = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "BALLOT_SEALING_PUBLIC_KEY",
+    "BOARD_VERIFY_KEY",
+    "VOTER_KEY_SECRET",
+    "MFA_ENCRYPTION_KEY",
+    "AUDIT_CHAIN_KEY",
+)
 _missing = [name for name in _required if not env.str(name, default="")]
 if not DEBUG and _missing:
     # One line, naming what is missing, instead of a traceback deep inside Django.
     sys.exit(f"configuration error: DEBUG is off, so {' and '.join(_missing)} must be set")
 
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-do-not-deploy")
+# Rotating SECRET_KEY: the old value here (comma-separated) keeps Django's signatures made with it
+# valid (sessions' auth hash, signed cookies) until they age out (docs/operations/secrets.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -70,6 +85,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request id, per-route metrics, access log; /livez, /readyz, /metrics answered before
+    # the Host is validated (core/observability.py). In-memory work only.
+    "core.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Apps' token requests to /api/v1/ skip the cookie machinery below (config/middleware.py).
     "config.middleware.LeanApiRouter",
@@ -208,8 +226,10 @@ USE_TZ = True
 # --- Static and media --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-STORAGES = {
+STORAGES: dict[str, dict] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Outcome attachments: signed, expiring URLs only (core/media.py, docs/operations/media.md).
+    "private": {"BACKEND": "core.media.PrivateFileSystemStorage"},  # in PRIVATE_MEDIA_ROOT
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -221,6 +241,50 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Never under MEDIA_ROOT (served as it lies): only signed links reach these files.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private-media")
+# Uploaded images are stripped of metadata and renamed; phones get WebP renditions of these
+# widths (never upscaled). Private files' signed URLs expire after PRIVATE_MEDIA_URL_SECONDS.
+MEDIA_RENDITION_WIDTHS = env.list("MEDIA_RENDITION_WIDTHS", cast=int, default=[480, 960, 1440])
+PRIVATE_MEDIA_URL_SECONDS = env.int("PRIVATE_MEDIA_URL_SECONDS", default=300)
+# "filesystem" (MEDIA_ROOT, PRIVATE_MEDIA_ROOT) or "s3" (any S3-compatible server: MinIO, S3).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    _buckets = ("AWS_STORAGE_BUCKET_NAME", "AWS_PRIVATE_BUCKET_NAME")
+    if _unset := [name for name in _buckets if not env.str(name, default="")]:
+        sys.exit(f"configuration error: MEDIA_STORAGE is s3, so {' and '.join(_unset)} must be set")
+    _s3 = {
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
+        "signature_version": "s3v4",
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "querystring_auth": False,
+            # Names are random and never reused: a CDN or phone may keep them for a year.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": env.str("AWS_PRIVATE_BUCKET_NAME"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": PRIVATE_MEDIA_URL_SECONDS,
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    sys.exit(f"configuration error: MEDIA_STORAGE is {MEDIA_STORAGE!r}; use filesystem or s3")
 
 # --- Security ----------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -315,9 +379,34 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "accounts.officials_mfa.MFAAdapter"
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="mVoting Seoul")
 MFA_RECOVERY_CODES_SHOW_ONCE = True
-# TOTP secrets and recovery-code seeds are encrypted in the database with a key derived from this
-# (default: SECRET_KEY); a database reader alone cannot compute an official's codes.
+# TOTP secrets and recovery-code seeds are encrypted in the database with a key derived from this;
+# a database reader alone cannot compute an official's codes. Required when DEBUG is off (above);
+# under DEBUG it falls back to SECRET_KEY, so `make run`'s enrolled demo official keeps working.
 MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default=SECRET_KEY)
+
+# --- Email (officials only: password reset, error mail; docs/operations/deploy.md) ---------------
+# One URL: smtp+tls://user:password@host:587 (STARTTLS), smtp+ssl://...:465 (implicit TLS),
+# smtp://host:25; special characters in the password percent-encoded. Under DEBUG mail is printed
+# to the console; production defaults to Django's own default, SMTP on localhost:25, never to the
+# console, whose lines would carry reset links into the logs.
+try:
+    _email = env.email_url(
+        "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+    )
+except ImproperlyConfigured as _exc:
+    sys.exit(f"configuration error: EMAIL_URL: {_exc}")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+# A mail server that stops answering must not hold a web worker past the proxy's timeout.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mVoting Seoul <noreply@localhost>")
+# The sender of Django's own mail to ADMINS and MANAGERS (errors, broken links).
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- SMS ---------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleSMSBackend")
@@ -331,6 +420,29 @@ SMS_SENDER = env.str("SMS_SENDER", default="서울시 엠보팅")
 SMS_BUDGET_PER_NUMBER = env.str("SMS_BUDGET_PER_NUMBER", default="5/h,10/d")
 SMS_BUDGET_PER_IP = env.str("SMS_BUDGET_PER_IP", default="30/h,100/d")
 SMS_BUDGET_GLOBAL_HOURLY = env.int("SMS_BUDGET_GLOBAL_HOURLY", default=3000)
+# A real provider (docs/operations/sms.md):
+# SMS_BACKEND=accounts.sms_providers.solapi.SolapiSMSBackend with the API key pair and the
+# registered sender number (발신번호; SMS_SENDER is the name the texts open with).
+# Texts then go out through the task queue, retried with backoff on rate limits
+# and outages, and each is recorded (accounts/sms_records.py) with its cost and no number in clear.
+SMS_API_URL = env.str("SMS_API_URL", default="https://api.solapi.com")
+SMS_API_KEY = env.str("SMS_API_KEY", default="")
+SMS_API_SECRET = env.str("SMS_API_SECRET", default="")
+SMS_SENDER_NUMBER = env.str("SMS_SENDER_NUMBER", default="")
+SMS_API_TIMEOUT = env.float("SMS_API_TIMEOUT", default=10.0)
+SMS_RETRY_MAX = env.int("SMS_RETRY_MAX", default=5)
+SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=5.0)
+SMS_RETRY_CAP_SECONDS = env.float("SMS_RETRY_CAP_SECONDS", default=60.0)
+# A code is worth nothing after it expires: a text still unsent this long after it was asked for
+# is given up (allauth's code lifetime, 5 minutes).
+SMS_DELIVERY_DEADLINE_SECONDS = env.int("SMS_DELIVERY_DEADLINE_SECONDS", default=300)
+_sms_missing = [
+    name
+    for name in ("SMS_API_KEY", "SMS_API_SECRET", "SMS_SENDER_NUMBER")
+    if "sms_providers" in SMS_BACKEND and not globals()[name]
+]
+if not DEBUG and _sms_missing:
+    sys.exit(f"configuration error: SMS_BACKEND needs {' and '.join(_sms_missing)}")
 
 # --- Citizens ----------------------------------------------------------------------------------
 # Residence can change again only after this many days, so nobody hops districts to vote in each.
@@ -389,7 +501,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "config.logging.RedactPersonalData"}},
+    "filters": {
+        "redact": {"()": "config.logging.RedactPersonalData"},
+        "request_id": {"()": "core.request_id.RequestIdFilter"},
+    },
     "formatters": {
         "json": {"()": "config.logging.JSONFormatter"},
         # The development SMS backend prints phone and code on purpose: that is how a developer
@@ -400,7 +515,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["redact"],
+            "filters": ["redact", "request_id"],
         },
         "sms_console": {"class": "logging.StreamHandler", "formatter": "sms"},
     },
@@ -409,9 +524,28 @@ LOGGING = {
         # Django logs every 4xx/5xx here; one structured line each, no headers, no bodies.
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # One line per request when ACCESS_LOG is on, whatever LOG_LEVEL says.
+        "mvoting.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "accounts.sms.console": {"handlers": ["sms_console"], "level": "INFO", "propagate": False},
+        # The push providers' HTTP client logs each URL at INFO (an APNs URL holds the device
+        # token) and headers at DEBUG (the provider's credential): only warnings pass.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "hpack": {"level": "WARNING"},
     },
 }
+
+# --- Observability (docs/operations/monitoring.md) -------------------------------------------
+# A JSON access line per request from the app server itself (nginx logs requests by default).
+ACCESS_LOG = env.bool("ACCESS_LOG", default=False)
+# /metrics answers 404 until one of these is set; every one that is set must hold.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_VIEW = "config.metrics.metrics_view"
+# Error tracking, off unless set (config/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
 # --- Serving -----------------------------------------------------------------------------------
 # API views run on this many threads per process (0: on Django's single sync thread). See
@@ -420,6 +554,8 @@ API_WORKER_THREADS = env.int("API_WORKER_THREADS", default=8)
 
 # --- Voting ------------------------------------------------------------------------------------
 POLL_IMAGE_MAX_BYTES = env.int("POLL_IMAGE_MAX_BYTES", default=5_000_000)
+# Decoded size: a small file can hold a huge picture (a decompression bomb).
+POLL_IMAGE_MAX_PIXELS = env.int("POLL_IMAGE_MAX_PIXELS", default=40_000_000)
 # The secret ballot (docs/secret-ballot.md). Every change of a published or stored total is the sum
 # of at least BALLOT_BATCH_MIN ballots: while a poll is open the counter counts when 2k are
 # sealed, leaving the newest k; at close (after the grace for ballots still committing) the rest.
@@ -451,11 +587,13 @@ RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
+# Required when DEBUG is off (above), so rotating SECRET_KEY never changes it; under DEBUG it
+# falls back to SECRET_KEY, which keeps a development database's participations valid.
 VOTER_KEY_SECRET = env.str("VOTER_KEY_SECRET", default=SECRET_KEY)
 # Keys the audit log's hash chain (audit/chain.py): whoever can write the database but lacks
-# this key cannot recompute the chain after editing a row. Production sets its own (docker-compose
-# requires it); unset, it is derived from SECRET_KEY, so rotating SECRET_KEY would make every
-# older entry fail `manage.py verify_audit`. Never change it once the log has entries.
+# this key cannot recompute the chain after editing a row. Required when DEBUG is off (above);
+# under DEBUG it is derived from SECRET_KEY. Never change it once the log has entries: every older
+# entry would fail `manage.py verify_audit`.
 AUDIT_CHAIN_KEY = (
     env.str("AUDIT_CHAIN_KEY", default="")
     or hashlib.sha256(f"mvoting-audit-chain:{SECRET_KEY}".encode()).hexdigest()
@@ -531,7 +669,23 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Resumes every unfinished outbox event (and, in process, delivers the new ones).
     "notifications-scan": {"task": "notifications.tasks.scan", "schedule": NOTIFY_SCAN_SECONDS},
+    # Housekeeping, hourly, each run a bounded number of short DELETEs (docs/operations/
+    # housekeeping.md): expired idempotency records, expired sessions, old inbox rows.
+    "voting-purge-idempotency-keys": {
+        "task": "voting.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
+    "accounts-clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": 3600.0,
+    },
+    "notifications-purge-old-inbox": {
+        "task": "notifications.tasks.purge_old_inbox",
+        "schedule": 3600.0,
+    },
 }
+# Citizens' inbox rows older than this go (their events stay: notifications/housekeeping.py).
+NOTIFY_INBOX_RETENTION_DAYS = env.int("NOTIFY_INBOX_RETENTION_DAYS", default=180)
 # Remind those who have not voted this long before a poll closes.
 NOTIFY_CLOSING_REMINDER_HOURS = env.float("NOTIFY_CLOSING_REMINDER_HOURS", default=24.0)
 # No pushes in these hours, Seoul time ("21-8"; empty: none): they go out when it ends.
@@ -540,3 +694,19 @@ NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="21-8")
 NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=5000)
 NOTIFY_PUSH_BATCH = env.int("NOTIFY_PUSH_BATCH", default=500)
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="notifications.push.LogPushBackend")
+# The real providers (docs/operations/push.md): PUSH_BACKEND=
+# notifications.push_providers.routing.PlatformPushBackend (Android → FCM, iOS → APNs). Each is
+# required only once a device of its platform is pushed to.
+FCM_SERVICE_ACCOUNT_FILE = env.str("FCM_SERVICE_ACCOUNT_FILE", default="")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")  # empty: the key file's project_id
+FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="https://fcm.googleapis.com")
+APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")  # the team's .p8 signing key
+APNS_KEY_ID = env.str("APNS_KEY_ID", default="")
+APNS_TEAM_ID = env.str("APNS_TEAM_ID", default="")
+APNS_TOPIC = env.str("APNS_TOPIC", default="")  # the iOS app's bundle id
+APNS_USE_SANDBOX = env.bool("APNS_USE_SANDBOX", default=False)
+APNS_ENDPOINT = env.str("APNS_ENDPOINT", default="")  # empty: Apple's, by APNS_USE_SANDBOX
+PUSH_CA_FILE = env.str("PUSH_CA_FILE", default="")  # empty: the system's trust store
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=86400)  # undelivered after: dropped
+PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=10.0)
+PUSH_CONCURRENCY = env.int("PUSH_CONCURRENCY", default=100)  # sends in flight per batch

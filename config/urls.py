@@ -7,12 +7,21 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts import headless_refusals, officials_views
 from config.converters import IdConverter
 from config.health import healthz
+from config.metrics import metrics_view
+from core import health
 from core.errors import api_not_found
+from core.media import serve_private
 
 register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Answered by core.observability before the Host check; here for chains without it.
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
+    # Private files on the filesystem: a signed, expiring token only (core/media.py).
+    path("media-private/<str:token>", serve_private, name="private-media"),
     path("admin/", admin.site.urls),
     # Authenticators are enrolled at the officials' sign-in only (accounts/officials_views.py).
     *officials_views.authenticator_refusals(),

@@ -1,3 +1,4 @@
+import hashlib
 import os
 import subprocess
 import sys
@@ -6,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.config.production_env import secret_keys
 from voting import sealing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,6 +16,9 @@ PRODUCTION_SETTINGS = {
     "ALLOWED_HOSTS",
     "DEBUG",
     *sealing.new_key_set(),  # the ballot box's keys, public and private halves
+    "VOTER_KEY_SECRET",
+    "MFA_ENCRYPTION_KEY",
+    "AUDIT_CHAIN_KEY",
 }
 
 
@@ -40,10 +45,14 @@ def _run_check(env_overrides: dict[str, str], *args: str) -> subprocess.Complete
 @pytest.mark.parametrize(
     ("present", "missing"),
     [
-        (public_keys(), "SECRET_KEY and ALLOWED_HOSTS"),
-        ({"SECRET_KEY": "x" * 50, **public_keys()}, "ALLOWED_HOSTS"),
-        ({"ALLOWED_HOSTS": "vote.seoul.go.kr", **public_keys()}, "SECRET_KEY"),
-        ({}, "SECRET_KEY and ALLOWED_HOSTS and BALLOT_SEALING_PUBLIC_KEY and BOARD_VERIFY_KEY"),
+        ({**public_keys(), **secret_keys()}, "SECRET_KEY and ALLOWED_HOSTS"),
+        ({"SECRET_KEY": "x" * 50, **public_keys(), **secret_keys()}, "ALLOWED_HOSTS"),
+        ({"ALLOWED_HOSTS": "vote.seoul.go.kr", **public_keys(), **secret_keys()}, "SECRET_KEY"),
+        (
+            {},
+            "SECRET_KEY and ALLOWED_HOSTS and BALLOT_SEALING_PUBLIC_KEY and BOARD_VERIFY_KEY"
+            " and VOTER_KEY_SECRET and MFA_ENCRYPTION_KEY and AUDIT_CHAIN_KEY",
+        ),
     ],
     ids=["secret-and-hosts", "hosts", "secret", "everything"],
 )
@@ -74,12 +83,89 @@ def test_production_refuses_to_start_without_the_ballot_boxs_public_keys(missing
             "DEBUG": "false",
             "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
             "ALLOWED_HOSTS": "vote.seoul.go.kr",
+            **secret_keys(),
             **present,
         }
     )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines == [f"configuration error: DEBUG is off, so {' and '.join(missing)} must be set"]
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        ("VOTER_KEY_SECRET",),
+        ("MFA_ENCRYPTION_KEY",),
+        ("AUDIT_CHAIN_KEY",),
+        ("VOTER_KEY_SECRET", "MFA_ENCRYPTION_KEY", "AUDIT_CHAIN_KEY"),
+    ],
+    ids=["voter-key", "mfa-key", "audit-chain-key", "all-three"],
+)
+def test_production_refuses_to_start_without_the_keys_that_outlive_secret_key(missing):
+    """The voter key decides "one vote per number", the MFA key opens officials' TOTP secrets and
+    the audit chain's key checks every audit entry: derived from SECRET_KEY, its first rotation
+    would let every number vote again, lock every official out and fail the whole audit log.
+    Production names what is missing and exits; SECRET_KEY never stands in."""
+    present = {name: value for name, value in secret_keys().items() if name not in missing}
+    result = _run_check(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
+            "ALLOWED_HOSTS": "vote.seoul.go.kr",
+            **public_keys(),
+            **present,
+        }
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"configuration error: DEBUG is off, so {' and '.join(missing)} must be set"]
+
+
+def _keys_started(env_overrides: dict[str, str]) -> list[str]:
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_SETTINGS}
+    env.update(env_overrides)
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.VOTER_KEY_SECRET, s.MFA_ENCRYPTION_KEY, s.AUDIT_CHAIN_KEY)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split()
+
+
+def test_production_uses_the_keys_started_it_is_given():
+    keys = secret_keys()
+    started = _keys_started(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
+            "ALLOWED_HOSTS": "vote.seoul.go.kr",
+            **public_keys(),
+            **keys,
+        }
+    )
+    assert started == [
+        keys["VOTER_KEY_SECRET"],
+        keys["MFA_ENCRYPTION_KEY"],
+        keys["AUDIT_CHAIN_KEY"],
+    ]
+
+
+def test_under_debug_the_keys_fall_back_so_make_run_needs_no_setup():
+    """`make run`: DEBUG on, no keys. The fallback keeps a development database's participations
+    and its enrolled demo official valid."""
+    secret = "development-secret-" + "d" * 40
+    voter, mfa, audit_chain = _keys_started({"SECRET_KEY": secret})
+    assert (voter, mfa) == (secret, secret)
+    assert audit_chain == hashlib.sha256(f"mvoting-audit-chain:{secret}".encode()).hexdigest()
 
 
 def test_production_settings_pass_the_deploy_check():
@@ -89,6 +175,7 @@ def test_production_settings_pass_the_deploy_check():
             "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
             "ALLOWED_HOSTS": "vote.seoul.go.kr",
             **public_keys(),
+            **secret_keys(),
         },
         "--deploy",
         "--fail-level",

@@ -18,6 +18,7 @@ from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.config.production_env import secret_keys
 from tests.factories import CitizenFactory, GroupFactory, OfficialFactory, PollFactory
 from tests.security.conftest import world_state
 from voting import sealing
@@ -78,6 +79,7 @@ def production(tmp_path_factory):
         STATIC_ROOT=str(workdir / "static"),
         SMS_BACKEND="accounts.sms.InMemorySMSBackend",
         DJANGO_SETTINGS_MODULE="config.settings",
+        **secret_keys(),
         PYTHONPATH=str(ROOT),
     )
     result = subprocess.run(
