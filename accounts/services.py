@@ -73,7 +73,7 @@ def update_profile(*, user: User, changes: ProfileChanges) -> User:
             raise InvalidDistrict()
         next_at = profile_history.next_change_at(user=user, field=ProfileField.RESIDENCE, last=last)
         if next_at is not None:
-            raise ResidenceChangeTooSoon(next_change_at=next_at.isoformat())
+            raise ResidenceChangeTooSoon(next_change_at=timezone.localtime(next_at).isoformat())
         user.district = district
         user.district_changed_at = timezone.now()
         fields += ["district", "district_changed_at"]
@@ -86,7 +86,9 @@ def update_profile(*, user: User, changes: ProfileChanges) -> User:
             continue
         next_at = profile_history.next_change_at(user=user, field=name, last=last)
         if next_at is not None:
-            raise ProfileChangeTooSoon(field=str(name), next_change_at=next_at.isoformat())
+            raise ProfileChangeTooSoon(
+                field=str(name), next_change_at=timezone.localtime(next_at).isoformat()
+            )
         setattr(user, name, value)
         fields.append(name)
         changed.append(name)

@@ -10,10 +10,11 @@ from allauth.core import context as allauth_context
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponsePermanentRedirect
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.locale import LocaleMiddleware
+from django.urls import Resolver404, get_resolver
 from redis.exceptions import RedisError
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -90,6 +91,43 @@ class AuthServiceUnavailableMiddleware:
         return response
 
 
+class ApiCommonMiddleware(CommonMiddleware):
+    """CommonMiddleware, plus: an API path without its trailing slash reaches the same view.
+
+    Apps write ``/api/v1/polls`` as often as ``/api/v1/polls/``. Django's answer, a redirect, is
+    wrong for an API: clients re-send a redirected POST as a GET without its body (and under
+    DEBUG Django refuses to redirect a POST at all). So the slash is added in place, before the
+    URL is resolved, for every method. Only paths under /api/ that end without a slash and match
+    nothing but the catch-all 404 are looked at: a request with the slash costs one string test.
+    """
+
+    def process_request(self, request: HttpRequest) -> HttpResponsePermanentRedirect | None:
+        add_api_slash(request)
+        return super().process_request(request)
+
+
+def add_api_slash(request: HttpRequest) -> None:
+    path = request.path_info
+    if not path.startswith("/api/") or path.endswith("/"):
+        return
+    from core.errors import api_not_found
+
+    resolver = get_resolver(getattr(request, "urlconf", None))
+
+    def view_of(candidate: str) -> Callable[..., Any] | None:
+        try:
+            return resolver.resolve(candidate).func
+        except Resolver404:
+            return None
+
+    if view_of(path) is not api_not_found:
+        return
+    if view_of(f"{path}/") in (None, api_not_found):
+        return
+    request.path_info = f"{path}/"
+    request.path = f"{request.path}/"
+
+
 # --- The app-token fast lane ---------------------------------------------------------------------
 # An app's request to the API (``X-Session-Token`` under /api/v1/) authenticates by its token in
 # DRF and uses no cookie: sessions, CSRF, cookie authentication, messages, allauth's redirects and
@@ -97,7 +135,7 @@ class AuthServiceUnavailableMiddleware:
 # a lazy user and (under ASGI) a hop to the sync thread each. LeanApiRouter sends such requests
 # past them, straight to the view, keeping what a JSON API does need: the security headers
 # (SecurityMiddleware sits above the router), Accept-Language (LocaleMiddleware's own code), the
-# trailing-slash redirect and user-agent rules (CommonMiddleware's), X-Frame-Options, allauth's
+# trailing slash and user-agent rules (ApiCommonMiddleware's), X-Frame-Options, allauth's
 # request context. A session cookie on such a request is ignored, not honoured: a stolen
 # official's cookie next to a token buys nothing, and the idle clock of that session is not
 # touched. Every other request (cookies, the admin, dashboards, /_allauth/) takes the full chain.
@@ -154,7 +192,7 @@ class LeanApiRouter:
         # Their hooks are plain CPU work (headers, the language, a URL check): called directly,
         # never through a thread hop.
         self.locale = LocaleMiddleware(_no_response)
-        self.common = CommonMiddleware(_no_response)
+        self.common = ApiCommonMiddleware(_no_response)
         self.xframe = XFrameOptionsMiddleware(_no_response)
         if self._async:
             markcoroutinefunction(self)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.sql_templates import Templates
@@ -26,6 +28,7 @@ RULES = [f"rule_{reason}" for reason in eligibility.REASONS]
 @dataclass(frozen=True)
 class Verdicts:
     rules: dict[str, bool]
+    upcoming: bool  # published, not opened yet
     choice_ok: bool  # the options belong to the poll and their number fits its limits
     max_choices: int
 
@@ -38,9 +41,12 @@ def _verdicts_queryset(poll_id: int, voter: eligibility.Voter):
     # The choice is not in this statement: the chosen option ids would reach PostgreSQL in clear
     # beside the voter's id (client-side binding puts them in the statement's text, which
     # pg_stat_activity and statement logs show). It is checked against the poll's options below.
-    return eligibility.annotate_verdicts(
-        Poll.objects.filter(pk=poll_id, published=True), voter
-    ).values(*RULES, "min_choices", "max_choices")
+    # "Upcoming" by the database's clock, as "open" is: it orders the refusal's reasons.
+    return (
+        eligibility.annotate_verdicts(Poll.objects.filter(pk=poll_id, published=True), voter)
+        .annotate(upcoming=ExpressionWrapper(Q(opens_at__gt=Now()), output_field=BooleanField()))
+        .values(*RULES, "min_choices", "max_choices", "upcoming")
+    )
 
 
 # Compiling the verdict expressions costs more CPU than the rest of the ballot together, and the
@@ -83,7 +89,8 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -
         # Only for a ballot that may be cast: the poll's option ids, never the chosen ones.
         offered = set(Option.objects.filter(poll_id=poll_id).values_list("pk", flat=True))
         choice_ok = set(option_ids) <= offered
-    return Verdicts(rules=rules, choice_ok=choice_ok, max_choices=max_choices)
+    upcoming = bool(row[len(RULES) + 2])
+    return Verdicts(rules=rules, upcoming=upcoming, choice_ok=choice_ok, max_choices=max_choices)
 
 
 # Ballots still committing and the poll's final count: a cast holds its poll's lock shared for

@@ -7,12 +7,10 @@ nothing shared is written: no counter, no ballot row. The counter (voting/counti
 envelopes into anonymous ballots later, in shuffled batches.
 """
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +21,7 @@ from accounts.models import User
 from core.errors import ApiError, Conflict, Forbidden
 from voting import ballot_sql, eligibility, idempotency, receipts, sealing, selectors
 from voting.models import Envelope, Poll
+from voting.voter_keys import voter_key
 
 
 class AlreadyVoted(Conflict):
@@ -67,14 +66,6 @@ class CastResult:
     status_code: int
     body: dict
     replayed: bool = False
-
-
-def voter_key(phone: str | None, user_id: int) -> str:
-    """Keyed hash of the phone: what keeps a number to one vote per poll across accounts."""
-    identity = phone or f"user:{user_id}"
-    return hmac.new(
-        settings.VOTER_KEY_SECRET.encode(), identity.encode(), hashlib.sha256
-    ).hexdigest()
 
 
 def age_band(birth_year: int | None, today: date | None = None) -> int | None:
@@ -159,7 +150,7 @@ def _cast(
         verdicts = ballot_sql.verdicts(poll_id=poll_id, voter=profile, option_ids=chosen)
         if verdicts is None:
             raise Http404  # no such poll, or a draft: drafts do not exist for citizens
-        reason = eligibility.refusal_from(verdicts.rules)
+        reason = eligibility.refusal_from(verdicts.rules, upcoming=verdicts.upcoming)
         if reason == eligibility.Reason.NOT_OPEN:
             raise PollNotOpen()
         if reason is not None:

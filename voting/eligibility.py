@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from districts.models import District, GroupMembership
 from voting.models import Poll
+from voting.voter_keys import voter_key
 
 
 class Reason:
@@ -41,6 +42,9 @@ class Voter:
     # The gu and dong of the residence, as ballots record them ("" when unknown).
     gu_code: str = ""
     dong_code: str = ""
+    # The keyed hash of the phone (voting/voter_keys.py): a vote of an earlier account with the
+    # same number is this citizen's vote too.
+    voter_key: str = ""
 
     @classmethod
     def of(cls, user: User) -> "Voter":
@@ -62,6 +66,7 @@ class Voter:
             birth_year=user.birth_year,
             gu_code=gu_code,
             dong_code=dong_code,
+            voter_key=voter_key(user.phone, user.pk),
         )
 
     def age(self, today: date | None = None) -> int | None:
@@ -166,7 +171,8 @@ def annotate_verdicts(queryset: QuerySet[Poll], voter: Voter) -> QuerySet[Poll]:
     )
 
 
-# The order refusals are reported in: the first rule that fails is the reason given.
+# The order refusals are reported in: the first rule that fails is the reason given. For a poll
+# that has not opened yet, "not open" comes last (``refusal_from``).
 REASONS = (
     Reason.NOT_OPEN,
     Reason.VERIFICATION,
@@ -175,15 +181,24 @@ REASONS = (
     Reason.GROUP,
     Reason.AGE,
 )
+# An upcoming poll's audience reasons come first: "not open" would send the citizen back on the
+# opening day to a poll they will never be let into. A poll that is over says "not open" whatever
+# else: nothing the citizen does can change it any more.
+_UPCOMING_ORDER = (*REASONS[1:], Reason.NOT_OPEN)
 
 
 def refusal(poll: Poll) -> str | None:
     """The first rule an annotated poll fails, or ``None`` when the citizen may vote."""
-    return refusal_from({f"rule_{reason}": getattr(poll, f"rule_{reason}") for reason in REASONS})
+    return refusal_from(
+        {f"rule_{reason}": getattr(poll, f"rule_{reason}") for reason in REASONS},
+        upcoming=poll.status == Poll.Status.UPCOMING,
+    )
 
 
-def refusal_from(verdicts: dict[str, bool]) -> str | None:
-    for reason in REASONS:
+def refusal_from(verdicts: dict[str, bool], *, upcoming: bool = False) -> str | None:
+    """The first rule of ``verdicts`` (``rule_<reason>`` booleans) that fails, or ``None``;
+    ``upcoming``: the poll is published and has not opened yet."""
+    for reason in _UPCOMING_ORDER if upcoming else REASONS:
         if not verdicts[f"rule_{reason}"]:
             return reason
     return None

@@ -29,7 +29,7 @@ _DATETIMES = ("updated_at", "opens_at", "closes_at", "results_published_at")
 
 
 def _row(*, voter: eligibility.Voter, poll_id: int) -> dict[str, Any] | None:
-    citizen = voter_sql.template(voter)
+    citizen = voter_sql.template(voter, with_key=True)
 
     def build(given: Mapping[str, Any]):
         return selectors.poll_detail(voter=citizen.voter(given), poll_id=given["poll"]).values(
@@ -75,7 +75,9 @@ def detail(*, request: Request, user: User, poll_id: int) -> dict[str, Any]:
         results_visibility=row["results_visibility"],
         results_published_at=row["results_published_at"],
     )
-    refusal = eligibility.refusal_from({rule: row[rule] for rule in _RULES})
+    refusal = eligibility.refusal_from(
+        {rule: row[rule] for rule in _RULES}, upcoming=poll.status == Poll.Status.UPCOMING
+    )
     own = {
         "status": poll.status,
         "eligible": refusal is None,

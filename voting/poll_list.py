@@ -74,7 +74,7 @@ def _rows(
     limit: int,
     offset: int,
 ) -> list[_Row]:
-    citizen = voter_sql.template(voter)
+    citizen = voter_sql.template(voter, with_key=True)
     now = timezone.now()
     placeholders = {**citizen.placeholders, "now": db_datetime(_NOW)}
     values = {**citizen.values, "now": db_datetime(now)}

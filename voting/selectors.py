@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
@@ -27,8 +27,14 @@ def _with_status(queryset: QuerySet[Poll], status: str, now: datetime) -> QueryS
     return queryset.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at", "id")
 
 
-def _has_voted(user_id: int | None) -> Exists:
-    return Exists(Participation.objects.filter(poll_id=OuterRef("pk"), voter_id=user_id))
+def _has_voted(voter: eligibility.Voter) -> Exists:
+    # By the account, or by the phone's key: an account deleted after voting leaves its
+    # participation to the key, and the same number signed up again has voted (and may not again).
+    return Exists(
+        Participation.objects.filter(poll_id=OuterRef("pk")).filter(
+            Q(voter_id=voter.user_id) | Q(voter_key=voter.voter_key)
+        )
+    )
 
 
 def _cover_images() -> Prefetch:
@@ -60,7 +66,7 @@ def poll_list(
         queryset = queryset.filter(in_audience.expression)
     return queryset.annotate(
         in_audience=in_audience,
-        has_voted=_has_voted(voter.user_id),
+        has_voted=_has_voted(voter),
         participants=tallies.participants(),
     )
 
@@ -91,7 +97,7 @@ def poll_detail(*, voter: eligibility.Voter, poll_id: int) -> QuerySet[Poll]:
     page is the poll's card (``poll_detail_card``)."""
     return eligibility.annotate_verdicts(
         Poll.objects.filter(pk=poll_id, published=True), voter
-    ).annotate(has_voted=_has_voted(voter.user_id), participants=tallies.participants())
+    ).annotate(has_voted=_has_voted(voter), participants=tallies.participants())
 
 
 def poll_detail_card(*, poll_id: int) -> Poll | None:

@@ -4,7 +4,8 @@ The audience rules (voting/eligibility.py) put a citizen's facts into SQL: their
 verification, their age and every district containing their residence. A statement holding them
 is compiled from the placeholders below and run with the citizen's values; its shape is how many
 residence codes there are and whether a birth year is known. The ballot's verdicts, the poll list
-and the poll detail all build their citizen this way.
+and the poll detail all build their citizen this way; the list and the detail add the keyed hash
+of the phone (``has_voted``).
 """
 
 from collections.abc import Mapping
@@ -19,6 +20,10 @@ from voting.eligibility import Voter
 # constant of the statements (0, 1).
 _USER = 9_007_199_254_000_001  # a big-integer key
 _VERIFICATION, _AGE = 31_111, 31_222  # small-integer fields
+
+
+# A string no key is (keys are 64 hex digits), like the codes'.
+_KEY = "~voterkey~"
 
 
 def _code(i: int) -> str:
@@ -39,10 +44,13 @@ class VoterTemplate:
             verification=given["verification"],
             district_codes=tuple(given[f"code{i}"] for i in range(self.shape[0])),
             birth_year=None if age is None else timezone.localdate().year - age,
+            voter_key=given.get("key", ""),
         )
 
 
-def template(voter: Voter) -> VoterTemplate:
+def template(voter: Voter, *, with_key: bool = False) -> VoterTemplate:
+    """The citizen's placeholders and values; ``with_key`` for a statement that reads their
+    participations (``has_voted``), which match the phone's key as well as the account."""
     codes = len(voter.district_codes)
     placeholders: dict[str, Any] = {
         "user": _USER,
@@ -56,6 +64,8 @@ def template(voter: Voter) -> VoterTemplate:
     }
     if voter.birth_year is not None:
         placeholders["age"], values["age"] = _AGE, voter.age()
+    if with_key:
+        placeholders["key"], values["key"] = _KEY, voter.voter_key
     return VoterTemplate(
         shape=(codes, voter.birth_year is None), placeholders=placeholders, values=values
     )

@@ -16,6 +16,7 @@ from tests.district_codes import GANGNAM, JONGNO, SAJIK, SEOUL
 from tests.factories import CategoryFactory, CitizenFactory, GroupFactory, PollFactory
 from voting import casting, poll_detail, poll_list, selectors
 from voting.eligibility import Voter
+from voting.models import Participation
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +92,33 @@ def test_the_detail_statement_equals_a_fresh_compile(world, monkeypatch):
         assert cached == dict(fresh.get()), (poll, citizen)
         checked += 1
     assert len(poll_detail._TEMPLATES) < checked
+
+
+def test_the_compiled_statements_read_the_phone_key(monkeypatch):
+    """``has_voted`` matches the phone's key too (a vote of an earlier account of the number):
+    the key is a placeholder of the compiled list and detail, not compiled in, nor compiled away."""
+    monkeypatch.setattr(poll_list, "_TEMPLATES", Templates("test list"))
+    monkeypatch.setattr(poll_detail, "_TEMPLATES", Templates("test detail"))
+    poll = PollFactory()
+    earlier = CitizenFactory()
+    phone = earlier.phone
+    casting.cast_ballot(poll=poll, voter=earlier, option_ids=[poll.options.first().pk])
+    # The earlier account is gone (its participations keep the key), the number signed up again.
+    Participation.objects.filter(voter=earlier).update(voter=None)
+    earlier.delete()
+    again, stranger = CitizenFactory(phone=phone), CitizenFactory()
+    for citizen, expected in ((again, True), (stranger, False)):
+        voter = Voter.of(citizen)
+        (row,) = poll_list._rows(
+            voter=voter, status="open", scope="mine", category=None, limit=10, offset=0
+        )
+        assert row.has_voted is expected
+        detail = poll_detail._row(voter=voter, poll_id=poll.pk)
+        assert detail is not None
+        assert detail["has_voted"] is expected
+        fresh = selectors.poll_detail(voter=voter, poll_id=poll.pk).values(*poll_detail._COLUMNS)
+        assert detail == dict(fresh.get())
+    # One shape each, compiled with its placeholders (a None would mean compiled every time).
+    assert list(poll_list._TEMPLATES._compiled.values()) != [None]
+    assert list(poll_detail._TEMPLATES._compiled.values()) != [None]
+    assert len(poll_list._TEMPLATES) == len(poll_detail._TEMPLATES) == 1
