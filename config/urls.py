@@ -11,6 +11,7 @@ from config.metrics import metrics_view
 from core import health
 from core.errors import api_not_found
 from core.media import serve_private
+from voting import asyncapi
 
 register_converter(IdConverter, "id")
 
@@ -38,6 +39,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The live dashboards' WebSocket protocol, as AsyncAPI 3 (voting/asyncapi.yaml).
+    path("api/asyncapi.yaml", asyncapi.asyncapi_yaml, name="asyncapi-yaml"),
+    path("api/asyncapi.json", asyncapi.asyncapi_json, name="asyncapi-json"),
     # Anything else under /api/ is a JSON 404, also with DEBUG on (no HTML debug page for apps).
     re_path(r"^api/", api_not_found),
 ]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from voting import results, tallies
@@ -24,6 +24,11 @@ def parse_instant(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 
 
+def _local(instant: datetime) -> str:
+    # As the REST API writes times (TIME_ZONE, Asia/Seoul: +09:00), not as the database holds them.
+    return timezone.localtime(instant, timezone.get_default_timezone()).isoformat()
+
+
 def snapshot(poll_id: int) -> dict[str, Any]:
     """The full live message for one poll: status, totals and suppressed breakdowns."""
     poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
@@ -36,8 +41,8 @@ def snapshot(poll_id: int) -> dict[str, Any]:
         "poll": poll.pk,
         "title": poll.title,
         "status": document["status"],
-        "opens_at": poll.opens_at.isoformat(),
-        "closes_at": poll.closes_at.isoformat(),
+        "opens_at": _local(poll.opens_at),
+        "closes_at": _local(poll.closes_at),
         "results_published": poll.results_published_at is not None,
         "total": document["total"],
         "withheld": document["withheld"],
