@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
+from core import idempotency
 from core.filters import parse_query
 from core.schema import ERROR_RESPONSES
 from discussion import selectors, services
@@ -36,8 +37,10 @@ class ThreadsFilterSerializer(serializers.Serializer):
 _COMMENT_ERRORS = (
     "Errors: verification_required (403), not_in_audience (403, with reason), "
     "discussion_closed (409), reply_depth (400), invalid_parent (400), "
-    "comment_unavailable (409), invalid_input (400), throttled (429)."
+    "comment_unavailable (409), invalid_input (400), throttled (429), "
+    "invalid_idempotency_key (400), idempotency_mismatch (422)."
 )
+IDEMPOTENT_ERROR_RESPONSES = {**ERROR_RESPONSES, **idempotency.MISMATCH_RESPONSE}
 
 
 class _ThreadsView(ListAPIView):
@@ -65,16 +68,29 @@ class _ThreadsView(ListAPIView):
         return selectors.attach_first_replies(list(page), user=user_of(self.request))
 
     def create(self, request: Request) -> Response:
+        key = idempotency.key_from(request)
         serializer = CommentRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = services.post_comment(
-            user=user_of(request),
-            subject=self.subject(),
-            body=serializer.validated_data["body"],
-            parent_id=serializer.validated_data.get("parent"),
-        )
-        data = CommentSerializer(comment, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        data = serializer.validated_data
+        user = user_of(request)
+        subject = self.subject()
+        # An absent parent and a null one are the same request.
+        fields = {"body": data["body"], "parent": data.get("parent")}
+
+        def post() -> idempotency.Answer:
+            comment = services.post_comment(
+                user=user, subject=subject, body=fields["body"], parent_id=fields["parent"]
+            )
+            body = CommentSerializer(comment, context=self.get_serializer_context()).data
+            return idempotency.Answer(status_code=status.HTTP_201_CREATED, body=body)
+
+        return idempotency.run(
+            user_id=user.pk,
+            key=key,
+            operation=f"comment:{subject.kind}:{subject.pk}",
+            payload=fields,
+            create=post,
+        ).response()
 
 
 class PollCommentsView(_ThreadsView):
@@ -95,7 +111,8 @@ class PollCommentsView(_ThreadsView):
 
     @extend_schema(
         request=CommentRequestSerializer,
-        responses={201: CommentSerializer, **ERROR_RESPONSES},
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={201: CommentSerializer, **IDEMPOTENT_ERROR_RESPONSES},
         description="Comment on a poll (its audience only, until some days after it closes). "
         + _COMMENT_ERRORS,
     )
@@ -193,7 +210,8 @@ class ProposalCommentsView(_ThreadsView):
 
     @extend_schema(
         request=CommentRequestSerializer,
-        responses={201: CommentSerializer, **ERROR_RESPONSES},
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={201: CommentSerializer, **IDEMPOTENT_ERROR_RESPONSES},
         description="Comment on a proposal (any phone-verified citizen, while it is not hidden). "
         + _COMMENT_ERRORS,
     )

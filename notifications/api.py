@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
+from core import idempotency
 from core.errors import ApiError
 from core.fields import StrictBooleanField, StrictCharField
 from core.pagination import Pagination
@@ -176,16 +177,29 @@ class MarkReadView(APIView):
 class DevicesView(APIView):
     @extend_schema(
         request=DeviceSerializer,
-        responses={201: DeviceSerializer, **ERROR_RESPONSES},
-        description="Register this phone for push notifications (again is fine).",
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={201: DeviceSerializer, **ERROR_RESPONSES, **idempotency.MISMATCH_RESPONSE},
+        description="Register this phone for push notifications (again is fine). Errors: "
+        "invalid_idempotency_key (400), idempotency_mismatch (422).",
     )
     def post(self, request: Request) -> Response:
+        key = idempotency.key_from(request)
         serializer = DeviceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        device = services.register_device(user=user_of(request), **serializer.validated_data)
-        return Response(
-            {"token": device.token, "platform": device.platform}, status=status.HTTP_201_CREATED
-        )
+        user = user_of(request)
+
+        def register() -> idempotency.Answer:
+            device = services.register_device(user=user, **serializer.validated_data)
+            body = {"token": device.token, "platform": device.platform}
+            return idempotency.Answer(status_code=status.HTTP_201_CREATED, body=body)
+
+        return idempotency.run(
+            user_id=user.pk,
+            key=key,
+            operation="device",
+            payload=serializer.validated_data,
+            create=register,
+        ).response()
 
 
 class DeviceView(APIView):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
+from core import idempotency
 from core.filters import parse_query
 from core.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
 from proposals import selectors, services
@@ -98,25 +99,45 @@ class ProposalListView(ListAPIView):
 
     @extend_schema(
         request=ProposalCreateSerializer,
-        responses={201: ProposalDetailSerializer, **BODY_ERROR_RESPONSES},
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={
+            201: ProposalDetailSerializer,
+            **BODY_ERROR_RESPONSES,
+            **idempotency.MISMATCH_RESPONSE,
+        },
         description=(
             "Propose a poll. Errors: verification_required (403), too_many_open_proposals (409), "
-            "invalid_district (400), invalid_input (400, with fields)."
+            "invalid_district (400), invalid_input (400, with fields), "
+            "invalid_idempotency_key (400), idempotency_mismatch (422)."
         ),
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
+        key = idempotency.key_from(request)
         serializer = ProposalCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        proposal = services.submit_proposal(
-            author=user_of(request),
-            title=data["title"],
-            description=data["description"],
-            options=data["options"],
-            district_code=data.get("district"),
-            duration_days=data["duration_days"],
-        )
-        return _detail(request, proposal.pk, status_code=status.HTTP_201_CREATED)
+        author = user_of(request)
+
+        def propose() -> idempotency.Answer:
+            proposal = services.submit_proposal(
+                author=author,
+                title=data["title"],
+                description=data["description"],
+                options=data["options"],
+                district_code=data.get("district"),
+                duration_days=data["duration_days"],
+            )
+            answer = _detail(request, proposal.pk, status_code=status.HTTP_201_CREATED)
+            return idempotency.Answer(status_code=answer.status_code, body=answer.data)
+
+        return idempotency.run(
+            user_id=author.pk,
+            key=key,
+            operation="proposal",
+            # An absent district and a null one are the same request.
+            payload={**data, "district": data.get("district")},
+            create=propose,
+        ).response()
 
 
 def _detail(request: Request, proposal_id: int, status_code: int = status.HTTP_200_OK) -> Response:
@@ -139,25 +160,43 @@ class ProposalImagesView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
-        responses={201: ProposalImageSerializer, **BODY_ERROR_RESPONSES},
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={
+            201: ProposalImageSerializer,
+            **BODY_ERROR_RESPONSES,
+            **idempotency.MISMATCH_RESPONSE,
+        },
         description=(
             "The author adds an image (at most 3), while nobody supports the proposal yet. "
             "Errors: not_author (403), images_locked (409), too_many_images (409), "
-            "proposal_not_open (409)."
+            "proposal_not_open (409), invalid_idempotency_key (400), idempotency_mismatch (422)."
         ),
     )
     def post(self, request: Request, proposal_id: int) -> Response:
-        proposal = selectors.visible_proposal(user=user_of(request), proposal_id=proposal_id)
+        key = idempotency.key_from(request)
+        user = user_of(request)
+        proposal = selectors.visible_proposal(user=user, proposal_id=proposal_id)
         serializer = ImageUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        image = services.add_image(
-            proposal=proposal,
-            by=user_of(request),
-            image=serializer.validated_data["image"],
-            alt=serializer.validated_data["alt"],
-        )
-        body = ProposalImageSerializer(image, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        upload = serializer.validated_data["image"]
+
+        def add() -> idempotency.Answer:
+            image = services.add_image(
+                proposal=proposal, by=user, image=upload, alt=serializer.validated_data["alt"]
+            )
+            body = ProposalImageSerializer(image, context={"request": request}).data
+            return idempotency.Answer(status_code=status.HTTP_201_CREATED, body=body)
+
+        return idempotency.run(
+            user_id=user.pk,
+            key=key,
+            operation=f"proposal_image:{proposal_id}",
+            payload={
+                "alt": serializer.validated_data["alt"],
+                "image": idempotency.file_digest(upload),
+            },
+            create=add,
+        ).response()
 
 
 class SupportView(APIView):
@@ -165,16 +204,38 @@ class SupportView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: SupportResponseSerializer, **ERROR_RESPONSES},
+        parameters=idempotency.SCHEMA_PARAMETERS,
+        responses={
+            201: SupportResponseSerializer,
+            **ERROR_RESPONSES,
+            **idempotency.MISMATCH_RESPONSE,
+        },
         description=(
             "Support a proposal, once. Errors: already_supported (409), proposal_not_open (409), "
-            "own_proposal (409), verification_required (403), not_resident (403)."
+            "own_proposal (409), verification_required (403), not_resident (403), "
+            "invalid_idempotency_key (400), idempotency_mismatch (422)."
         ),
     )
     def post(self, request: Request, proposal_id: int) -> Response:
-        result = services.support(proposal=proposal_id, user=user_of(request))
-        body = {"support_count": result.support_count, "status": result.status, "supported": True}
-        return Response(body, status=status.HTTP_201_CREATED)
+        key = idempotency.key_from(request)
+        user = user_of(request)
+
+        def support() -> idempotency.Answer:
+            result = services.support(proposal=proposal_id, user=user)
+            body = {
+                "support_count": result.support_count,
+                "status": result.status,
+                "supported": True,
+            }
+            return idempotency.Answer(status_code=status.HTTP_201_CREATED, body=body)
+
+        return idempotency.run(
+            user_id=user.pk,
+            key=key,
+            operation=f"support:{proposal_id}",
+            payload=None,
+            create=support,
+        ).response()
 
     @extend_schema(
         request=None,

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
-from core import metrics
-from core.errors import ApiError, Forbidden
+from core import idempotency, metrics
+from core.errors import Forbidden
 from core.filters import DigitsField, parse_query
 from core.pagination import page_request
 from core.schema import ERROR_RESPONSES
@@ -21,7 +21,6 @@ from voting import (
     board,
     casting,
     eligibility,
-    idempotency,
     poll_detail,
     poll_list,
     results_cache,
@@ -43,13 +42,6 @@ logger = logging.getLogger(__name__)
 class ResultsHidden(Forbidden):
     default_code = "results_hidden"
     default_detail = _("The results of this poll are not published yet.")
-
-
-class InvalidIdempotencyKey(ApiError):
-    default_code = "invalid_idempotency_key"
-    default_detail = _(
-        "The Idempotency-Key header must be 16 to 255 printable characters (a UUID is fine)."
-    )
 
 
 SCOPES = ("mine", "all")
@@ -120,14 +112,9 @@ class BallotView(APIView):
             422: OpenApiResponse(description="idempotency_mismatch"),
             **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
         },
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Retry safely: the same key and body replay the first answer.",
-            )
-        ],
+        # The header's rules, errors and schema are every creating POST's (core/idempotency.py);
+        # only the stored answer is the ballot's own, sealed (voting/idempotency.py).
+        parameters=idempotency.SCHEMA_PARAMETERS,
         description=(
             "Cast a ballot, exactly once. It is sealed at once and counted later, in a shuffled "
             "batch of at least BALLOT_BATCH_MIN ballots. The answer echoes the choice and holds "
@@ -137,12 +124,7 @@ class BallotView(APIView):
         ),
     )
     def post(self, request: Request, poll_id: int) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (
-            idempotency.MIN_KEY_LENGTH <= len(key) <= idempotency.MAX_KEY_LENGTH
-            and key.isprintable()
-        ):
-            raise InvalidIdempotencyKey()
+        key = idempotency.key_from(request)
         serializer = BallotRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = casting.cast_ballot(
@@ -153,7 +135,7 @@ class BallotView(APIView):
         )
         response = Response(result.body, status=result.status_code)
         if result.replayed:
-            response["Idempotent-Replayed"] = "true"
+            response[idempotency.REPLAYED_HEADER] = "true"
         elif result.status_code == 201:
             metrics.BALLOTS_ACCEPTED.inc()
         return response

@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils import timezone
 
+from core import idempotency as answers
 from core.batches import delete_in_batches
 from voting.models import IdempotencyRecord
 from voting.sealing import pad
-
-MAX_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,6 @@ class Replay:
     status_code: int
     body: dict
 
-
-MIN_KEY_LENGTH = 16
 
 # Each DELETE of expired records is this long at most; a run stops after this many batches (the
 # next run goes on): a ballot's own INSERT never waits long behind the purge.
@@ -103,16 +100,18 @@ def purge_expired(
     batch_size: int = PURGE_BATCH,
     max_batches: int | None = PURGE_MAX_BATCHES,
 ) -> int:
-    """Delete the records ``find`` no longer replays (older than the TTL); how many.
+    """Delete the records no longer replayed (older than the TTL); how many.
 
-    The one implementation behind ``manage.py purge_idempotency_keys`` and the beat schedule's
+    Ballots' sealed records, and the other creating POSTs' answers (core/idempotency.py): one
+    job for both, behind ``manage.py purge_idempotency_keys`` and the beat schedule's
     ``voting.tasks.purge_idempotency_keys``. A record inside the TTL is never touched, so running
     it twice, or while ballots arrive, changes nothing a phone can see.
     """
     now = timezone.now() if now is None else now
     cutoff = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    return delete_in_batches(
+    ballots = delete_in_batches(
         IdempotencyRecord.objects.filter(created_at__lt=cutoff),
         batch_size=batch_size,
         max_batches=max_batches,
     )
+    return ballots + answers.purge_expired(now=now, batch_size=batch_size, max_batches=max_batches)

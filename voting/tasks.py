@@ -21,5 +21,6 @@ def remind_closing_polls() -> int:
 
 @shared_task(name="voting.tasks.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
-    """Housekeeping: stored ballot answers past ``IDEMPOTENCY_KEY_TTL_HOURS``; how many went."""
+    """Housekeeping: stored answers (ballots' and core/idempotency.py's) past
+    ``IDEMPOTENCY_KEY_TTL_HOURS``; how many went."""
     return idempotency.purge_expired(now=timezone.now())

@@ -1,4 +1,5 @@
-"""Drop stored ballot answers older than IDEMPOTENCY_KEY_TTL_HOURS, all of them now.
+"""Drop stored answers (ballots' and other creating POSTs') older than
+IDEMPOTENCY_KEY_TTL_HOURS, all of them now.
 
 The beat schedule runs the same function (voting.tasks.purge_idempotency_keys) every hour, a
 bounded number of batches at a time; this command is for working off a backlog by hand.
