@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "core",  # shared plumbing; an app only for its table of idempotent answers (core/models.py)
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -95,7 +96,8 @@ MIDDLEWARE = [
     "config.middleware.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # CommonMiddleware, and /api/…/polls without its slash reaches /api/…/polls/ (no redirect).
+    "config.middleware.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -481,7 +483,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "mVoting API",
     "DESCRIPTION": (
         "Citizens' API of the policy-voting service. Authentication endpoints (sign-up by phone, "
-        "code login, sessions) are django-allauth headless: see /_allauth/openapi.html."
+        "code login, sessions) are django-allauth headless: see /_allauth/openapi.html. "
+        "The live dashboards' WebSocket (/ws/polls/{id}/, with tickets from "
+        "POST /api/v1/ws-tickets/) is described in AsyncAPI 3: /api/asyncapi.yaml (or .json)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
