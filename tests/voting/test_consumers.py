@@ -94,6 +94,18 @@ async def test_anonymous_is_refused_at_the_handshake():
     assert not connected
 
 
+@pytest.mark.parametrize(
+    "path", ["/ws/polls/abc/", "/ws/polls/12", "/ws/polls/1234567890123456789/", "/ws/", "/x"]
+)
+async def test_a_path_that_names_no_poll_is_refused_at_the_handshake_like_any_other(path):
+    """An app with a typo gets the protocol's one refusal (403), not a server error."""
+    from config.asgi import application
+
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    connected, _code = await WebsocketCommunicator(application, path, headers=headers).connect()
+    assert not connected
+
+
 async def test_citizen_is_refused():
     poll, _official_user, _ = await _setup()
     citizen = await database_sync_to_async(CitizenFactory)()
