@@ -199,3 +199,64 @@ class PendingGroupMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id}:pending"
+
+
+# The registry's 5-year age bands by their first year: 0–4, 5–9, …, 95–99, and 100 and over.
+AGE_BANDS = tuple(range(0, 101, 5))
+
+
+class PopulationTable(models.Model):
+    """One published table of registered residents by gu × 5-year age band × sex.
+
+    The evidence the results are weighted to (issue 18). A table is identified by its reference
+    date; importing a table for the same date again replaces its cells. ``is_demo`` marks a table
+    that is not official figures: wherever a table is shown, that is said.
+    """
+
+    reference_date = models.DateField(_("reference date"), unique=True)
+    source = models.TextField(_("source"))
+    is_demo = models.BooleanField(_("demo figures, not official"), default=False)
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("population table")
+        verbose_name_plural = _("population tables")
+        ordering = ["-reference_date"]
+
+    def __str__(self) -> str:
+        label = f"{self.reference_date:%Y-%m-%d}"
+        return f"{label} ({_('demo')})" if self.is_demo else label
+
+
+class PopulationCell(models.Model):
+    """Residents of one gu, one sex and one 5-year age band (``age_from`` 100: 100 and over)."""
+
+    class Sex(models.TextChoices):
+        # The same values as a citizen's gender (accounts.models.Gender), which the weighting
+        # matches against; the registry knows these two only.
+        FEMALE = "female", _("female")
+        MALE = "male", _("male")
+
+    table = models.ForeignKey(PopulationTable, on_delete=models.CASCADE, related_name="cells")
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("gu")
+    )
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices)
+    age_from = models.PositiveSmallIntegerField(_("age from"))
+    population = models.PositiveIntegerField(_("population"))
+
+    class Meta:
+        verbose_name = _("population cell")
+        verbose_name_plural = _("population cells")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "district", "sex", "age_from"], name="population_cell_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(age_from__in=AGE_BANDS),
+                name="population_cell_age_band",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.sex} {self.age_from}: {self.population}"
