@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
@@ -16,14 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from districts import managed_groups, phone_csv, services
 from districts.forms import ConfirmMembersUploadForm, MembersUploadForm
-from districts.models import (
-    District,
-    Group,
-    GroupMembership,
-    PendingGroupMember,
-    PopulationTable,
-    name_key,
-)
+from districts.models import District, Group, GroupMembership, PendingGroupMember, name_key
 
 # A previewed upload waits in the cache (shared through Redis in production) until confirmed:
 # the phone numbers never travel back to the browser. It expires by itself if never confirmed.
@@ -33,28 +26,6 @@ UPLOAD_CACHE_SECONDS = 30 * 60
 INVALID_LINES_SHOWN = 200
 # The confirmation message (and the admin history) names this many skipped lines.
 INVALID_LINES_IN_MESSAGE = 20
-
-
-@admin.register(PopulationTable)
-class PopulationTableAdmin(admin.ModelAdmin):
-    """Read-only: a table is what ``manage.py import_population`` checked and loaded."""
-
-    list_display = ["reference_date", "is_demo", "residents", "source", "imported_at"]
-    fields = ["reference_date", "is_demo", "residents", "source", "imported_at"]
-    readonly_fields = ["reference_date", "is_demo", "residents", "source", "imported_at"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[PopulationTable]:
-        return super().get_queryset(request).annotate(total=Sum("cells__population"))
-
-    @admin.display(description=_("residents"), ordering="total")
-    def residents(self, table: PopulationTable) -> str:
-        return f"{getattr(table, 'total', 0) or 0:,}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(District)
@@ -419,3 +390,7 @@ class GroupAdmin(admin.ModelAdmin):
                 invalid_count,
             ) % {"count": invalid_count, "lines": shown}
         return text
+
+
+# The population tables' page lives beside the importer (registered on import).
+from districts import population_admin  # noqa: E402, F401

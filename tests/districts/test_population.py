@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from districts.models import District, PopulationCell, PopulationTable
 from districts.population import SHIPPED_FILE, import_population
 from districts.population_files import PopulationFileError, band_headers, read_population_file
+from tests.factories import OfficialFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +139,13 @@ def test_the_command_needs_a_source_for_any_file_but_the_shipped_one(tmp_path):
     table = PopulationTable.objects.get()
     assert (table.source, table.is_demo) == ("구청 자료", True)
     assert "demo" in str(table) or "데모" in str(table)
+
+
+def test_officials_read_the_table_and_its_source_but_cannot_type_figures(client):
+    import_population(path=SHIPPED_FILE, source="행정안전부 test")
+    client.force_login(OfficialFactory(is_superuser=True))
+    listing = client.get("/admin/districts/populationtable/")
+    assert listing.status_code == 200
+    assert "9,289,813" in listing.text
+    assert "행정안전부 test" in listing.text
+    assert client.get("/admin/districts/populationtable/add/").status_code == 403
