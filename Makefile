@@ -6,7 +6,7 @@ PORT   ?= 8000
 HOST   ?= 127.0.0.1
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format setup migrate demo bench bench-quick stress clean messages
+.PHONY: run test lint format setup migrate demo bench bench-quick stress clean messages docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ lint: setup
 	@out=$$($(BIN)/mypy 2>&1); rc=$$?; \
 	if [ $$rc -gt 1 ]; then echo "$$out"; exit $$rc; fi; \
 	echo "$$out" | $(BIN)/mypy-baseline filter --no-colors
+	@# The documentation site, --strict: a broken link, a missing anchor or a page outside the nav
+	@# fails (mkdocs.yml). Built into a throwaway directory; --quiet would hide the warnings.
+	@dir=$$(mktemp -d); NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$dir"; \
+	rc=$$?; rm -rf "$$dir"; exit $$rc
+
+# The documentation site (mkdocs.yml, docs/) on http://127.0.0.1:8001, rebuilt on every change.
+DOCS_PORT ?= 8001
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
 
 format: setup
 	$(BIN)/ruff check --fix .
@@ -53,7 +62,7 @@ messages: setup
 	$(BIN)/python manage.py makemessages -l ko --ignore=.venv --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv
 
-# The benchmark (bench/, README "Performance"): starts PostgreSQL/Redis if down, a fresh database
+# The benchmark (bench/, docs/performance.md): starts PostgreSQL/Redis if down, a fresh database
 # mvoting_bench, gunicorn for HTTP and daphne for WebSockets; writes bench/results/latest.{txt,json}.
 # ARGS=--quick (< 2 min).
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -2,8 +2,9 @@
 
 `.importlinter` is the source of truth for the layers (`make lint` runs it). These tests keep the
 rest honest: every Python package in the repository is either in the contract or named here as
-outside the product; the README's "Layout" lists exactly the contract's packages, top layer first;
-and no module of the product grows past the size at which its seams stop being visible.
+outside the product; the "Layout" of docs/architecture.md lists exactly the contract's packages,
+top layer first; and no module of the product grows past the size at which its seams stop being
+visible.
 """
 
 import configparser
@@ -55,13 +56,16 @@ def contract_packages() -> list[str]:
     return [name for layer in contract_layers() for name in layer]
 
 
-def readme_layout() -> list[str]:
-    """The package names of the README's "## Layout" code block, in order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+LAYOUT_PAGE = ROOT / "docs" / "architecture.md"
+
+
+def documented_layout() -> list[str]:
+    """The package names of the "## Layout" code block in docs/architecture.md, in order."""
+    text = LAYOUT_PAGE.read_text(encoding="utf-8")
     section = re.search(r"^## Layout\n(.*?)(?=^## )", text, re.S | re.M)
-    assert section, 'README.md has no "## Layout" section'
+    assert section, 'docs/architecture.md has no "## Layout" section'
     block = re.search(r"^```[^\n]*\n(.*?)^```", section.group(1), re.S | re.M)
-    assert block, 'README.md\'s "## Layout" has no code block'
+    assert block, 'docs/architecture.md\'s "## Layout" has no code block'
     names = []
     for line in block.group(1).splitlines():
         match = re.match(r"([\w.-]+)/(\s|$)", line)
@@ -83,8 +87,8 @@ def test_every_package_is_in_the_contract_or_named_outside_the_product():
     layered = set(contract_packages())
     unplaced = packages - layered - set(NON_PRODUCT_PACKAGES)
     assert not unplaced, (
-        f"{sorted(unplaced)}: add each to the layers in .importlinter (and the README's Layout), "
-        "or to NON_PRODUCT_PACKAGES here with the reason"
+        f"{sorted(unplaced)}: add each to the layers in .importlinter (and the Layout in "
+        "docs/architecture.md), or to NON_PRODUCT_PACKAGES here with the reason"
     )
     missing = layered - packages
     assert not missing, f"{sorted(missing)}: in the contract, but not a package of the repository"
@@ -109,17 +113,18 @@ def test_import_linter_sees_every_layer():
     assert set(NON_PRODUCT_PACKAGES) - {"tests"} <= roots
 
 
-def test_readme_layout_lists_the_contract_in_its_order():
+def test_documented_layout_lists_the_contract_in_its_order():
     layer_of = {name: index for index, layer in enumerate(contract_layers()) for name in layer}
-    listed = readme_layout()
+    listed = documented_layout()
     unknown = [name for name in listed if name not in layer_of]
-    assert not unknown, f"README Layout lists {unknown}, which the contract does not"
+    assert not unknown, f"docs/architecture.md Layout lists {unknown}, which the contract does not"
     assert sorted(listed) == sorted(layer_of), (
-        f"README Layout lists {listed}; the contract's packages are {contract_packages()}"
+        f"docs/architecture.md Layout lists {listed}; the contract's packages are "
+        f"{contract_packages()}"
     )
     order = [layer_of[name] for name in listed]
     assert order == sorted(order), (
-        f"README Layout lists {listed}, but the contract's order (top first) is "
+        f"docs/architecture.md Layout lists {listed}, but the contract's order (top first) is "
         f"{[' | '.join(layer) for layer in contract_layers()]}"
     )
 
