@@ -1,1 +1,1 @@
-"""The benchmark harness: `python -m bench [--quick]` (see README, "Performance")."""
+"""The benchmark harness: `python -m bench [--quick]` (docs/performance.md)."""

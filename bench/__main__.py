@@ -36,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--http-workers", type=int, default=HTTP_WORKERS,
         help=f"gunicorn workers in the split layout (default {HTTP_WORKERS}: the best of 3, 4 and "
-             "6 measured on the 2-core development machine; see README)",
+             "6 measured on the 2-core development machine; see docs/performance.md)",
     )  # fmt: skip
     parser.add_argument(
         "--http-worker-class", choices=("sync", "gthread"), default="sync",
@@ -84,7 +84,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-# gunicorn workers in the split layout: see README "Server layout, by measurement".
+# gunicorn workers in the split layout: see docs/performance.md, "Server layout, by measurement".
 HTTP_WORKERS = 3
 
 
@@ -190,9 +190,10 @@ def main(argv=None) -> int:
             "versions": versions(),
             "source": infra.source_state(),
             "server_layout": {
-                "why": "README, 'Server layout, by measurement': HTTP on WSGI workers (Django's "
-                "ASGI handler costs about 2x the CPU per request), WebSockets on one ASGI "
-                "process per core; --http-server/--ws-server compare the servers",
+                "why": "docs/performance.md, 'Server layout, by measurement': HTTP on WSGI "
+                "workers (Django's ASGI handler costs about 2x the CPU per request), "
+                "WebSockets on one ASGI process per core; --http-server/--ws-server compare "
+                "the servers",
                 "proxy": "none: clients connect to the servers' loopback ports (HTTP to the HTTP "
                 "server, /ws/ to the WebSocket servers, as nginx routes them), sending "
                 "X-Forwarded-For (distinct per citizen) as the production nginx does",

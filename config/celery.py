@@ -1,5 +1,6 @@
-"""The Celery application: workers deliver the notification outbox (README, "Notifications") and
-run the periodic jobs of ``CELERY_BEAT_SCHEDULE``, found in each installed app's ``tasks.py``."""
+"""The Celery application: workers deliver the notification outbox
+(docs/walkthroughs/participation.md, "Notifications") and run the periodic jobs of
+``CELERY_BEAT_SCHEDULE``, found in each installed app's ``tasks.py``."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""WSGI entry point: the HTTP API under a pre-forking WSGI server (see README, "Performance")."""
+"""WSGI entry point: the HTTP API under a pre-forking WSGI server (docs/performance.md)."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Shared fixtures of the hostile-input and access-control suite (README, "Reliability")."""
+"""Shared fixtures of the hostile-input and access-control suite (docs/reliability.md)."""
 
 import pytest
 

@@ -128,7 +128,8 @@ def test_citizen_is_refused_and_nothing_is_written(case, client_for):
 
 
 def test_the_audience_is_not_a_secret_but_the_vote_is_refused(client_for):
-    """Outside the audience a poll is readable (README) but says why it is not votable."""
+    """Outside the audience a poll is readable (docs/walkthroughs/citizens.md) but says why it
+    is not votable."""
     poll = PollFactory(districts=[GANGNAM])
     body = client_for(CitizenFactory(**SAJIK_RESIDENT)).get(f"/api/v1/polls/{poll.pk}/").json()
     assert body["eligible"] is False
