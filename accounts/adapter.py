@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import sms_budget
+from accounts.headless_errors import rate_limited_response
 from accounts.models import Verification
 from accounts.phone import mask_phone
 from accounts.profile_history import carry_over
@@ -51,7 +52,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # registered numbers, so it reveals nothing.
         if _is_headless_signup(request):
             if not ratelimit.consume(request, action="verify_phone", key=phone, dry_run=True):
-                raise ImmediateHttpResponse(ratelimit.respond_429(request))
+                raise ImmediateHttpResponse(rate_limited_response(request))
             # Sign-up writes the account before it texts, and swallows any refusal raised
             # while texting (the citizen would get a pending flow and no code): the SMS budget
             # is asked now. Registered and new numbers both get a text, so both are asked alike.
@@ -62,10 +63,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return phone
 
     def validation_error(self, code: str, *args: Any) -> ValidationError:
-        if code == "too_many_login_attempts":
-            # allauth reports an exhausted code-request limit as a 400 form error; answer it
-            # as the 429 every other rate limit gives, so the app handles "slow down" once.
-            raise ImmediateHttpResponse(ratelimit.respond_429(context.request))
+        if code in ("too_many_login_attempts", "rate_limited"):
+            # allauth reports an exhausted code-request (or second-factor) limit as a 400 form
+            # error; answer it as the 429 every other rate limit gives, with its Retry-After,
+            # so the app handles "slow down" once.
+            raise ImmediateHttpResponse(rate_limited_response(context.request))
         return super().validation_error(code, *args)
 
     # --- Saving a new citizen ---------------------------------------------------------------
@@ -84,7 +86,7 @@ class AccountAdapter(DefaultAccountAdapter):
         except IntegrityError as exc:
             if "phone" not in str(exc):
                 raise
-            raise ImmediateHttpResponse(ratelimit.respond_429(request)) from exc
+            raise ImmediateHttpResponse(rate_limited_response(request)) from exc
 
     # --- Phone storage ---------------------------------------------------------------------
 
@@ -271,9 +273,9 @@ _SENT_TEMPLATES = frozenset(
 def budget_refusal_response(
     request: HttpRequest, refusal: sms_budget.SMSBudgetRefused
 ) -> HttpResponse:
-    """429 in allauth's own shape for a number or an address ("slow down", as allauth's own
-    limits answer), 503 in the project's error shape when no text can be sent at all. Both say
-    when to retry. Nothing in either depends on whether the number has an account."""
+    """429 as allauth's own limits answer it for a number or an address ("slow down"), 503 when
+    no text can be sent at all; accounts/headless_errors.py gives both the one error shape.
+    Both say when to retry. Nothing in either depends on whether the number has an account."""
     if refusal.status == 429:
         response: HttpResponse = ratelimit.respond_429(request)
     else:

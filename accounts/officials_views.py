@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import officials_auth, officials_mfa
+from accounts.headless_errors import retry_after_seconds
 from accounts.officials_auth import State, TooManyAttempts
 from core.errors import json_error
 
@@ -173,7 +174,11 @@ def second_factor(site: AdminSite, request: HttpRequest) -> HttpResponse:
         url = officials_mfa.totp_url(user=user, secret=secret)
         context.update(secret=secret, totp_url=url, totp_svg=officials_mfa.totp_svg(url=url))
     request.current_app = site.name
-    return render(request, "accounts/officials/second_factor.html", context, status=status)
+    response = render(request, "accounts/officials/second_factor.html", context, status=status)
+    if status == 429:
+        # When allauth's "login_failed" window that refused the code lets the official try again.
+        response["Retry-After"] = str(retry_after_seconds(request))
+    return response
 
 
 @csrf_exempt

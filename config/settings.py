@@ -2,7 +2,7 @@
 
 With no environment at all the project runs on an embedded default: SQLite and the in-memory
 channel layer, DEBUG on, a development secret. Set ``DATABASE_URL`` / ``REDIS_URL`` for PostgreSQL
-and Redis, the production setup (see README, "Environment").
+and Redis, the production setup (docs/operations/configuration.md).
 """
 
 import hashlib
@@ -98,6 +98,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # CommonMiddleware, and /api/…/polls without its slash reaches /api/…/polls/ (no redirect).
     "config.middleware.ApiCommonMiddleware",
+    # /_allauth/ errors: the API's code/detail beside allauth's keys, Retry-After on every 429
+    # (accounts/headless_errors.py). Below the locale (the request's language), above CSRF.
+    "accounts.headless_errors.HeadlessErrorMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -158,7 +161,7 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
     # With the pool, Django's health checks are the pool's `check`: an empty query before a
     # pooled connection is handed out, so after a database restart or a killed backend the pool
     # replaces dead connections instead of giving each to one request (a 503). One local round
-    # trip per request (README, "Performance").
+    # trip per request (docs/performance.md).
     _db["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=True)
     # Test runs get a database of their own name, created and dropped by pytest-django.
     _db["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{_db['NAME']}")}

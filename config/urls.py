@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts import headless_refusals, officials_views
+from accounts import headless_refusals, headless_spec, officials_views
 from config.converters import IdConverter
 from config.health import healthz
 from config.metrics import metrics_view
@@ -28,6 +28,8 @@ urlpatterns = [
     *officials_views.authenticator_refusals(),
     # Before allauth's own: its password and email endpoints refuse (accounts/headless_refusals.py).
     *headless_refusals.urlpatterns(),
+    # allauth's OpenAPI spec with this service's error answers (accounts/headless_spec.py).
+    *headless_spec.urlpatterns(),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("districts.urls")),
