@@ -500,7 +500,36 @@ SPECTACULAR_SETTINGS = {
         "ReceiptStatusEnum": [("sealed", "sealed"), ("counted", "counted")],
         "ProposalStatusEnum": ["open", "under_review", "accepted", "rejected", "expired"],
         "PollStatusEnum": ["open", "upcoming", "closed"],
+        "EligibilityReasonEnum": [
+            "not_open",
+            "verification",
+            "profile_incomplete",
+            "district",
+            "group",
+            "age",
+        ],
+        # not_eligible's and not_in_audience's reason: the audience rules (never not_open).
+        "AudienceReasonEnum": ["verification", "profile_incomplete", "district", "group", "age"],
+        "VerificationEnum": ["unverified", "phone", "resident"],
+        "PollKindEnum": "voting.models.Poll.Kind",
+        # Results' breakdown has a gender enum of its own (with "unknown"); GenderEnum below.
+        "ResultsGenderEnum": ["female", "male", "other", "undisclosed", "unknown"],
+        # Names that stay put should another field named "reason", "kind" or "level" get an enum.
+        "ReportReasonEnum": "discussion.models.CommentReport.Reason",
+        "NotificationKindEnum": "notifications.models.Kind",
+        "LevelEnum": "districts.models.District.Level",
+        "GenderEnum": "accounts.models.Gender",
     },
+    # Path ids are integers to clients, as in bodies: the bounds of config/converters.py's
+    # IdConverter ([0-9]{1,18}; anything else is a 404).
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Retry-After on 429/503, Idempotent-Replayed on idempotent POSTs' successes.
+        "core.schema.document_response_headers",
+    ],
 }
 
 # --- Logging -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import logging
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,7 +16,8 @@ from core import idempotency, metrics
 from core.errors import Forbidden
 from core.filters import DigitsField, parse_query
 from core.pagination import page_request
-from core.schema import ERROR_RESPONSES
+from core.schema import error_response
+from core.schema_errors import errors
 from voting import (
     board,
     casting,
@@ -26,6 +27,7 @@ from voting import (
     results_cache,
     selectors,
 )
+from voting.schema import NOT_ELIGIBLE_RESPONSE, ResultsSerializer
 from voting.serializers import (
     BallotRequestSerializer,
     BallotResponseSerializer,
@@ -79,8 +81,14 @@ class PollListView(APIView):
             ),
         ],
         operation_id="v1_polls_list",
-        responses={200: PaginatedPollListItemListSerializer, **ERROR_RESPONSES},
-        description="Polls, soonest closing first (closed: most recently closed first).",
+        responses={
+            200: PaginatedPollListItemListSerializer,
+            **errors(400, 401, 403, 404, 503),
+        },
+        description=(
+            "Polls, soonest closing first (closed: most recently closed first). "
+            "Errors: invalid_input (400), not_found (404: a page past the last)."
+        ),
     )
     def get(self, request: Request) -> Response:
         params = parse_query(self.FilterSerializer, request)
@@ -96,7 +104,10 @@ class PollListView(APIView):
 
 
 class PollDetailView(APIView):
-    @extend_schema(responses={200: PollDetailSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        responses={200: PollDetailSerializer, **errors(401, 403, 404, 503)},
+        description="One published poll, with the citizen's own part (eligible, has_voted…).",
+    )
     def get(self, request: Request, poll_id: int) -> Response:
         return Response(poll_detail.detail(request=request, user=user_of(request), poll_id=poll_id))
 
@@ -108,9 +119,13 @@ class BallotView(APIView):
         request=BallotRequestSerializer,
         responses={
             201: BallotResponseSerializer,
-            409: OpenApiResponse(description="already_voted / poll_not_open"),
-            422: OpenApiResponse(description="idempotency_mismatch"),
-            **{k: v for k, v in ERROR_RESPONSES.items() if k != 409},
+            **errors(400, 401, 404, 413, 415, 422, 429, 503),
+            400: error_response(
+                "invalid_choice / invalid_input (with fields) / invalid_idempotency_key / "
+                "parse_error"
+            ),
+            403: NOT_ELIGIBLE_RESPONSE,
+            409: error_response("already_voted / poll_not_open"),
         },
         # The header's rules, errors and schema are every creating POST's (core/idempotency.py);
         # only the stored answer is the ballot's own, sealed (voting/idempotency.py).
@@ -142,7 +157,17 @@ class BallotView(APIView):
 
 
 class ResultsView(APIView):
-    @extend_schema(responses={200: OpenApiResponse(description="Results"), **ERROR_RESPONSES})
+    @extend_schema(
+        responses={
+            200: ResultsSerializer,
+            **errors(401, 404, 503),
+            403: error_response("results_hidden: not published yet / permission_denied"),
+        },
+        description=(
+            "The poll's results: totals once at least batch_min ballots are counted, "
+            "breakdowns once the poll is final, small numbers withheld (null)."
+        ),
+    )
     def get(self, request: Request, poll_id: int) -> Response:
         poll = selectors.published_poll(poll_id=poll_id)
         if not selectors.results_visible_to(poll=poll, user=user_of(request)):
@@ -154,7 +179,7 @@ class ReceiptView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={200: ReceiptSerializer, **ERROR_RESPONSES},
+        responses={200: ReceiptSerializer, **errors(401, 404, 503)},
         description=(
             "Whether the ballot with this receipt is still sealed or counted, and in which batch "
             "of the poll's board. Never the choice: a receipt cannot prove how anyone voted."
@@ -182,7 +207,11 @@ class BoardView(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: BoardSerializer, **ERROR_RESPONSES},
+        responses={
+            200: BoardSerializer,
+            **errors(400, 401, 404, 503),
+            403: error_response("results_hidden: not published yet"),
+        },
         description=(
             "The poll's public board: every counted batch (sorted receipt trackers, and the "
             "batch's ballots shuffled separately), hash-chained, with the head signed by the "

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.authentication import user_of
 from core.errors import ApiError, Forbidden
-from core.schema import ERROR_RESPONSES
+from core.schema import error_response
+from core.schema_errors import errors
 from voting import selectors
 from voting.models import Outcome
 
@@ -36,7 +37,8 @@ class OutcomeAttachmentView(APIView):
     @extend_schema(
         responses={
             302: OpenApiResponse(description="To a signed link that expires in minutes."),
-            **ERROR_RESPONSES,
+            **errors(401, 404, 503),
+            403: error_response("attachment_not_public"),
         },
         description=(
             "The outcome's document. Errors: attachment_not_public (403) until the poll's "

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from accounts.authentication import SessionTokenAuthentication, user_of
 from accounts.officials_permissions import OfficialSessionVerified
 from core.errors import Forbidden
-from core.schema import ERROR_RESPONSES
+from core.schema import error_response
+from core.schema_errors import errors
 from voting import selectors, tickets
 
 
@@ -22,7 +23,7 @@ class DashboardForbidden(Forbidden):
 
 
 class TicketRequestSerializer(serializers.Serializer):
-    poll = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    poll = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The poll's id")
 
 
 class TicketSerializer(serializers.Serializer):
@@ -37,7 +38,14 @@ class WebSocketTicketView(APIView):
 
     @extend_schema(
         request=TicketRequestSerializer,
-        responses={201: TicketSerializer, **ERROR_RESPONSES},
+        responses={
+            201: TicketSerializer,
+            **errors(400, 401, 413, 415, 503),
+            403: error_response(
+                "dashboard_forbidden: not an official responsible for this live poll / "
+                "permission_denied (not an official, or the second factor not passed)"
+            ),
+        },
         description=(
             "Trade the session token for a single-use ticket to open `/ws/polls/<id>/` "
             "(session tokens never go into URLs). Officials responsible for the poll only. "

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Verification
 from core.media_api import RenditionSerializer, rendition_list
+from voting import eligibility
 from voting.models import Option, Outcome, Poll, PollImage
 
 
@@ -139,6 +140,25 @@ class OutcomeSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class AudienceDistrictSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AudienceGroupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+# Who may vote: every rule must hold (an empty list sets no rule).
+class AudienceSerializer(serializers.Serializer):
+    districts = AudienceDistrictSerializer(many=True, help_text="Residents of any of these.")
+    groups = AudienceGroupSerializer(many=True, help_text="Members of any of these.")
+    min_age = serializers.IntegerField(allow_null=True)
+    max_age = serializers.IntegerField(allow_null=True)
+    min_verification = serializers.ChoiceField(choices=[level.api_name for level in Verification])
+
+
 # What every citizen sees alike of one poll (cached: voting/poll_cards.py).
 class PollDetailCardSerializer(serializers.ModelSerializer):
     category = CategorySerializer(allow_null=True)
@@ -175,6 +195,7 @@ class PollDetailCardSerializer(serializers.ModelSerializer):
             return None
         return OutcomeSerializer(outcome, context=self.context).data
 
+    @extend_schema_field(AudienceSerializer)
     def get_audience(self, poll: Poll) -> dict:
         return {
             "districts": [{"code": d.code, "name": d.name} for d in poll.districts.all()],
@@ -189,7 +210,11 @@ class PollDetailCardSerializer(serializers.ModelSerializer):
 class PollDetailSerializer(PollDetailCardSerializer):
     status = serializers.ChoiceField(choices=["open", "upcoming", "closed"])
     eligible = serializers.BooleanField()
-    ineligible_reason = serializers.CharField(allow_null=True)
+    ineligible_reason = serializers.ChoiceField(
+        choices=list(eligibility.REASONS),
+        allow_null=True,
+        help_text="Why the citizen may not vote (the first rule that fails); null if eligible.",
+    )
     has_voted = serializers.BooleanField()
     results_available = serializers.BooleanField()
     participants = serializers.IntegerField(help_text="Ballots counted so far.")
