@@ -1,8 +1,15 @@
 """``/api/v1/me/``: the citizen's own profile, groups and identity verification."""
 
+from typing import Any
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,8 +20,10 @@ from accounts.authentication import user_of
 from accounts.identity import get_verifier
 from accounts.models import Gender, ProfileField, User, Verification
 from core.errors import ApiError
-from core.schema import ERROR_RESPONSES, ErrorSerializer
+from core.schema import error_response
+from core.schema_errors import errors
 from districts import selectors as district_selectors
+from districts.api import CODE_PATTERN, DistrictRefSerializer
 from districts.models import District, code_validator
 
 
@@ -37,16 +46,21 @@ class IdentityVerificationFailed(ApiError):
 # --- Serializers -------------------------------------------------------------------------------
 
 
-class DistrictRefSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+# The API's names of the verification levels, lowest first (Verification.api_name).
+VERIFICATION_NAMES = [level.api_name for level in Verification]
 
 
-class ResidenceSerializer(DistrictRefSerializer):
-    level = serializers.CharField()
-    gu = serializers.SerializerMethodField()
+class ResidenceSerializer(serializers.Serializer):
+    code = serializers.RegexField(CODE_PATTERN, read_only=True, help_text="10-digit district code")
+    name = serializers.CharField(read_only=True, help_text="In the request's language")
+    # The model's choices, so the schema shares the districts' LevelEnum.
+    level = serializers.ChoiceField(choices=District.Level.choices, read_only=True)
+    gu = serializers.SerializerMethodField(
+        help_text="The gu the residence lies in (itself for a gu); null for a city"
+    )
 
-    def get_gu(self, district: District) -> dict | None:
+    @extend_schema_field(DistrictRefSerializer(allow_null=True))
+    def get_gu(self, district: District) -> dict[str, Any] | None:
         if district.level == District.Level.GU:
             return DistrictRefSerializer(district).data
         if district.level == District.Level.DONG:
@@ -66,9 +80,20 @@ class NextChangeSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    # Declared for their constraints: read-only model fields lose them in the schema.
+    phone = serializers.CharField(
+        read_only=True, allow_null=True, max_length=16, help_text="E.164, e.g. +821012345678"
+    )
+    email = serializers.EmailField(read_only=True, allow_null=True, allow_blank=True)
     district = ResidenceSerializer(allow_null=True)
+    # The database's check constraint (user_birth_year_plausible), stated for clients.
+    birth_year = serializers.IntegerField(
+        allow_null=True, min_value=1900, max_value=2100, read_only=True
+    )
     groups = GroupRefSerializer(source="active_groups", many=True)
-    verification = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField(
+        help_text="How sure the service is of who I am: unverified < phone < resident"
+    )
     next_residence_change_at = serializers.SerializerMethodField(
         help_text="When the residence may change again; null when it may change now."
     )
@@ -93,7 +118,11 @@ class MeSerializer(serializers.ModelSerializer):
             "next_residence_change_at",
             "next_change_at",
         ]
+        # An answer only (MeUpdateSerializer reads): every key is always there, so the schema
+        # lists each as required.
+        read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=VERIFICATION_NAMES))
     def get_verification(self, user: User) -> str:
         return Verification(user.verification).api_name
 
@@ -110,6 +139,7 @@ class MeSerializer(serializers.ModelSerializer):
             self._next_changes_cache = cached
         return cached
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_residence_change_at(self, user: User) -> str | None:
         return self._next_changes(user)[ProfileField.RESIDENCE.value]
 
@@ -150,13 +180,20 @@ class IdentityEvidenceSerializer(serializers.Serializer):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: MeSerializer, **ERROR_RESPONSES}, operation_id="me_retrieve")
+    @extend_schema(responses={200: MeSerializer, **errors(401, 503)}, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(selectors.me(user_id=user_of(request).pk)).data)
 
     @extend_schema(
         request=MeUpdateSerializer,
-        responses={200: MeSerializer, **ERROR_RESPONSES},
+        responses={
+            200: MeSerializer,
+            **errors(400, 401, 403, 413, 415, 503),
+            409: error_response(
+                "residence_change_too_soon (with next_change_at) / profile_change_too_soon "
+                "(with field and next_change_at)"
+            ),
+        },
         description=(
             "Change district, birth_year or gender. The residence may change once per "
             "cooldown period (409 `residence_change_too_soon` with `next_change_at`); birth "
@@ -182,7 +219,7 @@ class MeView(APIView):
         return Response(MeSerializer(selectors.me(user_id=user_of(request).pk)).data)
 
     @extend_schema(
-        responses={204: None, **ERROR_RESPONSES},
+        responses={204: None, **errors(401, 403, 503)},
         description=(
             "Delete the account and its personal data. Ballots already cast stay counted (they "
             "were never linked to the account). The phone number can sign up again."
@@ -200,9 +237,12 @@ class MyGroupsView(APIView):
         responses={
             201: GroupRefSerializer,
             200: OpenApiResponse(GroupRefSerializer, description="Already a member"),
-            **ERROR_RESPONSES,
+            **errors(400, 401, 403, 413, 415, 503),
         },
-        description="Join a self-declared group. Managed groups answer 403 `group_managed`.",
+        description=(
+            "Join a self-declared group. Managed groups answer 403 `group_managed`; an unknown "
+            "or retired group 400 `group_unavailable`."
+        ),
     )
     def post(self, request: Request) -> Response:
         serializer = JoinGroupSerializer(data=request.data)
@@ -217,7 +257,13 @@ class MyGroupsView(APIView):
 
 
 class MyGroupView(APIView):
-    @extend_schema(responses={204: None, **ERROR_RESPONSES}, description="Leave a group.")
+    @extend_schema(
+        responses={204: None, **errors(400, 401, 403, 404, 503)},
+        description=(
+            "Leave a group. 404 when not a member; 403 `group_managed` for a managed group; "
+            "400 `group_unavailable` for a group that does not exist."
+        ),
+    )
     def delete(self, request: Request, group_id: int) -> Response:
         if not services.leave_group(user=user_of(request), group_id=group_id):
             from rest_framework.exceptions import NotFound
@@ -231,13 +277,27 @@ class IdentityVerificationView(APIView):
         request=IdentityEvidenceSerializer,
         responses={
             200: MeSerializer,
-            **ERROR_RESPONSES,
-            503: OpenApiResponse(
-                ErrorSerializer,
-                description="identity_verification_unavailable (no provider configured, or it "
-                "failed) / service_unavailable",
+            **errors(401, 403, 413, 415),
+            400: error_response(
+                "identity_verification_failed (with reason) / invalid_input (with fields)"
+            ),
+            503: error_response(
+                "identity_verification_unavailable (no provider configured, or it failed) / "
+                "service_unavailable (with Retry-After)"
             ),
         },
+        parameters=[
+            # Documented here, so core.schema's hook does not make it required: a missing
+            # provider is no brief outage, and its 503 names no time to retry after.
+            OpenApiParameter(
+                "Retry-After",
+                {"type": "integer", "minimum": 0},
+                OpenApiParameter.HEADER,
+                response=[503],
+                required=False,
+                description="Seconds to wait, with service_unavailable only.",
+            )
+        ],
         description=(
             "Hand the identity provider's evidence (from its app SDK) to the configured "
             "verifier; on success the citizen becomes `resident`-verified. 503 when no "

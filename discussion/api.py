@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 from accounts.authentication import user_of
 from core import idempotency
 from core.filters import parse_query
-from core.schema import ERROR_RESPONSES
+from core.schema import error_response
+from core.schema_errors import errors
 from discussion import selectors, services
 from discussion.selectors import Order, Subject
 from discussion.serializers import (
@@ -40,7 +41,16 @@ _COMMENT_ERRORS = (
     "comment_unavailable (409), invalid_input (400), throttled (429), "
     "invalid_idempotency_key (400), idempotency_mismatch (422)."
 )
-IDEMPOTENT_ERROR_RESPONSES = {**ERROR_RESPONSES, **idempotency.MISMATCH_RESPONSE}
+# Reading a discussion: a bad order or page_size (400), an unknown subject or page (404).
+THREADS_ERRORS = errors(400, 401, 404, 503)
+# 403 is verification_required or not_in_audience (with its reason); 415: not JSON.
+POST_COMMENT_ERRORS = {
+    **errors(400, 401, 404, 409, 413, 415, 422, 429, 503),
+    403: error_response("verification_required / not_in_audience (with reason)"),
+}
+# Reactions to one comment, a request without a body; 403 is verification_required (or
+# not_your_comment for a deletion).
+REACTION_ERRORS = errors(401, 403, 404, 409, 429, 503)
 
 
 class _ThreadsView(ListAPIView):
@@ -102,7 +112,7 @@ class PollCommentsView(_ThreadsView):
 
     @extend_schema(
         parameters=[ThreadsFilterSerializer],
-        responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: CommentSerializer(many=True), **THREADS_ERRORS},
         description="The poll's discussion: top-level comments, each with its first replies "
         "and reply_count. Any signed-in citizen may read a published poll's discussion.",
     )
@@ -112,7 +122,7 @@ class PollCommentsView(_ThreadsView):
     @extend_schema(
         request=CommentRequestSerializer,
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={201: CommentSerializer, **IDEMPOTENT_ERROR_RESPONSES},
+        responses={201: CommentSerializer, **POST_COMMENT_ERRORS},
         description="Comment on a poll (its audience only, until some days after it closes). "
         + _COMMENT_ERRORS,
     )
@@ -127,7 +137,7 @@ class RepliesView(ListAPIView):
         return selectors.replies(comment_id=self.kwargs["comment_id"], user=user_of(self.request))
 
     @extend_schema(
-        responses={200: ReplySerializer(many=True), **ERROR_RESPONSES},
+        responses={200: ReplySerializer(many=True), **THREADS_ERRORS},
         description="Every reply to a comment, oldest first.",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -138,7 +148,10 @@ class CommentView(APIView):
     throttle_classes = [ReactionThrottle]
 
     @extend_schema(
-        responses={204: OpenApiResponse(description="Deleted"), **ERROR_RESPONSES},
+        responses={
+            204: OpenApiResponse(description="Deleted"),
+            **errors(401, 403, 404, 429, 503),
+        },
         description="Delete your own comment. One with replies stays as a placeholder "
         "(deleted: true, no text, no author) so the replies keep their thread.",
     )
@@ -152,7 +165,7 @@ class LikeView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: LikeResponseSerializer, **ERROR_RESPONSES},
+        responses={201: LikeResponseSerializer, **REACTION_ERRORS},
         description="Like a comment, once. Errors: already_liked (409), comment_unavailable "
         "(409: hidden or deleted), verification_required (403).",
     )
@@ -162,7 +175,10 @@ class LikeView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        responses={204: OpenApiResponse(description="Not liked (any more)"), **ERROR_RESPONSES},
+        responses={
+            204: OpenApiResponse(description="Not liked (any more)"),
+            **errors(401, 403, 404, 429, 503),
+        },
         description="Take a like back. Idempotent.",
     )
     def delete(self, request: Request, comment_id: int) -> Response:
@@ -175,7 +191,10 @@ class ReportView(APIView):
 
     @extend_schema(
         request=ReportRequestSerializer,
-        responses={201: ReportResponseSerializer, **ERROR_RESPONSES},
+        responses={
+            201: ReportResponseSerializer,
+            **errors(400, 401, 403, 404, 409, 413, 415, 429, 503),
+        },
         description="Report a comment to the moderators, once. Errors: already_reported (409), "
         "own_comment (400), comment_unavailable (409), verification_required (403).",
     )
@@ -202,7 +221,7 @@ class ProposalCommentsView(_ThreadsView):
 
     @extend_schema(
         parameters=[ThreadsFilterSerializer],
-        responses={200: CommentSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: CommentSerializer(many=True), **THREADS_ERRORS},
         description="A proposal's discussion, as for polls. Hidden proposals have none (404).",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -211,7 +230,7 @@ class ProposalCommentsView(_ThreadsView):
     @extend_schema(
         request=CommentRequestSerializer,
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={201: CommentSerializer, **IDEMPOTENT_ERROR_RESPONSES},
+        responses={201: CommentSerializer, **POST_COMMENT_ERRORS},
         description="Comment on a proposal (any phone-verified citizen, while it is not hidden). "
         + _COMMENT_ERRORS,
     )

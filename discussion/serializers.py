@@ -62,7 +62,7 @@ class ReportRequestSerializer(serializers.Serializer):
 
 class ReportResponseSerializer(serializers.Serializer):
     comment = serializers.IntegerField()
-    reason = serializers.CharField()
+    reason = serializers.ChoiceField(choices=CommentReport.Reason.choices)
 
 
 class LikeResponseSerializer(serializers.Serializer):

@@ -16,16 +16,28 @@ from rest_framework.permissions import AllowAny
 
 from core.filters import parse_query
 from core.pagination import Pagination
-from core.schema import PUBLIC_ERROR_RESPONSES
+from core.schema_errors import errors
 from districts import selectors
 from districts.models import District, Group, code_validator
 
 # --- Serializers ----------------------------------------------------------------------------------
 
 
+# Codes are always 10 digits (districts.models.code_validator); the pattern says so to clients.
+CODE_PATTERN = r"^\d{10}$"
+
+
 class DistrictSerializer(serializers.ModelSerializer):
+    code = serializers.RegexField(CODE_PATTERN, read_only=True, help_text="10-digit code")
     name = serializers.CharField(read_only=True, help_text="name_ko or name_en, by Accept-Language")
-    parent = serializers.CharField(source="parent_id", read_only=True, allow_null=True)
+    # "parent" shadows Field.parent for the type checker only (DRF moves declared fields away).
+    parent = serializers.RegexField(  # type: ignore[assignment]
+        CODE_PATTERN,
+        source="parent_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent district's code; null for a city",
+    )
 
     class Meta:
         model = District
@@ -34,7 +46,7 @@ class DistrictSerializer(serializers.ModelSerializer):
 
 
 class DistrictRefSerializer(serializers.Serializer):
-    code = serializers.CharField(read_only=True)
+    code = serializers.RegexField(CODE_PATTERN, read_only=True, help_text="10-digit code")
     name = serializers.CharField(read_only=True)
 
 
@@ -90,6 +102,10 @@ class DistrictFilterSerializer(serializers.Serializer):
 
 # --- Views ----------------------------------------------------------------------------------------
 
+# Public and never throttled: a bad parameter (400), a sent token that is invalid (401), an
+# unknown district or page (404).
+PUBLIC_ERRORS = errors(400, 401, 404, 503)
+
 
 class DistrictPagination(Pagination):
     page_size = 100
@@ -105,7 +121,7 @@ class DistrictPagination(Pagination):
         "with `parent`, within its whole subtree. Active districts only unless "
         "`include_inactive`. Sorted by code. `name` is in the request's language."
     ),
-    responses={200: DistrictSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+    responses={200: DistrictSerializer(many=True), **PUBLIC_ERRORS},
     parameters=[DistrictFilterSerializer],
 )
 class DistrictListView(generics.ListAPIView):
@@ -129,7 +145,7 @@ class DistrictListView(generics.ListAPIView):
 @extend_schema(
     summary="One district",
     description="Any district, retired ones included; `gu` is the gu it lies in (null for a city).",
-    responses={200: DistrictDetailSerializer, **PUBLIC_ERROR_RESPONSES},
+    responses={200: DistrictDetailSerializer, **PUBLIC_ERRORS},
     parameters=[
         OpenApiParameter("code", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=r"^\d{10}$")
     ],
@@ -150,7 +166,7 @@ class DistrictDetailView(generics.RetrieveAPIView):
 @extend_schema(
     summary="Citizen groups",
     description="Active groups polls can be targeted at.",
-    responses={200: GroupSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+    responses={200: GroupSerializer(many=True), **PUBLIC_ERRORS},
 )
 class GroupListView(generics.ListAPIView):
     permission_classes = [AllowAny]

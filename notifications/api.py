@@ -4,7 +4,7 @@ from typing import cast
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -16,7 +16,7 @@ from core import idempotency
 from core.errors import ApiError
 from core.fields import StrictBooleanField, StrictCharField
 from core.pagination import Pagination
-from core.schema import ERROR_RESPONSES
+from core.schema_errors import errors
 from notifications import messages, services
 from notifications.models import Device, Kind, Notification
 
@@ -26,20 +26,33 @@ class UnknownKind(ApiError):
     default_detail = _("There is no notification of this kind.")
 
 
-class PreferencesSerializer(serializers.Serializer):
+@extend_schema_serializer(component_name="Preferences")
+class PreferencesUpdateSerializer(serializers.Serializer):
     poll_opened = StrictBooleanField(required=False, help_text=str(Kind.POLL_OPENED.label))
     poll_closing = StrictBooleanField(required=False, help_text=str(Kind.POLL_CLOSING.label))
     outcome = StrictBooleanField(required=False, help_text=str(Kind.OUTCOME.label))
     proposal = StrictBooleanField(required=False, help_text=str(Kind.PROPOSAL.label))
 
 
+# The answer always holds every kind (services.preferences), so each key is required there: a
+# serializer of its own, as required=False fields are documented as optional. Both share one
+# component name: the request is "PatchedPreferencesRequest", the answer "Preferences".
+@extend_schema_serializer(component_name="Preferences")
+class PreferencesSerializer(serializers.Serializer):
+    poll_opened = serializers.BooleanField(read_only=True, help_text=str(Kind.POLL_OPENED.label))
+    poll_closing = serializers.BooleanField(read_only=True, help_text=str(Kind.POLL_CLOSING.label))
+    outcome = serializers.BooleanField(read_only=True, help_text=str(Kind.OUTCOME.label))
+    proposal = serializers.BooleanField(read_only=True, help_text=str(Kind.PROPOSAL.label))
+
+
 class NotificationSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(source="event.kind")
+    kind = serializers.ChoiceField(source="event.kind", choices=Kind.choices, read_only=True)
     title = serializers.SerializerMethodField()
     body = serializers.SerializerMethodField()
     poll_id = serializers.SerializerMethodField()
     proposal_id = serializers.SerializerMethodField()
     read = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
         model = Notification
@@ -97,12 +110,13 @@ def looks_like_a_push_token(token: str) -> bool:
     )
 
 
-UNREAD = inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})
+class UnreadCountSerializer(serializers.Serializer):
+    unread = serializers.IntegerField(min_value=0, help_text="Unread notifications (the badge)")
 
 
 class PreferencesView(APIView):
     @extend_schema(
-        responses={200: PreferencesSerializer, **ERROR_RESPONSES},
+        responses={200: PreferencesSerializer, **errors(401, 503)},
         description="Which kinds of notification I receive (all, by default).",
         operation_id="me_notifications_retrieve",
     )
@@ -110,8 +124,8 @@ class PreferencesView(APIView):
         return Response(services.preferences(user_of(request)))
 
     @extend_schema(
-        request=PreferencesSerializer,
-        responses={200: PreferencesSerializer, **ERROR_RESPONSES},
+        request=PreferencesUpdateSerializer,
+        responses={200: PreferencesSerializer, **errors(400, 401, 403, 413, 415, 503)},
         description="Turn kinds on (true) or off (false); kinds left out stay as they are.",
         operation_id="me_notifications_update",
     )
@@ -121,7 +135,7 @@ class PreferencesView(APIView):
         unknown = sorted(set(request.data) - set(Kind.values))
         if unknown:
             raise UnknownKind(fields={name: [str(UnknownKind.default_detail)] for name in unknown})
-        serializer = PreferencesSerializer(data=request.data)
+        serializer = PreferencesUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(
             services.set_preferences(user=user_of(request), wanted=serializer.validated_data)
@@ -153,7 +167,7 @@ class InboxView(ListAPIView):
         return services.inbox(user_of(self.request))
 
     @extend_schema(
-        responses={200: NotificationSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: NotificationSerializer(many=True), **errors(400, 401, 404, 503)},
         description="My notifications, newest first; `unread` counts the unread ones.",
         operation_id="me_inbox_list",
     )
@@ -164,7 +178,7 @@ class InboxView(ListAPIView):
 class MarkReadView(APIView):
     @extend_schema(
         request=MarkReadSerializer,
-        responses={200: UNREAD, **ERROR_RESPONSES},
+        responses={200: UnreadCountSerializer, **errors(400, 401, 403, 413, 415, 503)},
         description="Mark notifications read (all of them without `ids`).",
     )
     def post(self, request: Request) -> Response:
@@ -178,7 +192,7 @@ class DevicesView(APIView):
     @extend_schema(
         request=DeviceSerializer,
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={201: DeviceSerializer, **ERROR_RESPONSES, **idempotency.MISMATCH_RESPONSE},
+        responses={201: DeviceSerializer, **errors(400, 401, 403, 413, 415, 422, 503)},
         description="Register this phone for push notifications (again is fine). Errors: "
         "invalid_idempotency_key (400), idempotency_mismatch (422).",
     )
@@ -204,8 +218,17 @@ class DevicesView(APIView):
 
 class DeviceView(APIView):
     @extend_schema(
-        responses={204: None, **ERROR_RESPONSES},
-        description="Stop pushes to this phone (on sign-out).",
+        parameters=[
+            OpenApiParameter(
+                "token",
+                {"type": "string", "minLength": 1, "maxLength": 255},
+                OpenApiParameter.PATH,
+                description="The push token registered with POST /api/v1/me/devices/",
+            )
+        ],
+        responses={204: None, **errors(401, 403, 404, 503)},
+        description="Stop pushes to this phone (on sign-out). 404 when this account has no "
+        "device with this token.",
     )
     def delete(self, request: Request, token: str) -> Response:
         if not looks_like_a_push_token(token):

@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.authentication import user_of
 from core import idempotency
 from core.filters import parse_query
-from core.schema import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, ErrorSerializer
+from core.schema_errors import errors
 from proposals import selectors, services
 from proposals.serializers import (
     ImageUploadSerializer,
@@ -26,11 +26,14 @@ from proposals.serializers import (
 )
 from voting.throttling import WriteThrottle
 
-# Requests with a body: a body of the wrong media type is refused before anything else.
-BODY_ERROR_RESPONSES = {
-    **ERROR_RESPONSES,
-    415: OpenApiResponse(ErrorSerializer, description="unsupported_media_type"),
-}
+# Only what each operation can answer: reading is public and never throttled; a body may be too
+# large (413) or of the wrong media type (415); a creating POST may reuse its key (422).
+LIST_ERRORS = errors(400, 401, 404, 503)
+DETAIL_ERRORS = errors(401, 404, 503)
+PROPOSE_ERRORS = errors(400, 401, 403, 409, 413, 415, 422, 429, 503)
+IMAGE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+SUPPORT_ERRORS = errors(400, 401, 403, 404, 409, 422, 429, 503)
+WITHDRAW_ERRORS = errors(401, 403, 404, 409, 429, 503)
 
 
 class ProposalThrottle(WriteThrottle):
@@ -88,7 +91,7 @@ class ProposalListView(ListAPIView):
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: ProposalListItemSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
+        responses={200: ProposalListItemSerializer(many=True), **LIST_ERRORS},
         description=(
             "Citizens' proposals of one status (default: open, collecting support). Public: "
             "without a session, `supported` and `is_mine` are false."
@@ -100,11 +103,7 @@ class ProposalListView(ListAPIView):
     @extend_schema(
         request=ProposalCreateSerializer,
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={
-            201: ProposalDetailSerializer,
-            **BODY_ERROR_RESPONSES,
-            **idempotency.MISMATCH_RESPONSE,
-        },
+        responses={201: ProposalDetailSerializer, **PROPOSE_ERRORS},
         description=(
             "Propose a poll. Errors: verification_required (403), too_many_open_proposals (409), "
             "invalid_district (400), invalid_input (400, with fields), "
@@ -149,7 +148,7 @@ def _detail(request: Request, proposal_id: int, status_code: int = status.HTTP_2
 class ProposalDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: ProposalDetailSerializer, **PUBLIC_ERROR_RESPONSES})
+    @extend_schema(responses={200: ProposalDetailSerializer, **DETAIL_ERRORS})
     def get(self, request: Request, proposal_id: int) -> Response:
         return _detail(request, proposal_id)
 
@@ -161,11 +160,7 @@ class ProposalImagesView(APIView):
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={
-            201: ProposalImageSerializer,
-            **BODY_ERROR_RESPONSES,
-            **idempotency.MISMATCH_RESPONSE,
-        },
+        responses={201: ProposalImageSerializer, **IMAGE_ERRORS},
         description=(
             "The author adds an image (at most 3), while nobody supports the proposal yet. "
             "Errors: not_author (403), images_locked (409), too_many_images (409), "
@@ -205,11 +200,7 @@ class SupportView(APIView):
     @extend_schema(
         request=None,
         parameters=idempotency.SCHEMA_PARAMETERS,
-        responses={
-            201: SupportResponseSerializer,
-            **ERROR_RESPONSES,
-            **idempotency.MISMATCH_RESPONSE,
-        },
+        responses={201: SupportResponseSerializer, **SUPPORT_ERRORS},
         description=(
             "Support a proposal, once. Errors: already_supported (409), proposal_not_open (409), "
             "own_proposal (409), verification_required (403), not_resident (403), "
@@ -239,7 +230,7 @@ class SupportView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: SupportResponseSerializer, **ERROR_RESPONSES},
+        responses={200: SupportResponseSerializer, **WITHDRAW_ERRORS},
         description="Withdraw my support while the proposal is open. Errors: not_supported (409).",
     )
     def delete(self, request: Request, proposal_id: int) -> Response:

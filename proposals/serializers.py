@@ -111,6 +111,9 @@ class ProposalListItemSerializer(serializers.ModelSerializer):
             "poll",
             "created_at",
         ]
+        # Answers only (ProposalCreateSerializer reads): every key is always there, so the
+        # schema lists each as required.
+        read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=Proposal.Status.values))
     def get_status(self, proposal: Proposal) -> str:
@@ -152,6 +155,7 @@ class ProposalDetailSerializer(ProposalListItemSerializer):
             "rejection_reason",
             "hidden_reason",
         ]
+        read_only_fields = fields
 
     def get_hidden_reason(self, proposal: Proposal) -> str | None:
         if not proposal.is_hidden or not self.get_is_mine(proposal):
