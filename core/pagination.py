@@ -5,10 +5,13 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+LAST = "last"
 
 
 class Pagination(PageNumberPagination):
@@ -23,6 +26,21 @@ class Pagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: [_("Send a whole number from 1.")]})
         return super().get_page_size(request)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        # DRF documents ``page`` as an integer, so a typed client could not ask for ``last``,
+        # which every list serves.
+        return [
+            {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+            for name, schema, text in _parameters()
+        ]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # Every page carries all four keys; next and previous are null at the ends.
+        body = super().get_paginated_response_schema(schema)
+        body["required"] = ["count", "next", "previous", "results"]
+        body["properties"]["count"]["minimum"] = 0
+        return body
+
     def get_page_number(self, request: Request, paginator: Paginator[Any]) -> int | str:
         # DRF reads an empty ``?page=`` as page 1; it is as invalid as ``?page=abc`` (404).
         raw = request.query_params.get(self.page_query_param)
@@ -31,9 +49,32 @@ class Pagination(PageNumberPagination):
         return super().get_page_number(request, paginator)
 
 
+def _parameters() -> list[tuple[str, dict[str, Any], str]]:
+    size, most = Pagination.page_size, Pagination.max_page_size
+    return [
+        (
+            Pagination.page_query_param,
+            {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": [LAST]}]},
+            "Page number from 1, or 'last'. A page past the end is 404.",
+        ),
+        (
+            Pagination.page_size_query_param,
+            {"type": "integer", "minimum": 1},
+            f"Items per page: {size} by default; more than {most} is served as {most}.",
+        ),
+    ]
+
+
+def schema_parameters() -> list[OpenApiParameter]:
+    """The page parameters, for a list view that pages by itself (``page_request``)."""
+    return [
+        OpenApiParameter(name, schema, OpenApiParameter.QUERY, description=text)
+        for name, schema, text in _parameters()
+    ]
+
+
 # Pages of a list whose query counts its own rows (``COUNT(*) OVER ()`` beside each row): the same
 # parameters, answers and links as ``Pagination``, without the separate count query.
-LAST = "last"
 # Beyond this a page's offset overflows PostgreSQL's bigint: such a page cannot exist (404).
 _MAX_OFFSET = 2**53
 

@@ -4,7 +4,7 @@ import logging
 
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import user_of
-from core import idempotency, metrics
+from core import idempotency, metrics, pagination
 from core.errors import Forbidden
 from core.filters import DigitsField, parse_query
 from core.pagination import page_request
@@ -75,10 +75,7 @@ class PollListView(APIView):
     @extend_schema(
         parameters=[
             FilterSerializer,
-            OpenApiParameter("page", int, description="Page number, or 'last'."),
-            OpenApiParameter(
-                "page_size", int, description="Polls per page (default 20, at most 100)."
-            ),
+            *pagination.schema_parameters(),
         ],
         operation_id="v1_polls_list",
         responses={

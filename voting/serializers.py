@@ -83,7 +83,7 @@ class PollListItemSerializer(PollCardSerializer):
 
 # A page of the list, as DRF's page-number pagination answers (core/pagination.py).
 class PaginatedPollListItemListSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(min_value=0)
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PollListItemSerializer(many=True)

@@ -238,3 +238,26 @@ def test_strict_validation_refuses_an_undocumented_key(schema):
         validate_response(
             strict_schema(schema), method="GET", path=path, status=404, body={**body, "x": 1}
         )
+
+
+def test_every_list_documents_the_last_page_and_every_key_of_a_page(schema, client, db):
+    """A typed client can ask for ``page=last`` (every list serves it) and rely on next/previous."""
+    lists = [
+        (path, op)
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+        if method == "get" and any(p["name"] == "page" for p in op.get("parameters", []))
+    ]
+    assert len(lists) >= 8
+    for path, op in lists:
+        page = next(p for p in op["parameters"] if p["name"] == "page")
+        kinds = {branch.get("type") for branch in page["schema"]["oneOf"]}
+        assert kinds == {"integer", "string"}, path
+        assert {"last"} in [set(b.get("enum", [])) for b in page["schema"]["oneOf"]], path
+        body = resolve(schema, op["responses"]["200"]["content"]["application/json"]["schema"])
+        assert {"count", "next", "previous", "results"} <= set(body["required"]), path
+    response = client.get("/api/v1/districts/", {"level": "gu", "page": "last", "page_size": 10})
+    assert response.status_code == 200
+    page = response.json()
+    assert page["count"] == 25 and len(page["results"]) == 5
+    assert page["next"] is None and page["previous"] is not None
