@@ -38,9 +38,6 @@ pytestmark = pytest.mark.django_db
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 PHONE_BOOK = f"{BASE}/account/phone"
-# Texts new with this rule, until their Korean is in locale/ko: strict, so the test says when
-# it is there (then drop the mark).
-KOREAN_PENDING = pytest.mark.xfail(strict=True, reason="Korean not yet in locale/ko")
 
 
 def app(language: str = "ko") -> APIClient:
@@ -99,7 +96,7 @@ def test_a_wrong_code_says_incorrect_code(language):
     assert body["errors"][0]["code"] == "incorrect_code"
 
 
-@pytest.mark.parametrize("language", [pytest.param("ko", marks=KOREAN_PENDING), "en"])
+@pytest.mark.parametrize("language", ["ko", "en"])
 def test_too_many_wrong_codes_end_the_flow_and_say_so(language):
     CitizenFactory(phone=PHONE)
     client = app(language)
@@ -128,7 +125,7 @@ def test_reading_the_session_unauthenticated_is_authentication_required(language
     assert {"id": "login_by_code"} in body["data"]["flows"]
 
 
-@pytest.mark.parametrize("language", [pytest.param("ko", marks=KOREAN_PENDING), "en"])
+@pytest.mark.parametrize("language", ["ko", "en"])
 def test_a_pending_code_is_verification_pending_with_the_flow_still_there(language):
     response = post(app(language), CODE_REQUEST, {"phone": PHONE})
 
