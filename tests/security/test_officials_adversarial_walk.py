@@ -173,6 +173,11 @@ SEOUL_GROUP = Target(
     visible=True,
 )
 
+POPULATION = (
+    "published figures, the same for every official; nobody adds or changes them in the admin "
+    "(tests/districts/test_population.py, and the add form below)"
+)
+
 # What lies outside each attacker's powers, per admin; a string says why there is nothing.
 OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
     "gu": {
@@ -253,6 +258,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
         ],
         "notifications.outboxevent": [OUTBOX],
         "accounts.smsdelivery": [SMS_DELIVERY],
+        "districts.populationtable": POPULATION,
     },
     "city": {
         "auth.group": [OFFICIAL_GROUP],
@@ -275,6 +281,7 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
         "discussion.comment": "a city official moderates every comment (tests/discussion)",
         "notifications.outboxevent": [OUTBOX],
         "accounts.smsdelivery": [SMS_DELIVERY],
+        "districts.populationtable": POPULATION,
     },
 }
 
@@ -477,6 +484,7 @@ ADD_REFUSED = {
     "discussion.comment",
     "notifications.outboxevent",
     "accounts.smsdelivery",
+    "districts.populationtable",
 }
 ADD_ATTACKED_ELSEWHERE = {
     "accounts.citizenchangerequest": "test_officials_adversarial.py (crafted add-form posts)",
