@@ -620,6 +620,14 @@ RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=300)
 POLL_CARD_CACHE_SECONDS = env.int("POLL_CARD_CACHE_SECONDS", default=300)
 # Breakdown cells with fewer ballots than this are published as suppressed, everywhere.
 RESULTS_MIN_CELL = env.int("RESULTS_MIN_CELL", default=5)
+# Census-weighted results (voting/weighting.py): refused below this many weightable ballots, with
+# weights capped at WEIGHTING_CAP × their mean, and where a margin (gu, age band, sex) stays more
+# than WEIGHTING_TOLERANCE (relative) off its population under the cap.
+WEIGHTING_MIN_BALLOTS = env.int("WEIGHTING_MIN_BALLOTS", default=100)
+WEIGHTING_CAP = env.float("WEIGHTING_CAP", default=5.0)
+if WEIGHTING_CAP <= 1:
+    sys.exit("configuration error: WEIGHTING_CAP must be more than 1 (a multiple of the mean)")
+WEIGHTING_TOLERANCE = env.float("WEIGHTING_TOLERANCE", default=0.001)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
