@@ -25,7 +25,9 @@ class PollForm(forms.ModelForm):
         model = Poll
         fields = [
             "title",
+            "title_en",
             "description",
+            "description_en",
             "category",
             "department",
             "kind",

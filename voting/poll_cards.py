@@ -11,8 +11,11 @@ the same transaction, so no reader can cache the old card after the change commi
 ``POLL_CARD_CACHE_SECONDS`` bounds anything else (SQL behind Django's back, a restore); a cache
 that fails (Redis down) costs only the rebuild.
 
-Cards hold absolute image URLs (the API's, as DRF builds them from the request), so the key also
-carries the language and the scheme and host the request came in on.
+Cards hold texts chosen by the request's language (the English fields where they are filled in:
+voting/bilingual.py) and absolute image URLs (the API's, as DRF builds them from the request), so
+the key also carries the language and the scheme and host the request came in on. The English
+fields move ``updated_at`` as the Korean ones do: the poll's own on save, options' and categories'
+through ``touch_poll``.
 """
 
 import hashlib
@@ -37,8 +40,9 @@ logger = logging.getLogger(__name__)
 
 def _key(kind: str, poll_id: int, stamp: str, language: str, base: str) -> str:
     version = hashlib.blake2b(f"{stamp}|{base}".encode(), digest_size=8).hexdigest()
-    # v3: images carry width, height and renditions (cards cached before would lack them).
-    return f"pollcard:v3:{kind}:{poll_id}:{language}:{version}"
+    # v4: English cards read the English fields, the category's and groups' names included
+    # (an English card cached before holds their Korean text).
+    return f"pollcard:v4:{kind}:{poll_id}:{language}:{version}"
 
 
 def _cached(

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from districts.models import District
+from voting import bilingual
 from voting.models import Option, Poll
 from voting.tallies import UNKNOWN, Counts, Tally
 
@@ -90,8 +91,16 @@ def _cell_label(dimension: str, value: str, districts: Mapping[str, District]) -
     return {"gender": value}
 
 
-def build(poll: Poll, tally: Tally, options: list[Option] | None = None) -> dict:
-    """The results document for ``poll``: what the API, the admin and the CSV show."""
+def build(
+    poll: Poll,
+    tally: Tally,
+    options: list[Option] | None = None,
+    *,
+    content_language: str | None = None,
+) -> dict:
+    """The results document for ``poll``: what the API, the admin and the CSV show. Options'
+    labels are in ``content_language`` (by default the active language): the English ones where
+    officials wrote them (voting/bilingual.py)."""
     options = list(poll.options.all()) if options is None else options
     total = tally.overall.ballots
     withheld = total == 0
@@ -113,7 +122,9 @@ def build(poll: Poll, tally: Tally, options: list[Option] | None = None) -> dict
         "options": [
             {
                 "id": option.pk,
-                "label": option.label,
+                "label": bilingual.localized(
+                    option.label, option.label_en, language=content_language
+                ),
                 "votes": None if withheld else tally.overall.votes.get(option.pk, 0),
                 "share": None if withheld else _share(tally.overall.votes.get(option.pk, 0), total),
             }

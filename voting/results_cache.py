@@ -9,9 +9,10 @@ stamp and is rebuilt when the stamp differs:
   published) — read with the poll, in the same query;
 - the poll's status, which moves with the clock (upcoming → open → closed) without any write;
 - the poll row's ``updated_at`` (an official's edit);
-- the language (the document's note is translated).
+- the language: the document's note is translated, and the options' labels are the English
+  ones for a reader of English where officials wrote them (voting/bilingual.py).
 
-Editing an option moves its poll's ``updated_at`` in the same transaction
+Editing an option, in either language, moves its poll's ``updated_at`` in the same transaction
 (``voting.poll_cards.touch_poll``). ``RESULTS_CACHE_SECONDS`` bounds anything else — a restore,
 SQL behind Django's back — and a cache that fails (Redis down) only costs the rebuild.
 """

@@ -1,11 +1,45 @@
+from typing import Any
+
+from django.db.models import Field, Model
 from django.urls import reverse
+from django.utils.text import capfirst
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Verification
 from core.media_api import RenditionSerializer, rendition_list
-from voting import eligibility
+from voting import bilingual, eligibility
 from voting.models import Option, Outcome, Poll, PollImage
+
+
+class LocalizedField(serializers.CharField):
+    """A Korean text, or for a reader of English its twin field ``english`` where that is filled
+    in (voting/bilingual.py). The API keeps one key per text: apps show what they get."""
+
+    def __init__(self, *, english: str, **kwargs: Any) -> None:
+        self.english = english
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        korean = super().get_attribute(instance)
+        if not isinstance(korean, str):
+            return korean
+        return bilingual.localized(korean, getattr(instance, self.english, ""))
+
+
+def localized_model_field(model: type[Model], name: str) -> LocalizedField:
+    """The model's Korean field ``name`` as a ModelSerializer would declare it (label, help text,
+    bounds: the schema stays as it was), read in the reader's language from ``<name>_en``."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is a column of {model.__name__}"
+    kwargs: dict[str, Any] = {"label": capfirst(field.verbose_name)}
+    if field.help_text:
+        kwargs["help_text"] = field.help_text
+    if field.max_length:
+        kwargs["max_length"] = field.max_length
+    if field.blank:
+        kwargs.update(allow_blank=True, required=False)
+    return LocalizedField(english=f"{name}_en", **kwargs)
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -40,11 +74,12 @@ class OptionImageSerializer(serializers.Serializer):
 
 class CategorySerializer(serializers.Serializer):
     slug = serializers.CharField()
-    name = serializers.CharField()
+    name = LocalizedField(english="name_en")
 
 
 # What every citizen sees alike of a poll in the list (cached: voting/poll_cards.py).
 class PollCardSerializer(serializers.ModelSerializer):
+    title = localized_model_field(Poll, "title")
     category = CategorySerializer(allow_null=True)
     cover_image = serializers.SerializerMethodField()
 
@@ -90,6 +125,9 @@ class PaginatedPollListItemListSerializer(serializers.Serializer):
 
 
 class OptionSerializer(serializers.ModelSerializer):
+    # Shadows Field.label for the type checker only: DRF moves declared fields out of the class.
+    label = localized_model_field(Option, "label")  # type: ignore[assignment]
+    description = localized_model_field(Option, "description")
     image = serializers.SerializerMethodField()
 
     class Meta:
@@ -161,6 +199,8 @@ class AudienceSerializer(serializers.Serializer):
 
 # What every citizen sees alike of one poll (cached: voting/poll_cards.py).
 class PollDetailCardSerializer(serializers.ModelSerializer):
+    title = localized_model_field(Poll, "title")
+    description = localized_model_field(Poll, "description")
     category = CategorySerializer(allow_null=True)
     images = ImageSerializer(many=True)
     options = OptionSerializer(many=True)
@@ -199,7 +239,10 @@ class PollDetailCardSerializer(serializers.ModelSerializer):
     def get_audience(self, poll: Poll) -> dict:
         return {
             "districts": [{"code": d.code, "name": d.name} for d in poll.districts.all()],
-            "groups": [{"id": g.pk, "name": g.name} for g in poll.groups.all()],
+            "groups": [
+                {"id": g.pk, "name": bilingual.localized(g.name, g.name_en)}
+                for g in poll.groups.all()
+            ],
             "min_age": poll.min_age,
             "max_age": poll.max_age,
             "min_verification": Verification(poll.min_verification).api_name,

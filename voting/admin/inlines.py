@@ -24,7 +24,8 @@ FROZEN_FIELDS = (
     "max_age",
     "min_verification",
 )
-FROZEN_OPTION_FIELDS = ("label", "image")
+# An option's English label is what readers of English voted for, as the Korean one is.
+FROZEN_OPTION_FIELDS = ("label", "label_en", "image")
 
 
 def frozen(request: HttpRequest, poll: Poll | None) -> bool:
@@ -40,7 +41,15 @@ def frozen(request: HttpRequest, poll: Poll | None) -> bool:
 class OptionInline(admin.TabularInline[Option, Poll]):
     model = Option
     formset = OptionFormSet
-    fields = ("label", "description", "image", "image_alt", "position")
+    fields = (
+        "label",
+        "label_en",
+        "description",
+        "description_en",
+        "image",
+        "image_alt",
+        "position",
+    )
     extra = 0
 
     def get_extra(self, request: HttpRequest, obj: Poll | None = None, **kwargs: Any) -> int:

@@ -71,7 +71,19 @@ class PollAdmin(admin.ModelAdmin):
     )
 
     fieldsets_text = (
-        (_("Text"), {"fields": ("title", "description", "category", "department")}),
+        (
+            _("Text"),
+            {
+                "fields": (
+                    "title",
+                    "title_en",
+                    "description",
+                    "description_en",
+                    "category",
+                    "department",
+                )
+            },
+        ),
         (_("Question"), {"fields": ("kind", "min_choices", "max_choices")}),
         (_("Schedule"), {"fields": ("opens_at", "closes_at")}),
         (

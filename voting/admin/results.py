@@ -86,9 +86,15 @@ def _csv_text(value: object) -> object:
     return value
 
 
+def _document(poll: Poll) -> dict[str, Any]:
+    # The options as officials wrote them, in Korean beside the poll's Korean title, whatever the
+    # admin's language: the page and the CSV are the city's record.
+    return results.build(poll, tallies.read(poll.pk), content_language=settings.LANGUAGE_CODE)
+
+
 def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> TemplateResponse:
     """The results page of ``poll``; ``context`` is the admin's (site, options)."""
-    document = results.build(poll, tallies.read(poll.pk))
+    document = _document(poll)
     context = {
         **context,
         "title": gettext("Results: %(title)s") % {"title": poll.title},
@@ -109,7 +115,7 @@ def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> T
 
 def results_csv(poll: Poll) -> HttpResponse:
     """The same tables as a CSV download (UTF-8 with a BOM, formulas defused)."""
-    document = results.build(poll, tallies.read(poll.pk))
+    document = _document(poll)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="poll-{poll.pk}-results.csv"'
     response.write("\ufeff")  # the BOM: Excel then reads the Korean as UTF-8

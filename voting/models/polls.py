@@ -11,6 +11,11 @@ from accounts.models import Verification
 from core.images import validate_image
 from core.media import CleanImageField, private_storage
 
+ENGLISH_HELP = _("Optional: shown to readers of English. Left empty, they read the Korean.")
+ENGLISH_MARKDOWN_HELP = _(
+    "Markdown. Optional: shown to readers of English. Left empty, they read the Korean."
+)
+
 
 class Category(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
@@ -52,7 +57,15 @@ class Poll(models.Model):
         OFFICIALS = "officials", _("when officials publish them")
 
     title = models.CharField(_("title"), max_length=200)
+    # English beside the Korean, as District and Group have it: readers of English get each
+    # field that is filled in, Korean for the rest (voting/bilingual.py).
+    title_en = models.CharField(
+        _("English title"), max_length=200, blank=True, help_text=ENGLISH_HELP
+    )
     description = models.TextField(_("description"), blank=True, help_text=_("Markdown"))
+    description_en = models.TextField(
+        _("English description"), blank=True, help_text=ENGLISH_MARKDOWN_HELP
+    )
     category = models.ForeignKey(
         Category,
         verbose_name=_("category"),
@@ -186,7 +199,11 @@ class Poll(models.Model):
 class Option(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
     label = models.CharField(_("label"), max_length=200)
+    label_en = models.CharField(
+        _("English label"), max_length=200, blank=True, help_text=ENGLISH_HELP
+    )
     description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("English description"), blank=True, help_text=ENGLISH_HELP)
     image = CleanImageField(
         _("image"), upload_to="options/%Y/%m/", blank=True, validators=[validate_image]
     )

@@ -128,7 +128,9 @@ def duplicate_poll(*, poll: Poll, by: User | None) -> Poll:
             Option(
                 poll=copy,
                 label=o.label,
+                label_en=o.label_en,
                 description=o.description,
+                description_en=o.description_en,
                 image=o.image,
                 # The same stored file: its size names its renditions (core/media.py).
                 image_width=o.image_width,

@@ -10,7 +10,7 @@ from accounts.models import User
 from audit import services as audit
 from audit.models import AuditEntry
 from voting import live
-from voting.models import Poll
+from voting.models import Option, Poll
 
 
 def record_poll(
@@ -28,7 +28,8 @@ def record_poll(
 
 
 def poll_snapshot(poll: Poll) -> dict[str, Any]:
-    """What an audit entry compares: the poll's fields, its options, images and audience."""
+    """What an audit entry compares: the poll's fields, its options, images and audience; the
+    English texts too, which citizens read as they read the Korean ones."""
     fresh = (
         Poll.objects.select_related("category")
         .prefetch_related("options", "images", "districts", "groups")
@@ -36,7 +37,9 @@ def poll_snapshot(poll: Poll) -> dict[str, Any]:
     )
     return {
         "title": fresh.title,
+        "title_en": fresh.title_en,
         "description": fresh.description,
+        "description_en": fresh.description_en,
         "category": str(fresh.category) if fresh.category else None,
         "department": fresh.department,
         "kind": fresh.kind,
@@ -50,17 +53,25 @@ def poll_snapshot(poll: Poll) -> dict[str, Any]:
         "min_age": fresh.min_age,
         "max_age": fresh.max_age,
         "min_verification": fresh.min_verification,
-        "options": [
-            f"{o.position}. {o.label}"
-            + (f" — {o.description}" if o.description else "")
-            + (f" [{o.image.name}]" if o.image else "")
-            for o in fresh.options.all()
-        ],
+        "options": [_option_line(o) for o in fresh.options.all()],
         "images": [
             f"{i.image.name} ({i.alt})" + (" cover" if i.is_cover else "")
             for i in fresh.images.all()
         ],
     }
+
+
+def _option_line(option: Option) -> str:
+    # One line per option, so an edit in either language shows as that option's change; the
+    # English parts only where there are some, so lines of Korean-only polls read as before.
+    label = _with_english(option.label, option.label_en)
+    description = _with_english(option.description, option.description_en)
+    line = f"{option.position}. {label}" + (f" — {description}" if description else "")
+    return line + (f" [{option.image.name}]" if option.image else "")
+
+
+def _with_english(korean: str, english: str) -> str:
+    return " ".join(filter(None, [korean, f"[en: {english}]" if english else ""]))
 
 
 def record_creation(*, poll: Poll, by: User | None) -> AuditEntry:

@@ -57,6 +57,32 @@ DEMO_CATEGORIES = [
     ("culture", "문화", "Culture"),
 ]
 
+# The demo polls' English (issue 18), by their Korean titles: title, description, option labels
+# in order. The closed poll's description is left Korean, to show that a field without English
+# reads in Korean (voting/bilingual.py).
+DEMO_ENGLISH = {
+    "따릉이 심야 운영 시간을 새벽 2시까지 늘릴까요?": (
+        "Should Ttareungyi bikes run until 2 a.m.?",
+        "We ask citizens about extending the late-night hours of Seoul's public bikes.",
+        ["Yes", "No", "Not sure"],
+    ),
+    "종로구 차 없는 거리, 어디로 넓힐까요? (최대 2곳)": (
+        "Jongno car-free streets: where next? (up to 2)",
+        "For Jongno-gu residents. Choose the streets to make pedestrian-only first.",
+        ["Insadong-gil", "Daehak-ro", "Ikseon-dong area", "Cheonggyecheon-ro"],
+    ),
+    "2027년 서울 청년 문화패스, 어떤 분야를 늘릴까요?": (
+        "2027 Seoul Youth Culture Pass: what should it cover more?",
+        "A poll opening next month.",
+        ["Performances", "Exhibitions", "Films", "Books"],
+    ),
+    "경로당 냉방비 지원을 여름 내내로 늘릴까요?": (
+        "Should senior centres get cooling subsidies all summer?",
+        "",
+        ["Yes", "No"],
+    ),
+}
+
 DEMO_GROUPS = [
     ("청년 19–34", "Youth 19–34", Group.Kind.SELF_DECLARED),
     ("버스 이용자", "Bus riders", Group.Kind.SELF_DECLARED),
@@ -138,6 +164,7 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "name_en": name_en, "position": position}
             )
         created_polls = self._polls(official, categories)
+        self._english()
         created_proposals = self._proposals()
         self.stdout.write(
             f"demo data: 1 official, {len(DEMO_CITIZENS) + len(DEMO_VOTERS)} citizens, "
@@ -160,6 +187,16 @@ class Command(BaseCommand):
         for citizen in others[:3]:
             proposals.support(proposal=proposal, user=citizen)
         return 1
+
+    def _english(self) -> None:
+        """The demo polls' English where it is missing (a demo database seeded before it)."""
+        for poll in Poll.objects.filter(department="데모", title__in=DEMO_ENGLISH, title_en=""):
+            title, description, labels = DEMO_ENGLISH[poll.title]
+            poll.title_en, poll.description_en = title, description
+            poll.save(update_fields=["title_en", "description_en", "updated_at"])
+            for option, label in zip(poll.options.order_by("position", "id"), labels, strict=False):
+                option.label_en = label
+                option.save(update_fields=["label_en"])
 
     def _polls(self, official, categories) -> int:
         """Polls open to all of Seoul and to one gu, upcoming, and closed with results."""
