@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from voting import eligibility, receipts, scoping, tallies
+from voting import bilingual, eligibility, receipts, scoping, tallies
 from voting.models import BoardTracker, Envelope, Option, Participation, Poll, PollImage
 
 
@@ -157,26 +157,28 @@ def receipt_status(*, code: str) -> dict | None:
         return None
     envelope = (
         Envelope.objects.filter(lookup=receipts.envelope_lookup(code))
-        .values("poll_id", "poll__title")
+        .values("poll_id", "poll__title", "poll__title_en")
         .first()
     )
     if envelope is not None:
         return {
             "poll": envelope["poll_id"],
-            "poll_title": envelope["poll__title"],
+            "poll_title": bilingual.localized(envelope["poll__title"], envelope["poll__title_en"]),
             "status": "sealed",
             "batch": None,
         }
     tracked = (
         BoardTracker.objects.filter(tracker=receipts.tracker(code))
-        .values("entry__poll_id", "entry__poll__title", "entry__seq")
+        .values("entry__poll_id", "entry__poll__title", "entry__poll__title_en", "entry__seq")
         .first()
     )
     if tracked is None:
         return None
     return {
         "poll": tracked["entry__poll_id"],
-        "poll_title": tracked["entry__poll__title"],
+        "poll_title": bilingual.localized(
+            tracked["entry__poll__title"], tracked["entry__poll__title_en"]
+        ),
         "status": "counted",
         "batch": tracked["entry__seq"],
     }

@@ -443,3 +443,17 @@ def test_the_demo_polls_read_in_english(app, settings):
     assert bikes["category"]["name"] == "Transport"
     assert [o["label"] for o in page["options"]] == ["Yes", "No", "Not sure"]
     assert detail(app, Poll(pk=bikes["id"]), **KOREAN)["title"].startswith("따릉이")
+
+
+def test_a_receipt_names_its_poll_in_the_readers_language(app, poll):
+    from districts.models import GroupMembership
+    from voting import casting
+
+    voter = CitizenFactory()
+    GroupMembership.objects.create(group=poll.groups.get(), user=voter)  # the poll's audience
+    receipt = casting.cast_ballot(
+        poll=poll, voter=voter, option_ids=[poll.options.first().pk]
+    ).body["receipt"]
+    url = f"/api/v1/receipts/{receipt}/"
+    assert app.get(url, **ENGLISH).json()["poll_title"] == "Late-night Ttareungyi"
+    assert app.get(url, **KOREAN).json()["poll_title"] == "따릉이 심야 운영"
