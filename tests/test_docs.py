@@ -277,3 +277,64 @@ body = {"code": "from_a_dict", "detail": "x"}
         "from_a_dict",
     }
     assert documented_codes("`409 already_voted` and `x`") == {"already_voted", "x"}
+
+
+CONFIGURATION_PAGE = DOCS / "operations" / "configuration.md"
+SETTINGS = ROOT / "config" / "settings.py"
+# The name a settings line reads: env("X"), env.<type>("X", ...) (str, int, bool, float, list,
+# path, db_url, email_url...), os.environ.get("X"), os.environ["X"] and os.getenv("X"); the name
+# may sit on the line after the call's parenthesis.
+ENV_READ = re.compile(
+    r"""(?:\benv(?:\.\w+)?\(|\bos\.environ\.get\(|\bos\.getenv\(|\bos\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
+# A variable's name in one of the page's code spans: `X`, `X` / `Y`, `X=value`.
+VARIABLE_NAME = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
+
+
+def variables_read(source: str) -> set[str]:
+    return set(ENV_READ.findall(source))
+
+
+def documented_variables(text: str) -> set[str]:
+    return {name for span in CODE_SPAN.findall(text) for name in VARIABLE_NAME.findall(span)}
+
+
+def test_every_environment_variable_the_settings_read_is_on_the_configuration_page():
+    read = variables_read(SETTINGS.read_text(encoding="utf-8"))
+    # The scan must see what it is meant to see, a call split over lines included, or it would
+    # pass an empty page.
+    assert {"DEBUG", "DATABASE_URL", "RATE_LIMIT_LOGIN_CODE", "CELERY_TASK_ALWAYS_EAGER"} <= read
+    documented = documented_variables(CONFIGURATION_PAGE.read_text(encoding="utf-8"))
+    missing = sorted(read - documented)
+    assert missing == [], (
+        f"environment variables config/settings.py reads but docs/operations/configuration.md "
+        f"does not list: {missing}"
+    )
+
+
+def test_the_environment_scan_finds_every_way_a_variable_is_read():
+    source = """
+DEBUG = env.bool("DEBUG", default=True)
+DATABASES = {"default": env.db_url("DATABASE_URL", default="sqlite://")}
+A = env("FROM_A_CALL")
+B = env.str(
+    "ON_THE_NEXT_LINE", default=""
+)
+C = os.environ.get("FROM_OS_ENVIRON_GET", "")
+D = os.environ['FROM_OS_ENVIRON_ITEM']
+E = os.getenv("FROM_GETENV")
+F = env.str(name, default="")
+G = environment("NOT_THE_ENV_READER")
+"""
+    assert variables_read(source) == {
+        "DEBUG",
+        "DATABASE_URL",
+        "FROM_A_CALL",
+        "ON_THE_NEXT_LINE",
+        "FROM_OS_ENVIRON_GET",
+        "FROM_OS_ENVIRON_ITEM",
+        "FROM_GETENV",
+    }
+    # A name counts only as a whole word in a code span: SMS_SENDER is not SMS_SENDER_NUMBER.
+    page = "| `SMS_SENDER_NUMBER` / `SMS_API_KEY=x` | SMS_SENDER in prose |"
+    assert documented_variables(page) == {"SMS_SENDER_NUMBER", "SMS_API_KEY"}
