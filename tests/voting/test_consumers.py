@@ -102,8 +102,11 @@ async def test_a_path_that_names_no_poll_is_refused_at_the_handshake_like_any_ot
     from config.asgi import application
 
     headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-    connected, _code = await WebsocketCommunicator(application, path, headers=headers).connect()
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _code = await communicator.connect()
     assert not connected
+    # End the refusing consumer's task: left waiting, it can hold up the event loop's teardown.
+    await communicator.disconnect()
 
 
 async def test_citizen_is_refused():
