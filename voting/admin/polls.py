@@ -31,6 +31,7 @@ from voting.admin.base import official_of, reverse_or_none
 from voting.admin.filters import StatusFilter, TargetableDistrictsView, TargetableDistrictsWidget
 from voting.admin.inlines import FROZEN_FIELDS, OptionInline, PollImageInline, frozen
 from voting.admin.results import poll_links, results_csv, results_page
+from voting.admin.results_exports import export_urls
 from voting.forms import PollForm
 from voting.models import Poll
 from voting.services.lifecycle import (
@@ -279,6 +280,7 @@ class PollAdmin(admin.ModelAdmin):
                 wrap(self.results_csv_view),
                 name="{}_{}_results_csv".format(*info),
             ),
+            *export_urls(wrap=wrap, poll_for=self._poll_for_results, info=info),
             path(
                 "district-autocomplete/",
                 wrap(TargetableDistrictsView.as_view(admin_site=self.admin_site)),

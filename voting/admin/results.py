@@ -79,7 +79,7 @@ def _votes(cell: dict[str, Any]) -> list[int | None]:
     return [option["votes"] for option in cell["options"]]
 
 
-def _csv_text(value: object) -> object:
+def spreadsheet_text(value: object) -> object:
     """Text cells that a spreadsheet would run as a formula are quoted with a leading '."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -107,6 +107,8 @@ def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> T
         "min_cell": settings.RESULTS_MIN_CELL,
         "batch_min": settings.BALLOT_BATCH_MIN,
         "csv_url": reverse("admin:voting_poll_results_csv", args=[poll.pk]),
+        "long_csv_url": reverse("admin:voting_poll_results_long_csv", args=[poll.pk]),
+        "xlsx_url": reverse("admin:voting_poll_results_xlsx", args=[poll.pk]),
         "dashboard_url": reverse_or_none("voting_dashboard:poll", poll.pk),
         "has_view_permission": True,
     }
@@ -121,7 +123,7 @@ def results_csv(poll: Poll) -> HttpResponse:
     response.write("\ufeff")  # the BOM: Excel then reads the Korean as UTF-8
     writer = csv.writer(response)
     suppressed = gettext("suppressed")
-    writer.writerow([gettext("Poll"), _csv_text(poll.title)])
+    writer.writerow([gettext("Poll"), spreadsheet_text(poll.title)])
     writer.writerow([gettext("Status"), Poll.Status(document["status"]).label])
     total = document["note"] if document["withheld"] else document["total"]
     writer.writerow([gettext("Participants"), total])
@@ -129,17 +131,24 @@ def results_csv(poll: Poll) -> HttpResponse:
     for table in results_tables(document):
         writer.writerow([])
         writer.writerow([table.title])
-        writer.writerow([_csv_text(h) for h in table.header])
+        writer.writerow([spreadsheet_text(h) for h in table.header])
         for row in table.rows:
-            writer.writerow([suppressed if cell is None else _csv_text(cell) for cell in row])
+            writer.writerow(
+                [suppressed if cell is None else spreadsheet_text(cell) for cell in row]
+            )
     return response
 
 
 def poll_links(poll: Poll) -> list[tuple[str, str]]:
-    """(label, url) of the poll's results page, its CSV and its live dashboard (if installed)."""
+    """(label, url) of the poll's results page, its files and its live dashboard (if installed)."""
     links = [
         (gettext("Results"), reverse("admin:voting_poll_results", args=[poll.pk])),
         (gettext("Results (CSV)"), reverse("admin:voting_poll_results_csv", args=[poll.pk])),
+        (
+            gettext("Results (long CSV)"),
+            reverse("admin:voting_poll_results_long_csv", args=[poll.pk]),
+        ),
+        (gettext("Results (XLSX)"), reverse("admin:voting_poll_results_xlsx", args=[poll.pk])),
     ]
     dashboard = reverse_or_none("voting_dashboard:poll", poll.pk)
     if dashboard:

@@ -1,0 +1,411 @@
+"""Officials' result files: the long-format CSV and the XLSX workbook (issue 18).
+
+Each is fetched through the admin as an official, read back (the CSV with the csv module, the
+workbook with openpyxl) and held against ``results.build``'s document and the public board: the
+files must say what the results page says, suppress what it suppresses, and never become a
+formula in an official's spreadsheet.
+"""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import translation
+from openpyxl import load_workbook
+
+from tests.ballot_box import cast_many, close_and_count
+from tests.district_codes import GANGNAM, JONGNO, JUNG, SAJIK, SINSA
+from tests.factories import OfficialFactory, PollFactory, born
+from voting import board, results, sealing, tallies
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+K = 10  # BALLOT_BATCH_MIN, pinned below: the expected figures are written for it
+SEOUL = ZoneInfo("Asia/Seoul")
+
+LONG_HEADER_EN = [
+    "Poll ID",
+    "Breakdown",
+    "Code",
+    "Group",
+    "Participants",
+    "Option ID",
+    "Option",
+    "Votes",
+    "Share",
+    "Note",
+]
+SHEETS_KO = ["개요", "선택지", "자치구별", "연령대별", "성별", "전체 수치", "산출 방법"]
+SHEETS_EN = ["Summary", "Options", "By gu", "By age band", "By gender", "All figures", "Method"]
+
+
+@pytest.fixture(autouse=True)
+def _k(settings):
+    settings.BALLOT_BATCH_MIN = K
+    settings.RESULTS_MIN_CELL = 5
+
+
+def login(user, language: str = "en") -> Client:
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def city_official():
+    return OfficialFactory(role="official")
+
+
+@pytest.fixture
+def voted_poll():
+    """A closed, counted poll for all of Seoul (results for officials only).
+
+    44 ballots: 종로구 A 10 / B 4, 강남구 A 14 / B 6, 중구 A 10 / B 0; ages 30s 24, 50s 20;
+    female 31 (A 25 / B 6), male 10, other 3. Listed: the three gu (종로구's and 중구's votes
+    suppressed), both age bands (all votes suppressed: each has a B below 5 or its pair), and
+    female only (male would give "other" away).
+    """
+    poll = PollFactory(
+        title="청계천 야간 개방", options=["찬성", "반대"], results_visibility="officials"
+    )
+    yes, no = poll.options.all()
+    groups = [
+        (10, SAJIK, 35, "female", yes),
+        (4, SAJIK, 35, "male", no),
+        (8, SINSA, 55, "female", yes),
+        (6, SINSA, 55, "female", no),
+        (6, SINSA, 55, "male", yes),
+        (3, JUNG, 35, "other", yes),
+        (7, JUNG, 35, "female", yes),
+    ]
+    for n, district, age, gender, option in groups:
+        cast_many(poll, n, [option.pk], district_id=district, birth_year=born(age), gender=gender)
+    close_and_count(poll)
+    return poll
+
+
+@pytest.fixture
+def poll_below_k():
+    """A closed poll whose whole turnout (k - 1) stays below k: nothing is ever counted."""
+    poll = PollFactory(title="소수 투표", options=["찬성", "반대"], results_visibility="officials")
+    cast_many(poll, K - 1, district_id=SAJIK, birth_year=born(35), gender="female")
+    assert close_and_count(poll) == 0
+    return poll
+
+
+def long_url(poll) -> str:
+    return f"/admin/voting/poll/{poll.pk}/results/long-csv/"
+
+
+def xlsx_url(poll) -> str:
+    return f"/admin/voting/poll/{poll.pk}/results/xlsx/"
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Korean
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def workbook(response):
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return load_workbook(io.BytesIO(response.content))
+
+
+def values(sheet) -> list[list[object]]:
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def summary(book, label: str) -> object:
+    return next(value for key, value in values(book.worksheets[0]) if key == label)
+
+
+def expected_long_rows(document: dict) -> list[list[str]]:
+    """The long table the document implies, written out here independently of the export:
+    every option of the whole poll, then of every listed cell, numbers as ``str``, suppressed
+    as empty with "suppressed" noted; a cell's share is its shown votes over its participants."""
+    labels = {o["id"]: o["label"] for o in document["options"]}
+    poll = str(document["poll"])
+
+    def shown(value) -> str:
+        return "" if value is None else str(value)
+
+    rows = [
+        [
+            *(poll, "overall", "", "All participants", shown(document["total"]), str(o["id"])),
+            *(o["label"], shown(o["votes"]), shown(o["share"])),
+            "" if o["votes"] is not None else "suppressed",
+        ]
+        for o in document["options"]
+    ]
+    cells = [
+        *(("gu", c["code"], c["name"], c) for c in document["breakdown"]["gu"]),
+        *(("age_band", c["band"], c["label"], c) for c in document["breakdown"]["age_band"]),
+        *(("gender", c["gender"], c["gender"], c) for c in document["breakdown"]["gender"]),
+    ]
+    for dimension, code, name, cell in cells:
+        for o in cell["options"]:
+            votes = o["votes"]
+            share = "" if votes is None else str(round(votes / cell["total"], 4))
+            note = "suppressed" if votes is None else ""
+            rows.append(
+                [
+                    *(poll, dimension, str(code), name, str(cell["total"]), str(o["id"])),
+                    *(labels[o["id"]], shown(votes), share, note),
+                ]
+            )
+    return rows
+
+
+# --- The long-format CSV -----------------------------------------------------------------------
+
+
+def test_long_csv_is_one_row_per_breakdown_group_and_option_as_results_build_gives(
+    city_official, voted_poll
+):
+    with translation.override("en"):  # the gu's and age bands' names as the file gives them
+        document = results.build(voted_poll, tallies.read(voted_poll.pk), content_language="ko")
+
+    response = login(city_official).get(long_url(voted_poll))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    today = datetime.now(SEOUL).strftime("%Y%m%d")
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="poll-{voted_poll.pk}-results-{today}-long.csv"'
+    )
+    header, *rows = csv_rows(response)
+    assert header == LONG_HEADER_EN
+    assert rows == expected_long_rows(document)
+    yes, no = voted_poll.options.all()
+    # Two options × (the whole poll, three gu, two age bands, one gender).
+    assert len(rows) == 2 * 7
+    pk = str(voted_poll.pk)
+    overall = [pk, "overall", "", "All participants", "44", str(yes.pk), "찬성", "34", "0.7727"]
+    assert rows[0] == [*overall, ""]
+    assert [pk, "gu", GANGNAM, "Gangnam-gu", "20", str(no.pk), "반대", "6", "0.3", ""] in rows
+    assert [pk, "gu", JONGNO, "Jongno-gu", "14", str(no.pk), "반대", "", "", "suppressed"] in rows
+    assert [pk, "gender", "female", "female", "31", str(yes.pk), "찬성", "25", "0.8065", ""] in rows
+    # A suppressed number is an empty cell wherever it is, never a number.
+    for row in rows:
+        assert (row[7] == "") == (row[9] == "suppressed"), row
+        assert (row[8] == "") == (row[7] == ""), row
+    assert sum(row[9] == "suppressed" for row in rows) == 8
+
+
+def test_long_csv_of_a_poll_below_k_holds_no_number(city_official, poll_below_k):
+    response = login(city_official).get(long_url(poll_below_k))
+
+    assert response.status_code == 200
+    header, *rows = csv_rows(response)
+    assert header == LONG_HEADER_EN
+    # The whole poll's options only: no breakdown is listed, and no figure is given.
+    assert [row[1] for row in rows] == ["overall", "overall"]
+    for row in rows:
+        assert row[4] == row[7] == row[8] == ""
+        assert row[9].startswith("Fewer than 10 ballots counted")
+
+
+# --- The workbook ------------------------------------------------------------------------------
+
+
+def test_xlsx_opens_back_with_a_sheet_per_view_korean_headers_and_numbers(
+    city_official, voted_poll
+):
+    with translation.override("ko"):
+        document = results.build(voted_poll, tallies.read(voted_poll.pk), content_language="ko")
+    head = board.document(poll_id=voted_poll.pk)["head"]
+
+    response = login(city_official, "ko").get(xlsx_url(voted_poll))
+
+    book = workbook(response)
+    today = datetime.now(SEOUL).strftime("%Y%m%d")
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="poll-{voted_poll.pk}-results-{today}.xlsx"'
+    )
+    assert book.sheetnames == SHEETS_KO
+    assert values(book["선택지"]) == [
+        ["선택지", "득표수", "득표율"],
+        ["찬성", 34, 0.7727],
+        ["반대", 10, 0.2273],
+    ]
+    assert book["선택지"]["C2"].number_format == "0.0%"
+    gu = values(book["자치구별"])
+    assert gu[0] == ["자치구", "코드", "참여자", "찬성", "반대"]
+    expected_gu = [
+        [c["name"], c["code"], c["total"], *(o["votes"] for o in c["options"])]
+        for c in document["breakdown"]["gu"]
+    ]
+    assert gu[1:] == expected_gu
+    assert gu[1][2:] == [14, None, None]  # 종로구: suppressed is empty, never 0
+    assert gu[3][2:] == [20, 14, 6]
+    assert book["자치구별"]["D2"].fill.fgColor.rgb.endswith("D9D9D9")  # greyed: suppressed
+    assert [row[1:] for row in values(book["연령대별"])[1:]] == [[24, None, None], [20, None, None]]
+    assert values(book["성별"])[0] == ["성별", "참여자", "찬성", "반대"]
+    assert [row[1:] for row in values(book["성별"])[1:]] == [[31, 25, 6]]
+    long = values(book["전체 수치"])
+    assert long[0] == [
+        "투표 번호",
+        "구분",
+        "코드",
+        "세부 구분",
+        "참여자",
+        "선택지 번호",
+        "선택지",
+        "득표수",
+        "득표율",
+        "비고",
+    ]
+    assert len(long) == 1 + 2 * 7
+    assert long[1][4:9] == [44, voted_poll.options.first().pk, "찬성", 34, 0.7727]
+    suppressed = [row for row in long[1:] if row[7] is None]
+    assert len(suppressed) == 8
+    assert {(row[8], row[9]) for row in suppressed} == {(None, "비공개(소수 보호)")}
+
+    # The summary: the poll, the export time in Seoul, and the board's head as the board serves it.
+    assert summary(book, "투표 번호") == voted_poll.pk
+    assert summary(book, "투표") == "청계천 야간 개방"
+    assert summary(book, "참여자") == 44
+    assert summary(book, "게시판 최신 해시") == head["hash"]
+    assert summary(book, "게시판 최신 배치") == head["seq"]
+    assert summary(book, "게시판 최신 서명") == head["signature"]
+    assert summary(book, "게시판 검증 키") == sealing.verify_key_hex()
+    exported = datetime.fromisoformat(summary(book, "내보낸 일시"))
+    assert exported.utcoffset() == timedelta(hours=9)
+    assert abs(exported - datetime.now(UTC)) < timedelta(seconds=5)
+    for label in ("시작 일시", "종료 일시"):
+        assert summary(book, label).endswith("+09:00")
+
+    method = "\n".join(row[0] for row in values(book["산출 방법"]))
+    assert head["hash"] in method
+    key = sealing.verify_key_hex()
+    # The verifier's own command line, against this site (verifier/verify_board.py --url).
+    assert f"verify_board.py --url http://testserver --poll {voted_poll.pk} --key {key}" in method
+    assert summary(book, "게시판 주소") == f"http://testserver/api/v1/polls/{voted_poll.pk}/board/"
+    assert f"{K}" in method and "5" in method
+    assert "verify_board.py" in method
+
+
+def test_xlsx_of_a_poll_below_k_has_no_figure_and_no_head(city_official, poll_below_k):
+    book = workbook(login(city_official).get(xlsx_url(poll_below_k)))
+
+    assert book.sheetnames == SHEETS_EN
+    assert values(book["Options"])[1:] == [["찬성", None, None], ["반대", None, None]]
+    for title in ("By gu", "By age band", "By gender"):
+        assert len(values(book[title])) == 1  # the header: nothing listed
+    assert summary(book, "Participants").startswith("Fewer than 10 ballots counted")
+    assert summary(book, "Board head hash") == "no batch counted yet"
+    numbers = [
+        value
+        for sheet in book.worksheets[1:]
+        for row in values(sheet)[1:]
+        for value in row[1:]
+        if isinstance(value, (int, float))
+    ]
+    # The only numbers: the poll's id and the options' ids in the long sheet.
+    assert set(numbers) <= {poll_below_k.pk, *poll_below_k.options.values_list("pk", flat=True)}
+
+
+def test_xlsx_follows_the_admin_language(city_official, voted_poll):
+    english = workbook(login(city_official, "en").get(xlsx_url(voted_poll)))
+    korean = workbook(login(city_official, "ko").get(xlsx_url(voted_poll)))
+
+    assert english.sheetnames == SHEETS_EN
+    assert korean.sheetnames == SHEETS_KO
+    assert values(english["Options"])[0] == ["Option", "Votes", "Share"]
+    assert values(english["All figures"])[0] == LONG_HEADER_EN
+    assert "These figures are the ballots counted" in values(english["Method"])[0][0]
+    # The options are the city's record: in Korean as officials wrote them, in either language.
+    assert values(english["Options"])[1][0] == values(korean["선택지"])[1][0] == "찬성"
+
+
+def test_long_csv_follows_the_admin_language(city_official, voted_poll):
+    header, *_rows = csv_rows(login(city_official, "ko").get(long_url(voted_poll)))
+    assert header[:4] == ["투표 번호", "구분", "코드", "세부 구분"]
+
+
+# --- Formulas and other hostile texts ----------------------------------------------------------
+
+
+def test_texts_that_look_like_formulas_stay_texts(city_official):
+    poll = PollFactory(
+        title='=HYPERLINK("http://evil.example","열기")',
+        options=["=1+1", "@SUM(A1)", "-2+3", "종\x07로"],
+        results_visibility="officials",
+    )
+    cast_many(poll, K, [poll.options.get(label="=1+1").pk], district_id=SAJIK)
+    close_and_count(poll)
+    client = login(city_official)
+
+    _header, *rows = csv_rows(client.get(long_url(poll)))
+    labels = [row[6] for row in rows if row[1] == "overall"]
+    assert labels == ["'=1+1", "'@SUM(A1)", "'-2+3", "종\x07로"]
+
+    book = workbook(client.get(xlsx_url(poll)))
+    assert values(book["Options"])[1:3] == [["'=1+1", 10, 1.0], ["'@SUM(A1)", 0, 0.0]]
+    # XML cannot carry the bell character: it is dropped, not a failed export.
+    assert values(book["Options"])[4][0] == "종로"
+    assert summary(book, "Poll") == '\'=HYPERLINK("http://evil.example","열기")'
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert all(cell.data_type == "s" for cell in cells if isinstance(cell.value, str)), (
+        "every text is stored as a text"
+    )
+
+
+# --- Who may have them -------------------------------------------------------------------------
+
+
+def test_exports_are_refused_where_the_tables_csv_is(voted_poll):
+    jongno = login(OfficialFactory(role="official", gu=JONGNO))
+    no_perms = login(OfficialFactory())  # staff, but not in the "official" group
+    anonymous = Client()
+    inside = PollFactory(title="종로 정책", districts=[SAJIK])
+    reaching_out = PollFactory(title="넓은 투표", districts=[SAJIK, GANGNAM])
+
+    for url in (long_url, xlsx_url):
+        # A poll reaching beyond the official's gu (all of Seoul, or into 강남구) is city-wide
+        # work: it does not exist for a gu's official, as on the results page.
+        for poll in (voted_poll, reaching_out):
+            response = jongno.get(url(poll))
+            assert response.status_code == 404
+            assert poll.title not in response.content.decode()
+        assert jongno.get(url(inside)).status_code == 200
+        assert no_perms.get(url(voted_poll)).status_code == 403
+        response = anonymous.get(url(voted_poll))
+        assert response.status_code == 302
+        assert response.url.startswith("/admin/login/")
+    assert jongno.get(f"/admin/voting/poll/{voted_poll.pk}/results/csv/").status_code == 404
+
+
+def test_results_page_and_change_page_link_to_the_files(city_official, voted_poll):
+    client = login(city_official)
+    for page in (
+        f"/admin/voting/poll/{voted_poll.pk}/results/",
+        f"/admin/voting/poll/{voted_poll.pk}/change/",
+    ):
+        html = client.get(page).content.decode()
+        assert f'href="{long_url(voted_poll)}"' in html, page
+        assert f'href="{xlsx_url(voted_poll)}"' in html, page
+
+
+def test_file_names_carry_the_date_in_seoul(city_official, voted_poll, clock):
+    """At 15:30 UTC it is already the next day in Seoul: the file is dated by Seoul's day."""
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    clock.move_to(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 15, 30, tzinfo=UTC))
+    seoul_day = (tomorrow + timedelta(days=1)).strftime("%Y%m%d")
+
+    response = login(city_official).get(xlsx_url(voted_poll))
+
+    disposition = response["Content-Disposition"]
+    assert re.fullmatch(r'attachment; filename="poll-\d+-results-\d{8}\.xlsx"', disposition)
+    assert f"-{seoul_day}.xlsx" in disposition
+    assert summary(workbook(response), "Exported at").startswith(
+        f"{tomorrow + timedelta(days=1):%Y-%m-%d}T00:30:00+09:00"
+    )
