@@ -658,40 +658,6 @@ def test_actions_never_reach_another_gus_poll(jongno_official):
 
 
 @pytest.fixture
-def voted_poll():
-    """A closed, counted poll (results for officials only) whose ballots are spread so that some
-    breakdown cells are withheld whole and some option numbers inside the listed ones too.
-
-    44 ballots: 종로구 A 10 / B 4, 강남구 A 14 / B 6, 중구 A 10 / B 0; ages 30s 24, 50s 20;
-    female 31, male 10, other 3.
-    """
-    poll = PollFactory(
-        title="청계천 야간 개방", options=["찬성", "반대"], results_visibility="officials"
-    )
-    yes, no = poll.options.all()
-    groups = [
-        (10, SAJIK, 35, "female", yes),
-        (4, SAJIK, 35, "male", no),
-        (8, SINSA, 55, "female", yes),
-        (6, SINSA, 55, "female", no),
-        (6, SINSA, 55, "male", yes),
-        (3, JUNG, 35, "other", yes),
-        (7, JUNG, 35, "female", yes),
-    ]
-    for n, district, age, gender, option in groups:
-        cast_many(
-            poll,
-            n,
-            [option.pk],
-            district_id=district,
-            birth_year=born(age),
-            gender=gender,
-        )
-    close_and_count(poll)
-    return poll
-
-
-@pytest.fixture
 def poll_below_k():
     """A closed poll whose whole turnout (k - 1) stays below k: final, nothing ever counted."""
     poll = PollFactory(title="소수 투표", options=["찬성", "반대"], results_visibility="officials")
