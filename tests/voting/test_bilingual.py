@@ -25,6 +25,7 @@ from tests.factories import (
     OfficialFactory,
     PollFactory,
 )
+from tests.voting.test_admin import inline, split
 from voting import live
 from voting.models import Poll
 from voting.services.lifecycle import duplicate_poll
@@ -270,24 +271,6 @@ def test_live_frames_are_korean_whoever_builds_them(poll):
 # --- The officials' admin -----------------------------------------------------------------------
 
 
-def _split(name: str, when) -> dict:
-    local = timezone.localtime(when)
-    return {f"{name}_0": local.strftime("%Y-%m-%d"), f"{name}_1": local.strftime("%H:%M:%S")}
-
-
-def _inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"{prefix}-{index}-{key}"] = value
-    return data
-
-
 @pytest.fixture
 def admin_client():
     client = Client(headers={"accept-language": "en"})
@@ -332,15 +315,15 @@ def test_the_admin_form_saves_the_english_beside_the_korean_and_audits_it(admin_
         "kind": "single",
         "min_choices": "1",
         "max_choices": "1",
-        **_split("opens_at", opens),
-        **_split("closes_at", opens + timedelta(days=14)),
+        **split("opens_at", opens),
+        **split("closes_at", opens + timedelta(days=14)),
         "districts": [SAJIK],
         "min_age": "",
         "max_age": "",
         "min_verification": str(Verification.PHONE),
         "results_visibility": Poll.ResultsVisibility.AFTER_CLOSE,
-        **_inline("options", [{**row, "image_alt": ""} for row in options]),
-        **_inline("images", []),
+        **inline("options", [{**row, "image_alt": ""} for row in options]),
+        **inline("images", []),
     }
     response = admin_client.post("/admin/voting/poll/add/", data)
 
@@ -362,8 +345,8 @@ def test_the_admin_form_saves_the_english_beside_the_korean_and_audits_it(admin_
     data.update(
         {
             "title_en": "More bike stations",
-            **_split("opens_at", poll.opens_at),
-            **_inline(
+            **split("opens_at", poll.opens_at),
+            **inline(
                 "options",
                 [
                     {**row, "id": str(option.pk), "poll": str(poll.pk), "image_alt": ""}
