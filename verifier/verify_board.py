@@ -11,9 +11,12 @@ when it was cast), and each batch is one *entry* of the board:
                 changing every hash after it;
 * ``trackers``  one tracker per ballot: the SHA-256 of the receipt code the voter was shown,
                 sorted;
-* ``ballots``   the ballots themselves, each the sorted list of option ids it chose, shuffled
-                apart from the trackers, so nobody can tell which ballot goes with which
-                tracker: the receipt proves your ballot was counted, not how you voted;
+* ``ballots``   the ballots themselves, shuffled apart from the trackers, so nobody can tell
+                which ballot goes with which tracker: the receipt proves your ballot was
+                counted, not how you voted. A choice ballot is the sorted list of option ids
+                it chose; a ranked one, option ids most preferred first; a score one, a list
+                of [option id, score] pairs. The totals count, per option, the ballots that
+                name it (chose, ranked or scored it);
 * ``hash``      SHA-256 of the batch's canonical JSON (poll, seq, prev, trackers, ballots);
 * ``signature`` the city's Ed25519 signature of "mvoting-board-v1:{poll}:{seq}:{hash}".
 
@@ -511,9 +514,10 @@ def _check_document(
                 f"{where}: {len(ballots)} ballots, fewer than the minimum batch of {batch_min}",
             )
         for number, ballot in enumerate(ballots, start=1):
-            if len(set(ballot)) != len(ballot):
+            named = [item[0] if isinstance(item, list) else item for item in ballot]
+            if len(set(named)) != len(named):
                 fail(CHECK_FORMAT, f"{where}: ballot {number} names the same option twice")
-            option_counts.update(str(option) for option in set(ballot))
+            option_counts.update(str(option) for option in set(named))
         ballot_total += len(ballots)
         if all_signatures and not ed25519_verify(
             public_key, signed_message(poll, seq, stated_hash), bytes.fromhex(signature)
@@ -558,10 +562,19 @@ def _entry_format_problems(seq, prev, trackers, ballots, stated_hash, signature)
     ):
         problems.append("'trackers' is not a list of 64-digit lower-case hexadecimal trackers")
     if not isinstance(ballots, list) or not all(
-        isinstance(b, list) and all(_is_int(option) for option in b) for b in ballots
+        isinstance(b, list) and all(_is_option(item) for item in b) for b in ballots
     ):
-        problems.append("'ballots' is not a list of lists of option ids (integers)")
+        problems.append(
+            "'ballots' is not a list of lists of option ids (integers) or [option id, score] pairs"
+        )
     return problems
+
+
+def _is_option(item) -> bool:
+    """An option id, or a score ballot's [option id, score] pair."""
+    if isinstance(item, list):
+        return len(item) == 2 and _is_int(item[0]) and _is_int(item[1])
+    return _is_int(item)
 
 
 def _option_sort_key(option: str) -> tuple:

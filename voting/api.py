@@ -142,7 +142,14 @@ class BallotView(APIView):
         result = casting.cast_ballot(
             poll=poll_id,
             voter=user_of(request),
-            option_ids=serializer.validated_data["options"],
+            option_ids=serializer.validated_data.get("options"),
+            ranking=serializer.validated_data.get("ranking"),
+            scores=[
+                (score["option"], score["score"])
+                for score in serializer.validated_data.get("scores") or []
+            ]
+            if "scores" in serializer.validated_data
+            else None,
             idempotency_key=key,
         )
         response = Response(result.body, status=result.status_code)

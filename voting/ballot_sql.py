@@ -19,18 +19,21 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.sql_templates import Templates
-from voting import eligibility, voter_sql
+from voting import eligibility, questions, voter_sql
 from voting.models import Option, Participation, Poll
 
 RULES = [f"rule_{reason}" for reason in eligibility.REASONS]
+QUESTION = ["kind", "min_choices", "max_choices", "score_min", "score_max", "score_abstain"]
 
 
 @dataclass(frozen=True)
 class Verdicts:
     rules: dict[str, bool]
     upcoming: bool  # published, not opened yet
-    choice_ok: bool  # the options belong to the poll and their number fits its limits
-    max_choices: int
+    choice_ok: bool  # a valid ballot of the poll's question (voting/questions.py)
+    question: questions.Question
+    problem: str | None = None  # why the ballot is not valid, where it may be cast at all
+    options: int = 0  # how many options the poll offers (known where it may be cast)
 
 
 def _table(model) -> str:
@@ -45,7 +48,7 @@ def _verdicts_queryset(poll_id: int, voter: eligibility.Voter):
     return (
         eligibility.annotate_verdicts(Poll.objects.filter(pk=poll_id, published=True), voter)
         .annotate(upcoming=ExpressionWrapper(Q(opens_at__gt=Now()), output_field=BooleanField()))
-        .values(*RULES, "min_choices", "max_choices", "upcoming")
+        .values(*RULES, *QUESTION, "upcoming")
     )
 
 
@@ -73,9 +76,10 @@ def verdicts_sql(*, poll_id: int, voter: eligibility.Voter) -> tuple[str, list]:
     )
 
 
-def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -> Verdicts | None:
-    """The verdicts for one ballot, or None where the poll does not exist or is a draft. The
-    choice (distinct ids) is judged here, in Python, against the poll's options."""
+def verdicts(*, poll_id: int, voter: eligibility.Voter, ballot: list) -> Verdicts | None:
+    """The verdicts for one ballot (in its board form, voting/questions.py), or None where the
+    poll does not exist or is a draft. The ballot is judged here, in Python, against the poll's
+    question and options."""
     sql, params = verdicts_sql(poll_id=poll_id, voter=voter)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -83,14 +87,29 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, option_ids: list[int]) -
     if row is None:
         return None
     rules = {rule: bool(value) for rule, value in zip(RULES, row[: len(RULES)], strict=True)}
-    min_choices, max_choices = int(row[len(RULES)]), int(row[len(RULES) + 1])
-    choice_ok = False
-    if all(rules.values()) and min_choices <= len(option_ids) <= max_choices:
+    fields = dict(zip(QUESTION, row[len(RULES) : len(RULES) + len(QUESTION)], strict=True))
+    question = questions.Question(
+        kind=str(fields["kind"]),
+        min_choices=int(fields["min_choices"]),
+        max_choices=int(fields["max_choices"]),
+        score_min=int(fields["score_min"]),
+        score_max=int(fields["score_max"]),
+        score_abstain=bool(fields["score_abstain"]),
+    )
+    problem, offered = None, set()
+    if all(rules.values()):
         # Only for a ballot that may be cast: the poll's option ids, never the chosen ones.
         offered = set(Option.objects.filter(poll_id=poll_id).values_list("pk", flat=True))
-        choice_ok = set(option_ids) <= offered
-    upcoming = bool(row[len(RULES) + 2])
-    return Verdicts(rules=rules, upcoming=upcoming, choice_ok=choice_ok, max_choices=max_choices)
+        problem = questions.problem(question=question, ballot=ballot, offered=offered)
+    upcoming = bool(row[-1])
+    return Verdicts(
+        rules=rules,
+        upcoming=upcoming,
+        choice_ok=all(rules.values()) and problem is None,
+        question=question,
+        problem=problem,
+        options=len(offered),
+    )
 
 
 # Ballots still committing and the poll's final count: a cast holds its poll's lock shared for

@@ -80,6 +80,10 @@ def check(*, poll_id: int, all_signatures: bool = True) -> Check:
             f"counters {counted.overall.ballots} ballots {counted.overall.votes} differ from "
             f"the board {recount.overall.ballots} ballots {recount.overall.votes}"
         )
+    on_the_board = tallies.ballot_counters_of(recount)
+    for name, value in tallies.ballot_counters_of(counted).items():
+        if value != on_the_board[name]:
+            problems.append(f"the {name} counters differ from the board's ballots")
     if participations != on_board + sealed:
         problems.append(
             f"{participations} participations but {on_board} ballots counted and {sealed} sealed"

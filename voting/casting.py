@@ -19,7 +19,7 @@ from rest_framework import status
 
 from accounts.models import User
 from core.errors import ApiError, Conflict, Forbidden
-from voting import ballot_sql, eligibility, idempotency, receipts, sealing, selectors
+from voting import ballot_sql, eligibility, idempotency, questions, receipts, sealing
 from voting.models import Envelope, Poll
 from voting.voter_keys import voter_key
 
@@ -79,17 +79,22 @@ def cast_ballot(
     *,
     poll: Poll | int,
     voter: User,
-    option_ids: list[int],
+    option_ids: list[int] | None = None,
+    ranking: list[int] | None = None,
+    scores: list[tuple[int, int]] | None = None,
     idempotency_key: str | None = None,
 ) -> CastResult:
-    """Cast ``voter``'s ballot in ``poll`` (the poll or its id), exactly once.
+    """Cast ``voter``'s ballot in ``poll`` (the poll or its id), exactly once: ``option_ids``
+    for a choice question, ``ranking`` (most preferred first) for a ranked one, ``scores``
+    ((option id, score) pairs; an option left out abstains) for a score one.
 
     The unique constraints on ``Participation`` decide "once": of concurrent requests from one
     citizen, one commits and the others find the row and answer ``already_voted``. With an
     ``idempotency_key`` a retry of the same request replays the first answer instead.
     """
     poll_id = poll if isinstance(poll, int) else poll.pk
-    request = {"poll": poll_id, "options": sorted(option_ids)}
+    given = _Given.of(option_ids=option_ids, ranking=ranking, scores=scores)
+    request = {"poll": poll_id, given.key: given.fingerprinted}
     lookup = fingerprint = None
     if idempotency_key:
         lookup = idempotency.lookup_for(user_id=voter.pk, key=idempotency_key)
@@ -101,7 +106,7 @@ def cast_ballot(
         return _cast(
             poll_id=poll_id,
             voter=voter,
-            option_ids=option_ids,
+            given=given,
             idempotency_key=idempotency_key,
             lookup=lookup,
             fingerprint=fingerprint,
@@ -126,28 +131,68 @@ def _replay(*, lookup: str, key: str, fingerprint: str) -> CastResult | None:
     return CastResult(status_code=record.status_code, body=body, replayed=True)
 
 
+@dataclass(frozen=True)
+class _Given:
+    """The ballot as the request gave it: which kind of question it answers, and its content in
+    the board's form (voting/questions.py)."""
+
+    key: str  # "options", "ranking" or "scores": the request field that holds it
+    kind: str  # the question kind it can answer ("choice" for single or multiple)
+    ballot: list
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        option_ids: list[int] | None,
+        ranking: list[int] | None,
+        scores: list[tuple[int, int]] | None,
+    ) -> "_Given":
+        if sum(given is not None for given in (option_ids, ranking, scores)) != 1:
+            raise InvalidChoice(_("Give exactly one of options, ranking and scores."))
+        if ranking is not None:
+            return cls(key="ranking", kind="ranked", ballot=[int(o) for o in ranking])
+        if scores is not None:
+            return cls(key="scores", kind="score", ballot=[[int(o), int(s)] for o, s in scores])
+        return cls(key="options", kind="choice", ballot=[int(o) for o in option_ids or []])
+
+    @property
+    def fingerprinted(self) -> list:
+        return self.ballot if self.key == "ranking" else sorted(self.ballot)
+
+    def answers(self, kind: str) -> bool:
+        return self.kind == kind or (self.kind == "choice" and kind in questions.CHOICE_KINDS)
+
+
+WRONG_SHAPE = {
+    "ranked": _("This poll asks for a ranking: send the option ids in order as 'ranking'."),
+    "score": _("This poll asks for scores: send them as 'scores'."),
+    "choice": _("This poll asks for a choice: send the chosen option ids as 'options'."),
+}
+
+
 def _cast(
     *,
     poll_id: int,
     voter: User,
-    option_ids: list[int],
+    given: _Given,
     idempotency_key: str | None,
     lookup: str | None,
     fingerprint: str | None,
 ) -> CastResult:
-    chosen = sorted(set(option_ids))
-    if len(chosen) != len(option_ids):
-        raise InvalidChoice(_("An option was chosen twice."))
     profile = eligibility.Voter.of(voter)
     code = receipts.new_code()
-    body = {"poll": poll_id, "options": chosen, "receipt": code}
     with transaction.atomic():
         # Taken first, so "open" is judged after it: the poll's final count waits for this
         # ballot, or this ballot finds the poll closed (ballot_sql.lock_poll_for_cast).
         ballot_sql.lock_poll_for_cast(poll_id=poll_id)
         # Eligibility, "open" and the choice are judged inside the transaction, by the
         # database's clock, in one query; who may not vote learns why, not that a choice is wrong.
-        verdicts = ballot_sql.verdicts(poll_id=poll_id, voter=profile, option_ids=chosen)
+        verdicts = ballot_sql.verdicts(
+            poll_id=poll_id,
+            voter=profile,
+            ballot=questions.board_form(kind=given.kind, ballot=given.ballot),
+        )
         if verdicts is None:
             raise Http404  # no such poll, or a draft: drafts do not exist for citizens
         reason = eligibility.refusal_from(verdicts.rules, upcoming=verdicts.upcoming)
@@ -155,10 +200,22 @@ def _cast(
             raise PollNotOpen()
         if reason is not None:
             raise NotEligible(REASON_TEXT[reason], reason=reason)
+        question = verdicts.question
+        if not given.answers(question.kind):
+            shape = question.kind if question.kind in ("ranked", "score") else "choice"
+            raise InvalidChoice(WRONG_SHAPE[shape])
         if not verdicts.choice_ok:
-            # Only now look at the options, to say precisely what is wrong with the choice.
-            validate_choice(selectors.poll_for_ballot(poll_id=poll_id), option_ids)
-            raise InvalidChoice()
+            raise InvalidChoice(verdicts.problem)
+        ballot = questions.board_form(kind=question.kind, ballot=given.ballot)
+        body = {
+            "poll": poll_id,
+            "options": sorted(questions.options_named(kind=question.kind, ballot=ballot)),
+            "receipt": code,
+        }
+        if question.kind == Poll.Kind.RANKED:
+            body["ranking"] = ballot
+        elif question.kind == Poll.Kind.SCORE:
+            body["scores"] = [{"option": option, "score": score} for option, score in ballot]
         if not ballot_sql.insert_participation(
             poll_id=poll_id, voter_id=voter.pk, voter_key=voter_key(voter.phone, voter.pk)
         ):
@@ -169,13 +226,13 @@ def _cast(
             sealed=sealing.seal_envelope(
                 payload={
                     "p": poll_id,
-                    "o": chosen,
+                    "o": ballot,
                     "g": profile.gu_code,
                     "a": age_band(voter.birth_year),
                     "s": voter.gender,
                     "t": receipts.tracker(code),
                 },
-                max_choices=verdicts.max_choices,
+                max_choices=questions.envelope_room(question=question, options=verdicts.options),
             ),
         )
         if idempotency_key and lookup and fingerprint:
@@ -187,20 +244,3 @@ def _cast(
                 body=body,
             )
     return CastResult(status_code=status.HTTP_201_CREATED, body=body)
-
-
-def validate_choice(poll: Poll, option_ids: list[int]) -> list[int]:
-    chosen = sorted(set(option_ids))
-    if len(chosen) != len(option_ids):
-        raise InvalidChoice(_("An option was chosen twice."))
-    if not poll.min_choices <= len(chosen) <= poll.max_choices:
-        if poll.kind == Poll.Kind.SINGLE:
-            raise InvalidChoice(_("Choose exactly one option."))
-        raise InvalidChoice(
-            _("Choose between %(min)d and %(max)d options.")
-            % {"min": poll.min_choices, "max": poll.max_choices}
-        )
-    valid = {option.pk for option in poll.options.all()}
-    if not set(chosen) <= valid:
-        raise InvalidChoice(_("An option does not belong to this poll."))
-    return chosen

@@ -31,7 +31,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from verifier.verify_board import entry_hash, signed_message
-from voting import ballot_sql, live, sealing, tallies
+from voting import ballot_sql, live, questions, sealing, tallies, weighting
 from voting.models import BoardEntry, BoardTracker, CountState, Envelope, Poll, TallyCell
 
 logger = logging.getLogger(__name__)
@@ -167,19 +167,17 @@ def _count(
     counter: sealing.Counter,
     now: datetime,
 ) -> None:
-    offered = {option.pk for option in poll.options.all()}
+    question = questions.Question.of(poll)
+    offered = [option.pk for option in poll.options.all()]
     opened = [counter.open(sealed) for sealed in envelopes]
     for payload in opened:
-        choice = payload.get("o") or []
-        if (
-            payload.get("p") != poll.pk
-            or not set(choice) <= offered
-            or not poll.min_choices <= len(choice) <= poll.max_choices
+        if payload.get("p") != poll.pk or questions.problem(
+            question=question, ballot=payload.get("o") or [], offered=offered
         ):
             raise IntegrityAlarm(f"an envelope in poll {poll.pk} is not a valid ballot of it")
     _shuffle(opened)
     trackers = sorted(payload["t"] for payload in opened)
-    ballots = [sorted(payload["o"]) for payload in opened]
+    ballots = [questions.board_form(kind=poll.kind, ballot=payload["o"]) for payload in opened]
     _shuffle(ballots)
 
     seq = state.seq + 1
@@ -196,23 +194,27 @@ def _count(
         counted_at=now,
     )
     _insert_trackers(entry_id=entry.pk)
-    votes = Multiset(option_id for ballot in ballots for option_id in ballot)
-    tallies.add(
-        poll_id=poll.pk,
-        counts={
-            (*tallies.OVERALL, tallies.BALLOTS): len(ballots),
-            **{(*tallies.OVERALL, option_id): n for option_id, n in votes.items()},
-        },
-    )
+    counts: Multiset[tuple[str, str, int]] = Multiset()
+    for ballot in ballots:
+        counts.update(tallies.ballot_counts(kind=poll.kind, ballot=ballot, options=offered))
+    tallies.add(poll_id=poll.pk, counts=counts)
     accumulator = counter.open_state(state.sealed_breakdown)
     for payload in opened:
-        for dimension, key in BREAKDOWN_DIMENSIONS:
-            value = payload.get(key)
-            cell = accumulator.setdefault(dimension, {}).setdefault(
-                tallies.UNKNOWN if value in (None, "") else str(value), {"n": 0, "v": {}}
-            )
+        # A breakdown cell's votes: the options chosen, ranked first, or scored.
+        named = questions.options_named(kind=poll.kind, ballot=payload["o"])
+        votes = named[:1] if poll.kind == Poll.Kind.RANKED else named
+        cells = [
+            (dimension, tallies.UNKNOWN if payload.get(key) in (None, "") else str(payload[key]))
+            for dimension, key in BREAKDOWN_DIMENSIONS
+        ]
+        # The joint cell (gu × age band × sex), for the weighting at the final count only: it
+        # never leaves this sealed state (voting/evidence.py).
+        joint = "|".join("" if payload.get(key) is None else str(payload[key]) for key in "gas")
+        cells.append(("joint", joint))
+        for dimension, value in cells:
+            cell = accumulator.setdefault(dimension, {}).setdefault(value, {"n": 0, "v": {}})
             cell["n"] += 1
-            for option_id in payload["o"]:
+            for option_id in votes:
                 cell["v"][str(option_id)] = cell["v"].get(str(option_id), 0) + 1
     state.sealed_breakdown = counter.seal_state(accumulator)
     state.seq = seq
@@ -253,12 +255,35 @@ def _finalize(*, poll: Poll, state: CountState, counter: sealing.Counter, now: d
             counts[(dimension, value, tallies.BALLOTS)] = cell["n"]
             for option_id, n in cell["v"].items():
                 counts[(dimension, value, int(option_id))] = n
-    TallyCell.objects.filter(poll_id=poll.pk).exclude(dimension="").delete()
+    breakdown_dimensions = [dimension for dimension, _key in BREAKDOWN_DIMENSIONS]
+    TallyCell.objects.filter(poll_id=poll.pk, dimension__in=breakdown_dimensions).delete()
     tallies.add(poll_id=poll.pk, counts=counts)
-    # Published once; the finer detail of the withheld cells is not kept.
+    if state.counted:
+        state.evidence = _evidence(poll=poll, joint=accumulator.get("joint", {}))
+    # Published once; the finer detail of the withheld cells, and the joint cells, are not kept.
     state.sealed_breakdown = None
     state.final = True
     state.finalized_at = now
+
+
+def _evidence(*, poll: Poll, joint: dict[str, dict]) -> dict | None:
+    """Weighted shares and coverage from the joint cells (voting/evidence.py). A failure here
+    must not hold the final count back: the results stand without evidence, and it is logged."""
+    sample = {}
+    for key, cell in joint.items():
+        gu, age, sex = key.split("|")
+        sample[weighting.Cell(gu or None, int(age) if age else None, sex or None)] = (
+            weighting.CellCounts(
+                ballots=cell["n"], votes={int(option): n for option, n in cell["v"].items()}
+            )
+        )
+    try:
+        from voting import evidence
+
+        return evidence.document(poll=poll, sample=sample)
+    except Exception:
+        logger.exception("poll %s: no evidence computed at the final count", poll.pk)
+        return None
 
 
 def publishable_cells(cells: dict[str, int], *, total: int) -> list[str]:

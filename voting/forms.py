@@ -14,12 +14,24 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from voting import scoping
 from voting.models import Poll
+from voting.models.polls import MAX_RANKED_OPTIONS
+
+# The question's shape: its kind and limits (voting/questions.py).
+QUESTION_FIELDS = (
+    "kind",
+    "min_choices",
+    "max_choices",
+    "score_min",
+    "score_max",
+    "score_abstain",
+)
 
 
 class PollForm(forms.ModelForm):
     """The poll's own fields. ``user`` is set per request by ``PollAdmin.get_form``."""
 
     user: User | None = None
+    question_fields = QUESTION_FIELDS
 
     class Meta:
         model = Poll
@@ -30,9 +42,7 @@ class PollForm(forms.ModelForm):
             "description_en",
             "category",
             "department",
-            "kind",
-            "min_choices",
-            "max_choices",
+            *QUESTION_FIELDS,
             "opens_at",
             "closes_at",
             "districts",
@@ -49,10 +59,22 @@ class PollForm(forms.ModelForm):
         if "kind" in self.fields and kind == Poll.Kind.SINGLE:
             # A single-choice poll takes exactly one option, whatever the limits said.
             cleaned["min_choices"] = cleaned["max_choices"] = 1
-        elif kind == Poll.Kind.MULTIPLE and "min_choices" in self.fields:
+        elif kind == Poll.Kind.SCORE and "kind" in self.fields:
+            # A score ballot scores options one by one: the choice limits do not apply.
+            cleaned["min_choices"] = cleaned["max_choices"] = 1
+            low, high = cleaned.get("score_min"), cleaned.get("score_max")
+            if low is not None and high is not None and low >= high:
+                self.add_error("score_max", _("The highest score must be above the lowest."))
+        elif kind in (Poll.Kind.MULTIPLE, Poll.Kind.RANKED) and "min_choices" in self.fields:
             minimum = cleaned.get("min_choices")
             if minimum is not None and minimum < 1:
                 self.add_error("min_choices", _("At least one option must be chosen."))
+            maximum = cleaned.get("max_choices")
+            if kind == Poll.Kind.RANKED and maximum is not None and maximum > MAX_RANKED_OPTIONS:
+                self.add_error(
+                    "max_choices",
+                    _("At most %(n)d options can be ranked.") % {"n": MAX_RANKED_OPTIONS},
+                )
         self._check_closing(cleaned.get("closes_at"))
         if "districts" in self.fields and self.user is not None:
             self._check_jurisdiction(cleaned.get("districts"))
@@ -113,6 +135,20 @@ class OptionFormSet(BaseInlineFormSet):
                 code="too_few_options",
             )
         poll = self.instance
+        if poll.kind == Poll.Kind.RANKED and count > MAX_RANKED_OPTIONS:
+            raise ValidationError(
+                _("A ranked poll has at most %(n)d options.") % {"n": MAX_RANKED_OPTIONS},
+                code="too_many_options",
+            )
+        if poll.kind == Poll.Kind.RANKED and poll.max_choices and poll.max_choices > count:
+            raise ValidationError(
+                _(
+                    "Citizens may rank up to %(max)d options, but the poll has only %(count)d: "
+                    "lower the maximum or add options."
+                )
+                % {"max": poll.max_choices, "count": count},
+                code="too_many_choices",
+            )
         if poll.kind == Poll.Kind.MULTIPLE and poll.max_choices and poll.max_choices > count:
             raise ValidationError(
                 _(

@@ -10,6 +10,7 @@ from accounts.models import Verification
 from core.media_api import RenditionSerializer, rendition_list
 from voting import bilingual, eligibility
 from voting.models import Option, Outcome, Poll, PollImage
+from voting.models.polls import MAX_RANKED_OPTIONS, SCORE_LIMIT
 
 
 class LocalizedField(serializers.CharField):
@@ -219,6 +220,9 @@ class PollDetailCardSerializer(serializers.ModelSerializer):
             "kind",
             "min_choices",
             "max_choices",
+            "score_min",
+            "score_max",
+            "score_abstain",
             "opens_at",
             "closes_at",
             "audience",
@@ -274,6 +278,9 @@ class PollDetailSerializer(PollDetailCardSerializer):
             "kind",
             "min_choices",
             "max_choices",
+            "score_min",
+            "score_max",
+            "score_abstain",
             "opens_at",
             "closes_at",
             "status",
@@ -290,18 +297,55 @@ class PollDetailSerializer(PollDetailCardSerializer):
     FIELDS = Meta.fields
 
 
+OPTION_ID = {"min_value": 1, "max_value": 2**63 - 1}
+
+
+class ScoreSerializer(serializers.Serializer):
+    option = serializers.IntegerField(**OPTION_ID)
+    score = serializers.IntegerField(min_value=0, max_value=SCORE_LIMIT)
+
+
 class BallotRequestSerializer(serializers.Serializer):
+    """One of three shapes, as the poll's ``kind`` asks (voting/questions.py); casting refuses
+    any other number of them (``invalid_choice``)."""
+
     options = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(**OPTION_ID),
         min_length=1,
         max_length=100,
-        help_text="Ids of the chosen options",
+        required=False,
+        help_text="Single or multiple choice: ids of the chosen options",
+    )
+    ranking = serializers.ListField(
+        child=serializers.IntegerField(**OPTION_ID),
+        min_length=1,
+        max_length=MAX_RANKED_OPTIONS,
+        required=False,
+        help_text="Ranked: option ids, most preferred first (the poll's min_choices..max_choices)",
+    )
+    scores = ScoreSerializer(
+        many=True,
+        required=False,
+        help_text=(
+            "Score: one score per option scored, on the poll's scale (score_min..score_max); an "
+            "option left out abstains, where the poll's score_abstain allows it"
+        ),
     )
 
 
 class BallotResponseSerializer(serializers.Serializer):
     poll = serializers.IntegerField()
-    options = serializers.ListField(child=serializers.IntegerField())
+    options = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The options the ballot names, by id"
+    )
+    ranking = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Ranked polls: the ranking, most preferred first",
+    )
+    scores = ScoreSerializer(
+        many=True, required=False, help_text="Score polls: the scores given, by option id"
+    )
     receipt = serializers.CharField(
         help_text="Shown once. Keep it to check later that your ballot is counted."
     )

@@ -9,15 +9,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from voting.forms import OptionFormSet, PollImageFormSet
+from voting.forms import QUESTION_FIELDS, OptionFormSet, PollImageFormSet
 from voting.models import Option, Poll, PollImage
 from voting.services.lifecycle import has_ballots
 
 # Changing these after the first ballot would falsify the ballots already cast.
 FROZEN_FIELDS = (
-    "kind",
-    "min_choices",
-    "max_choices",
+    *QUESTION_FIELDS,
     "districts",
     "groups",
     "min_age",

@@ -85,7 +85,7 @@ class PollAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (_("Question"), {"fields": ("kind", "min_choices", "max_choices")}),
+        (_("Question"), {"fields": PollForm.question_fields}),
         (_("Schedule"), {"fields": ("opens_at", "closes_at")}),
         (
             _("Audience"),

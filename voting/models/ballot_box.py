@@ -89,6 +89,9 @@ class CountState(models.Model):
     head = models.CharField(max_length=64, default="0" * 64)
     counted = models.BigIntegerField(default=0)
     sealed_breakdown = models.BinaryField(null=True)
+    # Weighted shares and coverage (voting/evidence.py), computed once from the accumulator at
+    # the final count; nothing joint (gu × age × sex) is in it.
+    evidence = models.JSONField(null=True, blank=True)
     final = models.BooleanField(default=False)
     finalized_at = models.DateTimeField(null=True)
 
@@ -144,7 +147,9 @@ class TallyCell(models.Model):
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tally_cells")
     dimension = models.CharField(max_length=6, blank=True)
-    value = models.CharField(max_length=11, blank=True)
+    # A gu code, an age band, a rank position, an option id, a score — or a whole ranking (ids
+    # joined by ">"; ranked polls have at most MAX_RANKED_OPTIONS options, so it fits).
+    value = models.CharField(max_length=255, blank=True)
     option_id = models.BigIntegerField()
     count = models.BigIntegerField(default=0)
 

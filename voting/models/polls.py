@@ -11,6 +11,10 @@ from accounts.models import Verification
 from core.images import validate_image
 from core.media import CleanImageField, private_storage
 
+SCORE_LIMIT = 10
+# A ranking is kept whole in one counter (voting/tallies.py ORDER); this bounds its length.
+MAX_RANKED_OPTIONS = 20
+
 ENGLISH_HELP = _("Optional: shown to readers of English. Left empty, they read the Korean.")
 ENGLISH_MARKDOWN_HELP = _(
     "Markdown. Optional: shown to readers of English. Left empty, they read the Korean."
@@ -44,6 +48,8 @@ class Poll(models.Model):
     class Kind(models.TextChoices):
         SINGLE = "single", _("single choice")
         MULTIPLE = "multiple", _("multiple choice")
+        RANKED = "ranked", _("ranked")
+        SCORE = "score", _("score")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -87,6 +93,18 @@ class Poll(models.Model):
     kind = models.CharField(_("question kind"), max_length=8, choices=Kind.choices)
     min_choices = models.PositiveSmallIntegerField(_("minimum choices"), default=1)
     max_choices = models.PositiveSmallIntegerField(_("maximum choices"), default=1)
+    # Score questions: the scale, and whether an option may be left unscored.
+    score_min = models.PositiveSmallIntegerField(
+        _("lowest score"), default=1, validators=[MaxValueValidator(SCORE_LIMIT)]
+    )
+    score_max = models.PositiveSmallIntegerField(
+        _("highest score"), default=5, validators=[MaxValueValidator(SCORE_LIMIT)]
+    )
+    score_abstain = models.BooleanField(
+        _("abstaining allowed"),
+        default=True,
+        help_text=_("Score questions: a citizen may leave an option without a score."),
+    )
 
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"))
@@ -149,6 +167,10 @@ class Poll(models.Model):
                 name="poll_choice_limits",
             ),
             models.CheckConstraint(
+                condition=models.Q(score_min__lt=models.F("score_max"), score_max__lte=SCORE_LIMIT),
+                name="poll_score_scale",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(min_age__isnull=True)
                 | models.Q(max_age__isnull=True)
                 | models.Q(max_age__gte=models.F("min_age")),
@@ -167,6 +189,12 @@ class Poll(models.Model):
             self.min_choices = self.max_choices = 1
         elif self.min_choices and self.max_choices and self.max_choices < self.min_choices:
             errors["max_choices"] = _("The maximum must be at least the minimum.")
+        if self.kind == self.Kind.SCORE and self.score_min >= self.score_max:
+            errors["score_max"] = _("The highest score must be above the lowest.")
+        if self.kind == self.Kind.RANKED and (self.max_choices or 0) > MAX_RANKED_OPTIONS:
+            errors["max_choices"] = _("At most %(n)d options can be ranked.") % {
+                "n": MAX_RANKED_OPTIONS
+            }
         if self.min_age is not None and self.max_age is not None and self.max_age < self.min_age:
             errors["max_age"] = _("The maximum age must be at least the minimum age.")
         if errors:
