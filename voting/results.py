@@ -17,6 +17,9 @@ number of a group would be withheld, the next smallest is withheld too, since th
 shown numbers would give the hidden one away. An option's votes across the cells of a breakdown
 add up to its published total just as a cell's votes add up to the cell's total, so the same rule
 is applied to both, the rows and the columns of the table, until neither gives anything away.
+
+Ranked and score questions add a "ranked" or "scores" section (voting/ranked.py, voting/scored.py)
+computed from overall counters published with the totals, so null exactly when the totals are.
 """
 
 from collections.abc import Mapping
@@ -25,7 +28,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from districts.models import District
-from voting import bilingual
+from voting import bilingual, ranked, scored
 from voting.models import Option, Poll
 from voting.tallies import UNKNOWN, Counts, Tally
 
@@ -97,10 +100,12 @@ def build(
     options: list[Option] | None = None,
     *,
     content_language: str | None = None,
+    evidence: dict | None = None,
 ) -> dict:
     """The results document for ``poll``: what the API, the admin and the CSV show. Options'
     labels are in ``content_language`` (by default the active language): the English ones where
-    officials wrote them (voting/bilingual.py)."""
+    officials wrote them (voting/bilingual.py). ``evidence``: the weighting and coverage document
+    (voting/evidence.py), passed by callers only where it is published (final results)."""
     options = list(poll.options.all()) if options is None else options
     total = tally.overall.ballots
     withheld = total == 0
@@ -110,6 +115,7 @@ def build(
     return {
         "poll": poll.pk,
         "status": poll.status,
+        "kind": poll.kind,
         "total": None if withheld else total,
         "withheld": withheld,
         "batch_min": minimum,
@@ -134,7 +140,38 @@ def build(
             name: _breakdown(dimension, tally.breakdown.get(dimension, {}), options, districts)
             for dimension, name in DIMENSIONS
         },
+        # Like the totals, these come from overall counters of whole batches: none while withheld.
+        "ranked": None if withheld else _ranked(poll, tally, options),
+        "scores": None if withheld else _scores(poll, tally, options),
+        "evidence": evidence,
     }
+
+
+def _ranked(poll: Poll, tally: Tally, options: list[Option]) -> dict | None:
+    if poll.kind != Poll.Kind.RANKED:
+        return None
+    ids = [option.pk for option in options]
+    return ranked.section(
+        ranks=tally.ranks,
+        pairs=tally.pairs,
+        orders=tally.orders,
+        ballots=tally.overall.ballots,
+        options=ids,
+        max_rank=min(poll.max_choices, len(ids)),
+    )
+
+
+def _scores(poll: Poll, tally: Tally, options: list[Option]) -> dict | None:
+    if poll.kind != Poll.Kind.SCORE:
+        return None
+    return scored.section(
+        scores=tally.scores,
+        ballots=tally.overall.ballots,
+        options=[option.pk for option in options],
+        minimum=poll.score_min,
+        maximum=poll.score_max,
+        abstain_allowed=poll.score_abstain,
+    )
 
 
 def _breakdown(

@@ -217,6 +217,7 @@ def test_results_without_ballots(citizen_api):
     assert body == {
         "poll": poll.pk,
         "status": "open",
+        "kind": "single",
         "total": None,
         "withheld": True,
         "batch_min": K,
@@ -226,6 +227,9 @@ def test_results_without_ballots(citizen_api):
             {"id": no.pk, "label": "반대", "votes": None, "share": None},
         ],
         "breakdown": {"gu": [], "age_band": [], "gender": []},
+        "ranked": None,
+        "scores": None,
+        "evidence": None,
     }
 
 
@@ -319,6 +323,7 @@ def test_a_final_poll_is_published_exactly(client_for):
     assert body == {
         "poll": poll.pk,
         "status": "closed",
+        "kind": "single",
         "total": 44,
         "withheld": False,
         "batch_min": K,
@@ -383,6 +388,8 @@ def test_a_final_poll_is_published_exactly(client_for):
                 },
             ],
         },
+        "ranked": None,
+        "scores": None,
     }
     assert_box_consistent([poll.pk])
 
