@@ -54,7 +54,7 @@ class PollForm(forms.ModelForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         kind = cleaned.get("kind", self.instance.kind if self.instance.pk else None)
         if "kind" in self.fields and kind == Poll.Kind.SINGLE:
             # A single-choice poll takes exactly one option, whatever the limits said.

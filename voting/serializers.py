@@ -297,11 +297,11 @@ class PollDetailSerializer(PollDetailCardSerializer):
     FIELDS = Meta.fields
 
 
-OPTION_ID = {"min_value": 1, "max_value": 2**63 - 1}
+OPTION_ID_MAX = 2**63 - 1
 
 
 class ScoreSerializer(serializers.Serializer):
-    option = serializers.IntegerField(**OPTION_ID)
+    option = serializers.IntegerField(min_value=1, max_value=OPTION_ID_MAX)
     score = serializers.IntegerField(min_value=0, max_value=SCORE_LIMIT)
 
 
@@ -310,14 +310,14 @@ class BallotRequestSerializer(serializers.Serializer):
     any other number of them (``invalid_choice``)."""
 
     options = serializers.ListField(
-        child=serializers.IntegerField(**OPTION_ID),
+        child=serializers.IntegerField(min_value=1, max_value=OPTION_ID_MAX),
         min_length=1,
         max_length=100,
         required=False,
         help_text="Single or multiple choice: ids of the chosen options",
     )
     ranking = serializers.ListField(
-        child=serializers.IntegerField(**OPTION_ID),
+        child=serializers.IntegerField(min_value=1, max_value=OPTION_ID_MAX),
         min_length=1,
         max_length=MAX_RANKED_OPTIONS,
         required=False,

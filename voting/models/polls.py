@@ -182,7 +182,7 @@ class Poll(models.Model):
         return self.title
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, object] = {}
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             errors["closes_at"] = _("A poll must close after it opens.")
         if self.kind == self.Kind.SINGLE:
