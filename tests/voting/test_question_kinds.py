@@ -245,3 +245,23 @@ def test_an_envelope_that_is_not_a_valid_ranking_stops_the_count(db):
         counting.count_poll(poll_id=poll.pk, counter=sealing.Counter(), now=after_close(poll))
 
     assert not BoardEntry.objects.filter(poll=poll).exists()
+
+
+def test_the_counters_grow_with_the_kinds_of_ballot_never_with_their_number(db):
+    """O(1) reads: a ranked poll's counters are per position, pair and distinct ranking, so three
+    times the ballots with the same rankings need no more rows — the results read sums as many."""
+    k = counting.k()
+    rows = {}
+    for times in (1, 3):
+        poll = ranked_poll()
+        a, b, c, d = ids(poll)
+        for ranking in rankings_for(a, b, c, d, k) * times:
+            casting.cast_ballot(poll=poll, voter=CitizenFactory(), ranking=ranking)
+        close_and_count(poll)
+        assert tallies.read(poll.pk).overall.ballots == len(rankings_for(a, b, c, d, k)) * times
+        rows[times] = TallyCell.objects.filter(poll=poll).exclude(dimension__in=BREAKDOWNS).count()
+
+    assert rows[3] == rows[1]
+
+
+BREAKDOWNS = ("gu", "age", "gender")
