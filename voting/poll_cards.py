@@ -40,9 +40,9 @@ logger = logging.getLogger(__name__)
 
 def _key(kind: str, poll_id: int, stamp: str, language: str, base: str) -> str:
     version = hashlib.blake2b(f"{stamp}|{base}".encode(), digest_size=8).hexdigest()
-    # v4: English cards read the English fields, the category's and groups' names included
-    # (an English card cached before holds their Korean text).
-    return f"pollcard:v4:{kind}:{poll_id}:{language}:{version}"
+    # v5: detail cards carry the score scale (score_min, score_max, score_abstain); a v4 card
+    # cached before lacks them.
+    return f"pollcard:v5:{kind}:{poll_id}:{language}:{version}"
 
 
 def _cached(
