@@ -31,7 +31,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from verifier.verify_board import entry_hash, signed_message
-from voting import ballot_sql, live, questions, sealing, tallies, weighting
+from voting import ballot_sql, evidence, live, questions, sealing, tallies, weighting
 from voting.models import BoardEntry, BoardTracker, CountState, Envelope, Poll, TallyCell
 
 logger = logging.getLogger(__name__)
@@ -278,8 +278,6 @@ def _evidence(*, poll: Poll, joint: dict[str, dict]) -> dict | None:
             )
         )
     try:
-        from voting import evidence
-
         return evidence.document(poll=poll, sample=sample)
     except Exception:
         logger.exception("poll %s: no evidence computed at the final count", poll.pk)

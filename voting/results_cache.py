@@ -1,7 +1,8 @@
 """Results documents served from the cache: one query for the poll, then a cache hit.
 
-Building a poll's results costs four queries (options, counters, districts' names) and the
-suppression rules' arithmetic, and every phone that opens a poll's results asks for the same
+Building a poll's results costs four queries (options, counters, districts' names; once final,
+one more for the names in its evidence, read with the poll's count state) and the suppression
+rules' arithmetic, and every phone that opens a poll's results asks for the same
 document. It changes only when one of these changes, so the cached copy carries them as its
 stamp and is rebuilt when the stamp differs:
 
@@ -24,14 +25,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import get_language
 
-from voting import results, tallies
+from voting import evidence, results, tallies
 from voting.models import Poll
 
 logger = logging.getLogger(__name__)
 
 
 def _key(poll_id: int, language: str) -> str:
-    return f"results:v1:{poll_id}:{language}"
+    # v2: the documents of issue 18 (kind, ranked, scores, evidence); a v1 copy lacks them.
+    return f"results:v2:{poll_id}:{language}"
 
 
 def stamp_of(poll: Poll) -> tuple[Any, ...]:
@@ -54,6 +56,12 @@ def _count_state_loaded(poll: Poll) -> bool:
     return True
 
 
+def _build(poll: Poll) -> dict[str, Any]:
+    # The evidence is stored on the count state read with the poll; it appears with ``final``,
+    # which is in the stamp, so a cached document never misses it.
+    return results.build(poll, tallies.read(poll.pk), evidence=evidence.published(poll))
+
+
 def document(*, poll: Poll) -> dict[str, Any]:
     """The results document of ``poll`` (loaded with ``select_related("count_state")``)."""
     language = get_language() or settings.LANGUAGE_CODE
@@ -63,10 +71,10 @@ def document(*, poll: Poll) -> dict[str, Any]:
         cached = cache.get(key)
     except Exception as exc:
         logger.warning("results cache unavailable: %s", type(exc).__name__)
-        return results.build(poll, tallies.read(poll.pk))
+        return _build(poll)
     if cached is not None and cached.get("stamp") == stamp:
         return cached["document"]
-    built = results.build(poll, tallies.read(poll.pk))
+    built = _build(poll)
     try:
         cache.set(key, {"stamp": stamp, "document": built}, settings.RESULTS_CACHE_SECONDS)
     except Exception as exc:

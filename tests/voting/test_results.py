@@ -316,6 +316,8 @@ def test_a_final_poll_is_published_exactly(client_for):
     client = client_for(CitizenFactory(district_id=SAJIK))
 
     body = client.get(results_url(poll), HTTP_ACCEPT_LANGUAGE="en").json()
+    # The evidence (voting/evidence.py) is tested in tests/voting/test_evidence.py.
+    assert body.pop("evidence")["status"] in ("weighted", "refused")
 
     names = dict(
         District.objects.filter(code__in=[JONGNO, GANGNAM, SEOCHO]).values_list("code", "name_en")

@@ -19,8 +19,11 @@ from openpyxl import load_workbook
 
 from tests.ballot_box import cast_many, close_and_count
 from tests.district_codes import GANGNAM, JONGNO, SAJIK
-from tests.factories import OfficialFactory, PollFactory, born
-from voting import board, results, sealing, tallies
+from tests.factories import CitizenFactory, OfficialFactory, PollFactory, born
+from tests.voting.test_evidence import cast_weighted_poll, population_table
+from voting import board, casting, evidence, results, sealing, tallies
+from voting.admin.results_tidy import tidy_header
+from voting.models import CountState
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -37,8 +40,14 @@ LONG_HEADER_EN = [
     "Option",
     "Votes",
     "Share",
+    "Weighted share",
+    "Margin of error",
+    "Population",
+    "Turnout",
     "Note",
 ]
+NOTE = LONG_HEADER_EN.index("Note")
+COUNTS = ("overall", "gu", "age_band", "gender")  # the Breakdown of the count's rows
 SHEETS_KO = ["개요", "선택지", "자치구별", "연령대별", "성별", "전체 수치", "산출 방법"]
 SHEETS_EN = ["Summary", "Options", "By gu", "By age band", "By gender", "All figures", "Method"]
 
@@ -111,7 +120,7 @@ def expected_long_rows(document: dict) -> list[list[str]]:
     rows = [
         [
             *(poll, "overall", "", "All participants", shown(document["total"]), str(o["id"])),
-            *(o["label"], shown(o["votes"]), shown(o["share"])),
+            *(o["label"], shown(o["votes"]), shown(o["share"]), "", "", "", ""),
             "" if o["votes"] is not None else "suppressed",
         ]
         for o in document["options"]
@@ -129,7 +138,7 @@ def expected_long_rows(document: dict) -> list[list[str]]:
             rows.append(
                 [
                     *(poll, dimension, str(code), name, str(cell["total"]), str(o["id"])),
-                    *(labels[o["id"]], shown(votes), share, note),
+                    *(labels[o["id"]], shown(votes), share, "", "", "", "", note),
                 ]
             )
     return rows
@@ -142,7 +151,12 @@ def test_long_csv_is_one_row_per_breakdown_group_and_option_as_results_build_giv
     city_official, voted_poll
 ):
     with translation.override("en"):  # the gu's and age bands' names as the file gives them
-        document = results.build(voted_poll, tallies.read(voted_poll.pk), content_language="ko")
+        document = results.build(
+            voted_poll,
+            tallies.read(voted_poll.pk),
+            content_language="ko",
+            evidence=evidence.published(voted_poll),
+        )
 
     response = login(city_official).get(long_url(voted_poll))
 
@@ -154,21 +168,32 @@ def test_long_csv_is_one_row_per_breakdown_group_and_option_as_results_build_giv
     )
     header, *rows = csv_rows(response)
     assert header == LONG_HEADER_EN
-    assert rows == expected_long_rows(document)
+    counts = [row for row in rows if row[1] in COUNTS]
+    assert counts == expected_long_rows(document)
     yes, no = voted_poll.options.all()
     # Two options × (the whole poll, three gu, two age bands, one gender).
-    assert len(rows) == 2 * 7
+    assert len(counts) == 2 * 7
     pk = str(voted_poll.pk)
     overall = [pk, "overall", "", "All participants", "44", str(yes.pk), "찬성", "34", "0.7727"]
-    assert rows[0] == [*overall, ""]
-    assert [pk, "gu", GANGNAM, "Gangnam-gu", "20", str(no.pk), "반대", "6", "0.3", ""] in rows
-    assert [pk, "gu", JONGNO, "Jongno-gu", "14", str(no.pk), "반대", "", "", "suppressed"] in rows
-    assert [pk, "gender", "female", "female", "31", str(yes.pk), "찬성", "25", "0.8065", ""] in rows
+    no_weights = ["", "", "", ""]
+    assert rows[0] == [*overall, *no_weights, ""]
+    gangnam = [pk, "gu", GANGNAM, "Gangnam-gu", "20", str(no.pk), "반대", "6", "0.3"]
+    assert [*gangnam, *no_weights, ""] in rows
+    jongno = [pk, "gu", JONGNO, "Jongno-gu", "14", str(no.pk), "반대", "", ""]
+    assert [*jongno, *no_weights, "suppressed"] in rows
+    female = [pk, "gender", "female", "female", "31", str(yes.pk), "찬성", "25", "0.8065"]
+    assert [*female, *no_weights, ""] in rows
     # A suppressed number is an empty cell wherever it is, never a number.
-    for row in rows:
-        assert (row[7] == "") == (row[9] == "suppressed"), row
+    for row in counts:
+        assert (row[7] == "") == (row[NOTE] == "suppressed"), row
         assert (row[8] == "") == (row[7] == ""), row
-    assert sum(row[9] == "suppressed" for row in rows) == 8
+    assert sum(row[NOTE] == "suppressed" for row in rows) == 8
+    # Then the evidence: no population table here, so the weighting is refused, and says why.
+    assert rows[len(counts) :] == [
+        [pk, "weighting", "refused", "not weighted", "", "", "", "", "", "", "", "", "",
+         "No population table has been imported, so the results cannot be weighted to the "
+         "audience's population."],
+    ]  # fmt: skip
 
 
 def test_long_csv_of_a_poll_below_k_holds_no_number(city_official, poll_below_k):
@@ -181,7 +206,7 @@ def test_long_csv_of_a_poll_below_k_holds_no_number(city_official, poll_below_k)
     assert [row[1] for row in rows] == ["overall", "overall"]
     for row in rows:
         assert row[4] == row[7] == row[8] == ""
-        assert row[9].startswith("Fewer than 10 ballots counted")
+        assert row[NOTE].startswith("Fewer than 10 ballots counted")
 
 
 # --- The workbook ------------------------------------------------------------------------------
@@ -222,7 +247,7 @@ def test_xlsx_opens_back_with_a_sheet_per_view_korean_headers_and_numbers(
     assert values(book["성별"])[0] == ["성별", "참여자", "찬성", "반대"]
     assert [row[1:] for row in values(book["성별"])[1:]] == [[31, 25, 6]]
     long = values(book["전체 수치"])
-    assert long[0] == [
+    assert long[0][:9] == [
         "투표 번호",
         "구분",
         "코드",
@@ -232,13 +257,15 @@ def test_xlsx_opens_back_with_a_sheet_per_view_korean_headers_and_numbers(
         "선택지",
         "득표수",
         "득표율",
-        "비고",
     ]
-    assert len(long) == 1 + 2 * 7
+    assert long[0][-1] == "비고"
+    with translation.override("ko"):
+        assert long[0] == tidy_header()
+    assert len(long) == 1 + 2 * 7 + 1  # the counts, then the weighting's (refused) row
     assert long[1][4:9] == [44, voted_poll.options.first().pk, "찬성", 34, 0.7727]
-    suppressed = [row for row in long[1:] if row[7] is None]
+    suppressed = [row for row in long[1:] if row[7] is None and row[1] in COUNTS]
     assert len(suppressed) == 8
-    assert {(row[8], row[9]) for row in suppressed} == {(None, "비공개(소수 보호)")}
+    assert {(row[8], row[NOTE]) for row in suppressed} == {(None, "비공개(소수 보호)")}
 
     # The summary: the poll, the export time in Seoul, and the board's head as the board serves it.
     assert summary(book, "투표 번호") == voted_poll.pk
@@ -381,3 +408,161 @@ def test_file_names_carry_the_date_in_seoul(city_official, voted_poll, clock):
     assert summary(workbook(response), "Exported at").startswith(
         f"{tomorrow + timedelta(days=1):%Y-%m-%d}T00:30:00+09:00"
     )
+
+
+# --- The evidence, ranked and score questions --------------------------------------------------
+
+
+def long_rows_of(client, poll, breakdown: str) -> list[list[str]]:
+    _header, *rows = csv_rows(client.get(long_url(poll)))
+    return [row for row in rows if row[1] == breakdown]
+
+
+def test_weighted_shares_and_coverage_are_in_both_files_as_the_api_gives_them(city_official):
+    population_table()
+    poll = cast_weighted_poll(results_visibility="officials")
+    close_and_count(poll)
+    with translation.override("en"):
+        shown = evidence.published(poll)
+    client = login(city_official)
+
+    book = workbook(client.get(xlsx_url(poll)))
+
+    assert book.sheetnames == [*SHEETS_EN[:2], "Weighted results", "Coverage", *SHEETS_EN[2:]]
+    assert values(book["Weighted results"]) == [
+        ["Option", "Share", "Weighted share", "Margin of error (±, 95 percent)"],
+        *(
+            [label, o["raw_share"], o["weighted_share"], o["margin_of_error"]]
+            for label, o in zip(("찬성", "반대"), shown["weighted"]["options"], strict=True)
+        ),
+    ]
+    assert values(book["Weighted results"])[1][1:3] == [0.6, 0.5417]
+    assert book["Weighted results"]["C2"].number_format == "0.0%"
+    coverage = values(book["Coverage"])
+    assert coverage[0] == ["Breakdown", "Code", "Group", "Population", "Participants", "Turnout"]
+    assert coverage[1] == ["The whole audience", None, "The whole audience", 8000, 100, 0.0125]
+    assert ["Gu", JONGNO, "Jongno-gu", 4000, 64, 0.016] in coverage
+    assert ["Sex", "female", "female", 4000, 50, 0.0125] in coverage
+    assert summary(book, "Weighting") == "weighted to the population"
+    assert (
+        summary(book, "Effective sample size (Kish)")
+        == (shown["weighted"]["effective_sample_size"])
+    )
+    assert summary(book, "Population figures") == "demonstration figures, not official statistics"
+    method = "\n".join(row[0] for row in values(book["Method"]))
+    assert "margin of error is the 95 percent range of chance variation only" in method
+
+    overall = long_rows_of(client, poll, "overall")
+    assert [row[8:11] for row in overall] == [
+        [str(o["raw_share"]), str(o["weighted_share"]), str(o["margin_of_error"])]
+        for o in shown["weighted"]["options"]
+    ]
+    by_gu = long_rows_of(client, poll, "coverage_gu")
+    assert by_gu[0][2:5] == [JONGNO, "Jongno-gu", "64"]
+    assert by_gu[0][11:13] == ["4000", "0.016"]
+
+
+def test_a_withheld_weighted_share_is_an_empty_grey_cell_with_a_note(city_official):
+    """Hand-made evidence (as the counter stores it) with 기권's weighted share withheld."""
+    poll = PollFactory(options=["찬성", "반대"], results_visibility="officials")
+    cast_many(poll, K, district_id=SAJIK)
+    close_and_count(poll)
+    yes, no = poll.options.all()
+    stored = CountState.objects.get(poll=poll)
+    stored.evidence = {
+        "status": "weighted",
+        "refusal": None,
+        "population_source": {"title": "표", "reference_date": "2026-06-30", "demo": False},
+        "weighted": {
+            "ballots": K, "weighted_ballots": K, "unknown_ballots": 0, "outside_ballots": 0,
+            "effective_sample_size": 9.5, "design_effect": 1.05, "cap": 5.0, "trimmed": False,
+            "options": [
+                {"id": yes.pk, "raw_share": 0.5, "weighted_share": 0.52, "margin_of_error": 0.3},
+                {"id": no.pk, "raw_share": 0.5, "weighted_share": None, "margin_of_error": None},
+            ],
+        },
+        "coverage": None,
+    }  # fmt: skip
+    stored.save()
+    client = login(city_official)
+
+    book = workbook(client.get(xlsx_url(poll)))
+
+    assert values(book["Weighted results"])[2] == ["반대", 0.5, None, None]
+    assert book["Weighted results"]["C3"].fill.fgColor.rgb.endswith("D9D9D9")
+    # In the long sheet only the withheld numbers are grey, not the figures a row has no use for.
+    long = book["All figures"]
+    assert [long[f"{column}3"].value for column in "JK"] == [None, None]
+    assert all(long[f"{column}3"].fill.fgColor.rgb.endswith("D9D9D9") for column in "JK")
+    assert not long["L3"].fill.fgColor.rgb.endswith("D9D9D9")  # no population for a count row
+    assert not long["J2"].fill.fgColor.rgb.endswith("D9D9D9")  # 찬성's is shown
+    assert long_rows_of(client, poll, "overall")[1][9:] == [
+        "", "", "", "", "weighted share withheld"
+    ]  # fmt: skip
+
+
+def test_a_ranked_poll_has_its_rounds_borda_and_pairwise_sheets(city_official):
+    """30 ballots: A>B>C 12, B>C 10, C>B 8. Round 1: A 12, B 10, C 8 (no majority of 30); C is
+    out and its 8 go to B: round 2, B 18 of 30, elected. Borda (2, 1, 0 points): A 24, B 40,
+    C 26. Head to head, B beats A 18 to 12."""
+    poll = PollFactory(
+        kind="ranked", min_choices=1, max_choices=3, options=list("ABC"),
+        results_visibility="officials",
+    )  # fmt: skip
+    a, b, c = (option.pk for option in poll.options.all())
+    for n, ranking in ((12, [a, b, c]), (10, [b, c]), (8, [c, b])):
+        for _ in range(n):
+            casting.cast_ballot(poll=poll, voter=CitizenFactory(), ranking=ranking)
+    close_and_count(poll)
+    client = login(city_official)
+
+    book = workbook(client.get(xlsx_url(poll)))
+
+    names = book.sheetnames
+    assert names[2:5] == ["Runoff rounds", "Borda count", "Pairwise comparison"]
+    rounds = values(book["Runoff rounds"])
+    assert rounds[0][:6] == ["Round", "Continuing ballots", "Exhausted ballots", "A", "B", "C"]
+    assert rounds[1] == [1, 30, 0, 12, 10, 8, "C", None, None]
+    assert rounds[2][:6] == [2, 30, 0, 12, 18, None]
+    assert rounds[2][7] == "B"
+    assert values(book["Borda count"])[1:] == [["A", 12, 24], ["B", 10, 40], ["C", 8, 26]]
+    pairwise = values(book["Pairwise comparison"])
+    assert pairwise[1] == ["A", None, 12, 12]
+    assert pairwise[2][:2] == ["B", 18]
+    assert summary(book, "Runoff winner") == "B"
+
+    transfers = long_rows_of(client, poll, "transfer")
+    assert [row[2:8] for row in transfers] == [["1", "C", "", str(b), "B", "8"]]
+    first = long_rows_of(client, poll, "first_preference")
+    assert [(row[6], row[7], row[8]) for row in first] == [
+        ("A", "12", "0.4"), ("B", "10", "0.3333"), ("C", "8", "0.2667")
+    ]  # fmt: skip
+
+
+def test_a_score_poll_has_its_distribution_sheet(city_official):
+    """X: 5 from 6 ballots, 3 from 6 (mean 4, median 4); Y: 1 from 6, 4 from 2, and 4
+    abstentions (mean 1.75, median 1)."""
+    poll = PollFactory(
+        kind="score", options=["X", "Y"], results_visibility="officials", max_choices=2
+    )
+    x, y = (option.pk for option in poll.options.all())
+    ballots = [[(x, 5), (y, 1)]] * 6 + [[(x, 3), (y, 4)]] * 2 + [[(x, 3)]] * 4
+    for scores in ballots:
+        casting.cast_ballot(poll=poll, voter=CitizenFactory(), scores=scores)
+    close_and_count(poll)
+    client = login(city_official)
+
+    book = workbook(client.get(xlsx_url(poll)))
+
+    sheet = values(book["Score distribution"])
+    assert sheet[0] == [
+        "Option", "Raters", "Abstentions", "Mean", "Median",
+        "Score 1", "Score 2", "Score 3", "Score 4", "Score 5",
+    ]  # fmt: skip
+    assert sheet[1:] == [
+        ["X", 12, 0, 4.0, 4.0, 0, 0, 6, 0, 6],
+        ["Y", 8, 4, 1.75, 1.0, 6, 0, 0, 2, 0],
+    ]
+    assert summary(book, "Weighting") == "not weighted (score questions)"
+    scores = long_rows_of(client, poll, "score")
+    assert ["5", "Score 5", "12", str(x), "X", "6", "0.5"] in [row[2:9] for row in scores]
