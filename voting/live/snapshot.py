@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
-from voting import results, tallies
+from voting import evidence, results, tallies
 from voting.models import Poll
 
 
@@ -31,11 +31,11 @@ def _local(instant: datetime) -> str:
 
 def snapshot(poll_id: int) -> dict[str, Any]:
     """The full live message for one poll: status, totals and suppressed breakdowns."""
-    poll = Poll.objects.prefetch_related("options").get(pk=poll_id)
+    poll = Poll.objects.select_related("count_state").prefetch_related("options").get(pk=poll_id)
     # Whoever builds it (a ballot request in English, a socket in Korean), every dashboard gets
     # the same message: labels in the default language, codes beside them for clients to localise.
     with translation.override(settings.LANGUAGE_CODE):
-        document = results.build(poll, tallies.read(poll_id))
+        document = results.build(poll, tallies.read(poll_id), evidence=evidence.published(poll))
     return {
         "type": "tally",
         "poll": poll.pk,
@@ -53,4 +53,9 @@ def snapshot(poll_id: int) -> dict[str, Any]:
             for o in document["options"]
         ],
         "breakdown": document["breakdown"],
+        # The results of ranked and score questions and, once final, the evidence: as the API's.
+        "kind": document["kind"],
+        "ranked": document["ranked"],
+        "scores": document["scores"],
+        "evidence": document["evidence"],
     }
