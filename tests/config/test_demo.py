@@ -32,7 +32,8 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
 
     # The closed poll is counted to the end and shows its results: totals and breakdown cells,
     # each cell of at least k ballots.
-    closed = next(p for p in Poll.objects.all() if p.status == "closed")
+    closed = Poll.objects.get(title="경로당 냉방비 지원을 여름 내내로 늘릴까요?")
+    assert closed.status == "closed"
     voted = Participation.objects.filter(poll=closed).count()
     assert voted >= 2 * k
     assert not Envelope.objects.filter(poll=closed).exists()
@@ -49,8 +50,9 @@ def test_seed_demo_builds_the_promised_data_set_once(client, settings):
 
     # The open city-wide poll shows totals of its counted batches; while it is open the newest
     # k ballots stay sealed, so no total ever moves by fewer than k.
-    city_wide = Poll.objects.get(districts__isnull=True, results_visibility="live")
+    city_wide = Poll.objects.get(title="따릉이 심야 운영 시간을 새벽 2시까지 늘릴까요?")
     assert city_wide.status == "open"
+    assert not city_wide.districts.exists()
     voted_open = Participation.objects.filter(poll=city_wide).count()
     assert voted_open >= 2 * k
     assert Envelope.objects.filter(poll=city_wide).count() == k

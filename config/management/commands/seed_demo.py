@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import officials_mfa
 from accounts.models import Gender, Verification
 from accounts.roles import ensure_official_group
+from config import demo_ballots
 from districts.models import District, Group, GroupMembership
 from voting import casting, counting
 from voting import services as voting
@@ -165,9 +166,12 @@ class Command(BaseCommand):
             )
         created_polls = self._polls(official, categories)
         self._english()
+        # Ranked, score and population-weighted results (issue 18), with their own citizens.
+        created_polls += demo_ballots.seed(official=official, categories=categories)
         created_proposals = self._proposals()
         self.stdout.write(
-            f"demo data: 1 official, {len(DEMO_CITIZENS) + len(DEMO_VOTERS)} citizens, "
+            f"demo data: 1 official, "
+            f"{len(DEMO_CITIZENS) + len(DEMO_VOTERS) + demo_ballots.RESIDENTS} citizens, "
             f"{len(DEMO_GROUPS)} groups, "
             f"{created_polls} new polls, {created_proposals} new proposals"
         )
