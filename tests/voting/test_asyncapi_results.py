@@ -97,4 +97,3 @@ def test_a_final_polls_frame_carries_the_evidence_it_published():
     _assert_valid("tally", frame)
     assert frame["evidence"] is not None
     assert frame["evidence"] == rest_document(poll)["evidence"]
-
