@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Gender
-from voting import results, tallies
+from voting import charts, results, tallies
 from voting.admin.base import reverse_or_none
+from voting.evidence import published as published_evidence
 from voting.models import Poll
 
 
@@ -86,10 +87,92 @@ def spreadsheet_text(value: object) -> object:
     return value
 
 
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    warning: bool = False
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def evidence_figures(evidence: dict[str, Any] | None) -> list[Figure]:
+    """What the weighting and coverage rest on, for the results page: whether the shares could
+    be weighted (and if not, why), against which population, and how much the weights cost."""
+    if not evidence:
+        return []
+    status = {
+        "weighted": gettext("weighted to the population"),
+        "refused": gettext("not weighted"),
+        "not_applicable": gettext("not weighted (score polls are not weighted)"),
+    }
+    figures = [Figure(gettext("Weighting"), status.get(evidence["status"], evidence["status"]))]
+    refusal = evidence.get("refusal")
+    if refusal:
+        figures.append(Figure(gettext("Why not"), refusal["detail"], warning=True))
+    source = evidence.get("population_source")
+    if source:
+        words = f"{source['title']} ({source['reference_date']})"
+        if source.get("demo"):
+            words += " — " + gettext("a demonstration table, not official statistics")
+        figures.append(Figure(gettext("Population"), words, warning=bool(source.get("demo"))))
+    else:
+        figures.append(Figure(gettext("Population"), gettext("none loaded"), warning=True))
+    weighted = evidence.get("weighted")
+    if weighted:
+        figures += [
+            Figure(
+                gettext("Ballots weighted"),
+                gettext(
+                    "%(weighted)s of %(ballots)s (unknown group: %(unknown)s, outside: %(outside)s)"
+                )
+                % {
+                    "weighted": _number(weighted["weighted_ballots"]),
+                    "ballots": _number(weighted["ballots"]),
+                    "unknown": _number(weighted["unknown_ballots"]),
+                    "outside": _number(weighted["outside_ballots"]),
+                },
+            ),
+            Figure(gettext("Effective sample size"), _number(weighted["effective_sample_size"], 1)),
+            Figure(gettext("Design effect"), _number(weighted["design_effect"], 2)),
+            Figure(
+                gettext("Weight cap"),
+                (
+                    gettext("%(cap)s × the mean weight; some weights were capped")
+                    if weighted["trimmed"]
+                    else gettext("%(cap)s × the mean weight")
+                )
+                % {"cap": _number(weighted["cap"], 1)},
+            ),
+        ]
+    coverage = evidence.get("coverage")
+    if coverage:
+        figures += [
+            Figure(gettext("Residents"), _number(coverage["population"])),
+            Figure(
+                gettext("Turnout"),
+                gettext("%(turnout)s of residents, %(registered)s of registered citizens")
+                % {
+                    "turnout": _percent(coverage["turnout"]) or "—",
+                    "registered": _percent(coverage["turnout_of_registered"]) or "—",
+                },
+            ),
+        ]
+    return figures
+
+
 def _document(poll: Poll) -> dict[str, Any]:
     # The options as officials wrote them, in Korean beside the poll's Korean title, whatever the
     # admin's language: the page and the CSV are the city's record.
-    return results.build(poll, tallies.read(poll.pk), content_language=settings.LANGUAGE_CODE)
+    return results.build(
+        poll,
+        tallies.read(poll.pk),
+        content_language=settings.LANGUAGE_CODE,
+        # Its sentences and names in the admin's language, as the breakdown's labels.
+        evidence=published_evidence(poll),
+    )
 
 
 def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> TemplateResponse:
@@ -104,6 +187,8 @@ def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> T
         "total": document["total"],
         "note": document["note"],
         "tables": results_tables(document),
+        "charts": charts.charts(document),
+        "evidence": evidence_figures(document.get("evidence")),
         "min_cell": settings.RESULTS_MIN_CELL,
         "batch_min": settings.BALLOT_BATCH_MIN,
         "csv_url": reverse("admin:voting_poll_results_csv", args=[poll.pk]),

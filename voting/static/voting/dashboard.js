@@ -113,9 +113,12 @@
       note.textContent = message.withheld ? interpolate(S.withheld, { k: message.batch_min }) : "";
       note.hidden = !message.withheld;
     }
+    this.renderCaption(message);
     this.renderChart(message);
     this.renderTable(message);
     if (!this.compact) {
+      this.renderRanked(message);
+      this.renderScores(message);
       this.renderBreakdowns(message);
       var updated = this.field("updated");
       if (updated) {
@@ -136,6 +139,25 @@
     }
   };
 
+  /* The bars of a ranked question are its first preferences (a ballot counts once, for the
+     option it ranks first), not the ballots naming each option anywhere. */
+  function barsOf(message) {
+    if (message.kind !== "ranked" || !message.ranked) { return message.options || []; }
+    var labels = labelsOf(message);
+    return message.ranked.first_preferences.map(function (row) {
+      return { id: row.id, label: labels[row.id] || String(row.id), votes: row.votes, share: row.share };
+    });
+  }
+
+  PollView.prototype.renderCaption = function (message) {
+    var caption = this.field("chart-caption");
+    if (!caption) { return; }
+    var words = message.kind === "ranked" || message.kind === "score"
+      ? caption.getAttribute("data-" + message.kind) : "";
+    caption.textContent = words || "";
+    caption.hidden = !words;
+  };
+
   /* Horizontal bars: label above, bar below, count and share at the right. Long labels are
      cut on screen; the full text is in the hidden table and the SVG <title>. */
   PollView.prototype.renderChart = function (message) {
@@ -148,7 +170,7 @@
     var barHeight = compact ? 22 : 42;
     var valueWidth = compact ? 170 : 340;
     var barMax = width - valueWidth - (compact ? 10 : 20);
-    var options = message.options || [];
+    var options = barsOf(message);
     var height = Math.max(1, options.length) * rowHeight;
     chart.setAttribute("viewBox", "0 0 " + width + " " + height);
     chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
@@ -180,7 +202,7 @@
   PollView.prototype.renderTable = function (message) {
     var body = this.field("chart-table").tBodies[0];
     body.textContent = "";
-    (message.options || []).forEach(function (option) {
+    barsOf(message).forEach(function (option) {
       var row = el("tr");
       row.appendChild(el("th", { scope: "row" }, option.label));
       row.appendChild(el("td", {}, count(option.votes)));
@@ -237,6 +259,107 @@
         body.appendChild(row);
       });
       container.appendChild(table);
+    });
+  };
+
+  /* A row of a meter table: the option, a bar of ``fraction`` of the track, and its figures. */
+  function meterRow(label, fraction, figures, index) {
+    var row = el("tr");
+    row.appendChild(el("th", { scope: "row", title: label }, label));
+    var cell = el("td", { "class": "meter" });
+    var track = el("span", { "class": "meter__track", "aria-hidden": "true" });
+    var fill = el("span", { "class": "meter__fill" });
+    fill.style.width = Math.max(0, Math.min(100, Math.round(fraction * 1000) / 10)) + "%";
+    fill.style.background = color(index);
+    track.appendChild(fill);
+    cell.appendChild(track);
+    row.appendChild(cell);
+    row.appendChild(el("td", { "class": "meter__figures" }, figures));
+    return row;
+  }
+
+  function labelsOf(message) {
+    var labels = {};
+    (message.options || []).forEach(function (option) { labels[option.id] = option.label; });
+    return labels;
+  }
+
+  function indexOf(message) {
+    var index = {};
+    (message.options || []).forEach(function (option, i) { index[option.id] = i; });
+    return index;
+  }
+
+  /* Ranked questions (their first preferences are the bars above): the instant runoff on what
+     is counted so far — who wins it (or won it, once the poll is closed), each round in a line. */
+  PollView.prototype.renderRanked = function (message) {
+    var panel = this.field("ranked");
+    if (!panel) { return; }
+    var ranked = message.ranked;
+    panel.hidden = message.kind !== "ranked";
+    if (panel.hidden) { return; }
+    var text = function (name) { return panel.getAttribute("data-" + name); };
+    var labels = labelsOf(message);
+    var winner = this.field("ranked-winner");
+    var list = this.field("ranked-rounds");
+    list.textContent = "";
+    if (!ranked) {
+      winner.textContent = message.withheld ? interpolate(S.withheld, { k: message.batch_min }) : "";
+      return;
+    }
+    if (ranked.winner === null || ranked.winner === undefined) {
+      winner.textContent = text("no-winner");
+    } else {
+      var template = message.status === "closed" ? text("elected") : text("leading");
+      winner.textContent = interpolate(template, { option: labels[ranked.winner] || ranked.winner });
+    }
+    ranked.rounds.forEach(function (round) {
+      var item = el("li", { "class": "rounds__round" });
+      item.appendChild(el("span", { "class": "rounds__name" }, interpolate(text("round"), { n: round.round })));
+      var tallies = round.tallies.map(function (row) {
+        return (labels[row.id] || row.id) + " " + count(row.votes);
+      }).join(" · ");
+      item.appendChild(el("span", { "class": "rounds__tallies" }, tallies));
+      if (round.exhausted) {
+        item.appendChild(el("span", { "class": "rounds__exhausted" },
+          interpolate(text("exhausted"), { n: count(round.exhausted) })));
+      }
+      (round.eliminated || []).forEach(function (id) {
+        item.appendChild(el("span", { "class": "rounds__out" },
+          "✕ " + interpolate(text("out"), { option: labels[id] || id })));
+      });
+      if (round.elected !== null && round.elected !== undefined) {
+        item.appendChild(el("span", { "class": "rounds__elected" }, "★ " + (labels[round.elected] || round.elected)));
+      }
+      list.appendChild(item);
+    });
+  };
+
+  /* Score questions: each option's mean on the poll's scale, with its median and raters. */
+  PollView.prototype.renderScores = function (message) {
+    var panel = this.field("scores");
+    if (!panel) { return; }
+    var scores = message.scores;
+    panel.hidden = message.kind !== "score";
+    if (panel.hidden) { return; }
+    var labels = labelsOf(message);
+    var index = indexOf(message);
+    var body = this.field("scores-table").tBodies[0];
+    body.textContent = "";
+    if (!scores) { return; }
+    var title = this.field("scores-title");
+    title.textContent = interpolate(title.getAttribute("data-title"), { min: scores.min, max: scores.max });
+    var decimals = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
+    var span = Math.max(1, scores.max - scores.min);
+    scores.options.forEach(function (row) {
+      var figures = row.mean === null || row.mean === undefined
+        ? panel.getAttribute("data-none")
+        : interpolate(panel.getAttribute("data-summary"), {
+          mean: decimals.format(row.mean), median: decimals.format(row.median),
+          raters: count(row.raters)
+        });
+      var fraction = row.mean === null || row.mean === undefined ? 0 : (row.mean - scores.min) / span;
+      body.appendChild(meterRow(labels[row.id] || String(row.id), fraction, figures, index[row.id] || 0));
     });
   };
 
