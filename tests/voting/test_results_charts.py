@@ -20,6 +20,7 @@ from tests.ballot_box import cast_many, close_and_count
 from tests.district_codes import GANGNAM, JONGNO, SAJIK, SINSA
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory, born
 from voting import casting, charts, evidence
+from voting.admin.results import results_tables
 from voting.chart_svg import text_width, wrap
 from voting.models import Poll
 
@@ -606,3 +607,18 @@ def test_the_results_page_of_a_score_poll_draws_the_distributions():
     assert 'id="chart-scores"' in page
     assert 'id="chart-shares"' not in page
     assert page.count('class="score-segment"') == 5 + 1  # 산책로 1–5, 운동 기구 only 5
+
+
+def test_a_ranked_polls_option_table_says_its_numbers_count_ballots_ranking_each_option():
+    """Officials must not read 87.5% as a first-preference share: the ranked table's column says
+    what its numbers are: ballots ranking the option anywhere (together above 100%)."""
+    document = {
+        "kind": "ranked",
+        "options": [{"id": 1, "label": "가", "votes": 28, "share": 0.875}],
+        "breakdown": {"gu": [], "age_band": [], "gender": []},
+    }
+
+    with translation.override("en"):
+        (options, *_rest) = results_tables(document)
+
+    assert options.header == ["Option", "Ballots ranking it", "Share"]

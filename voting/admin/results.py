@@ -38,11 +38,17 @@ def _percent(share: float | None) -> str | None:
 def results_tables(document: dict[str, Any]) -> list[ResultsTable]:
     """``results.build``'s document as tables; suppressed numbers stay None."""
     labels = [option["label"] for option in document["options"]]
+    # An option's "votes" are the ballots naming it: for a ranked poll, ranking it anywhere; for
+    # a score poll, scoring it (the shares then add up to more than 100%).
+    votes_header = {
+        "ranked": gettext("Ballots ranking it"),
+        "score": gettext("Ballots scoring it"),
+    }.get(document.get("kind", ""), gettext("Votes"))
     tables = [
         ResultsTable(
             key="options",
             title=gettext("Options"),
-            header=[gettext("Option"), gettext("Votes"), gettext("Share")],
+            header=[gettext("Option"), votes_header, gettext("Share")],
             rows=[
                 [option["label"], option["votes"], _percent(option["share"])]
                 for option in document["options"]
