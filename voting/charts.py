@@ -81,7 +81,7 @@ def shares_chart(document: dict[str, Any]) -> Chart:
     top = 52
     parts: list = _legend(
         [(RAW, _("Share of ballots"))]
-        + ([(WEIGHTED, _("Weighted share, 95% interval"))] if weighted else []),
+        + ([(WEIGHTED, _("Weighted share, 95 percent interval"))] if weighted else []),
         y=14,
     )
     parts += axis(x0=x0, scale=scale, maximum=maximum, top=top, bottom=top + row_height * len(rows))
@@ -127,7 +127,7 @@ def shares_chart(document: dict[str, Any]) -> Chart:
     desc = (
         _(
             "Each option's share of the ballots (grey) and its share weighted to the population "
-            "(blue) with a 95% interval."
+            "(blue) with a 95 percent interval."
         )
         if weighted
         else _("Each option's share of the ballots.")
@@ -136,7 +136,7 @@ def shares_chart(document: dict[str, Any]) -> Chart:
     title = _("First preferences per option") if ranked else _("Shares per option")
     header = [_("Option"), _("Votes"), _("Share")]
     if weighted:
-        header += [_("Weighted share"), _("95% interval")]
+        header += [_("Weighted share"), _("95 percent interval")]
     table_rows = []
     for row in rows:
         line: list[object] = [
