@@ -151,10 +151,21 @@ class _Given:
         if sum(given is not None for given in (option_ids, ranking, scores)) != 1:
             raise InvalidChoice(_("Give exactly one of options, ranking and scores."))
         if ranking is not None:
-            return cls(key="ranking", kind="ranked", ballot=[int(o) for o in ranking])
-        if scores is not None:
-            return cls(key="scores", kind="score", ballot=[[int(o), int(s)] for o, s in scores])
-        return cls(key="options", kind="choice", ballot=[int(o) for o in option_ids or []])
+            given = cls(key="ranking", kind="ranked", ballot=[int(o) for o in ranking])
+        elif scores is not None:
+            given = cls(key="scores", kind="score", ballot=[[int(o), int(s)] for o, s in scores])
+        else:
+            given = cls(key="options", kind="choice", ballot=[int(o) for o in option_ids or []])
+        # Judged first, before the poll is looked at, as it always was: a repeated option is
+        # wrong in any poll.
+        named = questions.options_named(kind=given.kind, ballot=given.ballot)
+        if len(set(named)) != len(named):
+            raise InvalidChoice(
+                _("An option was scored twice.")
+                if given.kind == "score"
+                else _("An option was chosen twice.")
+            )
+        return given
 
     @property
     def fingerprinted(self) -> list:

@@ -23,6 +23,10 @@ def _json_schema(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+    if "enum" in out:
+        # An enum's description lists its choices' labels in the generating language: the
+        # values are the contract, the labels are not.
+        out.pop("description", None)
     if out.get("type") == "object" and "properties" in out:
         out.setdefault("additionalProperties", False)
     if not node.get("nullable"):

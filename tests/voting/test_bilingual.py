@@ -315,6 +315,8 @@ def test_the_admin_form_saves_the_english_beside_the_korean_and_audits_it(admin_
         "kind": "single",
         "min_choices": "1",
         "max_choices": "1",
+        "score_min": "1",
+        "score_max": "5",
         **split("opens_at", opens),
         **split("closes_at", opens + timedelta(days=14)),
         "districts": [SAJIK],
