@@ -64,7 +64,7 @@ def cast_many(
 def opened_envelopes(poll: Poll | int) -> list[dict]:
     """What ``poll``'s sealed envelopes hold, oldest first, opened with the counter's private key
     as the counter will open them: for checking what a 201 sealed before anything is counted.
-    Keys: "p" poll, "o" sorted option ids, "g" gu, "a" age band, "s" gender, "t" tracker."""
+    Keys: "p" poll, "o" the ballot, "g" gu, "a" age band, "s" gender, "t" tracker, "c" channel."""
     counter = sealing.Counter()
     poll_id = poll if isinstance(poll, int) else poll.pk
     sealed = (

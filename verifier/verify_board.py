@@ -17,7 +17,11 @@ when it was cast), and each batch is one *entry* of the board:
                 it chose; a ranked one, option ids most preferred first; a score one, a list
                 of [option id, score] pairs. The totals count, per option, the ballots that
                 name it (chose, ranked or scored it);
-* ``hash``      SHA-256 of the batch's canonical JSON (poll, seq, prev, trackers, ballots);
+* ``channels``  how many of the batch's ballots came through the app, the call centre
+                (assisted) or on site; absent (null) on batches written before channels were
+                recorded;
+* ``hash``      SHA-256 of the batch's canonical JSON (poll, seq, prev, trackers, ballots,
+                and channels where the batch has them);
 * ``signature`` the city's Ed25519 signature of "mvoting-board-v1:{poll}:{seq}:{hash}".
 
 The ``head`` repeats the last batch's number, hash and signature: since each hash covers the one
@@ -229,14 +233,26 @@ def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def entry_hash(poll: int, seq: int, prev: str, trackers: list, ballots: list) -> str:
+def entry_hash(
+    poll: int,
+    seq: int,
+    prev: str,
+    trackers: list,
+    ballots: list,
+    channels: dict | None = None,
+) -> str:
     """The hash of one board entry: SHA-256 (hex) of its canonical JSON.
 
     Canonical: keys sorted, no spaces, non-ASCII escaped, so every program that writes the same
-    values writes the same bytes.
+    values writes the same bytes. ``channels`` (the batch's ballots per channel: app, assisted,
+    onsite) is hashed where the entry has it; entries written before channels were recorded
+    have none, and hash as they always did.
     """
+    content = {"poll": poll, "seq": seq, "prev": prev, "trackers": trackers, "ballots": ballots}
+    if channels is not None:
+        content["channels"] = channels
     canonical = json.dumps(
-        {"poll": poll, "seq": seq, "prev": prev, "trackers": trackers, "ballots": ballots},
+        content,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
@@ -462,6 +478,7 @@ def _check_document(
         prev = entry.get("prev")
         trackers = entry.get("trackers")
         ballots = entry.get("ballots")
+        channels = entry.get("channels")
         stated_hash = entry.get("hash")
         signature = entry.get("signature")
         if _is_int(seq):
@@ -489,7 +506,7 @@ def _check_document(
                     f"{where}: prev {prev[:16]}... is not the hash of the batch before it "
                     f"({previous_hash[:16]}...): a batch was removed, reordered or changed",
                 )
-        computed = entry_hash(poll, seq, prev, trackers, ballots)
+        computed = entry_hash(poll, seq, prev, trackers, ballots, channels)
         if computed != stated_hash:
             fail(
                 CHECK_HASH,
@@ -508,6 +525,12 @@ def _check_document(
             tracker_seq.setdefault(tracker, seq)
         if len(trackers) != len(ballots):
             fail(CHECK_SIZE, f"{where}: {len(trackers)} trackers but {len(ballots)} ballots")
+        if channels is not None and (
+            not isinstance(channels, dict)
+            or not all(isinstance(k, str) and _is_int(n) and n > 0 for k, n in channels.items())
+            or sum(channels.values()) != len(ballots)
+        ):
+            fail(CHECK_SIZE, f"{where}: its ballots per channel do not add up to its ballots")
         if len(ballots) < batch_min:
             fail(
                 CHECK_SIZE,

@@ -27,11 +27,11 @@ from voting import (
     results_cache,
     selectors,
 )
+from voting.board_serializers import BoardSerializer
 from voting.schema import NOT_ELIGIBLE_RESPONSE, ResultsSerializer
 from voting.serializers import (
     BallotRequestSerializer,
     BallotResponseSerializer,
-    BoardSerializer,
     PaginatedPollListItemListSerializer,
     PollDetailSerializer,
     ReceiptSerializer,
@@ -173,7 +173,7 @@ class ResultsView(APIView):
         ),
     )
     def get(self, request: Request, poll_id: int) -> Response:
-        poll = selectors.published_poll(poll_id=poll_id)
+        poll = selectors.published_poll(poll_id=poll_id, user=user_of(request))
         if not selectors.results_visible_to(poll=poll, user=user_of(request)):
             raise ResultsHidden()
         return Response(results_cache.document(poll=poll))
@@ -190,7 +190,7 @@ class ReceiptView(APIView):
         ),
     )
     def get(self, request: Request, code: str) -> Response:
-        found = selectors.receipt_status(code=code)
+        found = selectors.receipt_status(code=code, user=request.user)
         if found is None:
             raise Http404
         return Response(ReceiptSerializer(found).data)
@@ -224,7 +224,7 @@ class BoardView(APIView):
         ),
     )
     def get(self, request: Request, poll_id: int) -> Response:
-        poll = selectors.published_poll(poll_id=poll_id)
+        poll = selectors.published_poll(poll_id=poll_id, user=request.user)
         if not selectors.results_visible_to(poll=poll, user=request.user):
             raise ResultsHidden()
         after = parse_query(self.FilterSerializer, request)["after"]

@@ -24,7 +24,7 @@ def document(*, poll_id: int, after: int = 0, limit: int | None = PAGE_SIZE) -> 
     next page (the view turns it into a URL), or None."""
     entries = BoardEntry.objects.filter(poll_id=poll_id, seq__gt=after).order_by("seq")
     rows = list(
-        entries.values("seq", "prev", "trackers", "ballots", "hash", "signature")[
+        entries.values("seq", "prev", "trackers", "ballots", "channels", "hash", "signature")[
             : (limit + 1) if limit else None
         ]
     )

@@ -20,7 +20,7 @@ from rest_framework import status
 from accounts.models import User
 from core.errors import ApiError, Conflict, Forbidden
 from voting import ballot_sql, eligibility, idempotency, questions, receipts, sealing
-from voting.models import Envelope, Poll
+from voting.models import Channel, Envelope, Poll
 from voting.voter_keys import voter_key
 
 
@@ -42,6 +42,11 @@ class NotEligible(Forbidden):
 class InvalidChoice(ApiError):
     default_code = "invalid_choice"
     default_detail = _("The chosen options are not valid for this poll.")
+
+
+class OnsiteOnly(Forbidden):
+    default_code = "onsite_only"
+    default_detail = _("This poll takes ballots only on site: scan the QR code at the venue.")
 
 
 class IdempotencyMismatch(ApiError):
@@ -83,10 +88,14 @@ def cast_ballot(
     ranking: list[int] | None = None,
     scores: list[tuple[int, int]] | None = None,
     idempotency_key: str | None = None,
+    channel: Channel = Channel.APP,
+    onsite_session_id: int | None = None,
 ) -> CastResult:
     """Cast ``voter``'s ballot in ``poll`` (the poll or its id), exactly once: ``option_ids``
     for a choice question, ``ranking`` (most preferred first) for a ranked one, ``scores``
-    ((option id, score) pairs; an option left out abstains) for a score one.
+    ((option id, score) pairs; an option left out abstains) for a score one. ``channel``: how
+    the ballot reached the box (voting/models/channels.py); callers of the assisted and on-site
+    channels have identified the citizen and checked the session themselves.
 
     The unique constraints on ``Participation`` decide "once": of concurrent requests from one
     citizen, one commits and the others find the row and answer ``already_voted``. With an
@@ -107,6 +116,8 @@ def cast_ballot(
             poll_id=poll_id,
             voter=voter,
             given=given,
+            channel=channel,
+            onsite_session_id=onsite_session_id,
             idempotency_key=idempotency_key,
             lookup=lookup,
             fingerprint=fingerprint,
@@ -187,6 +198,8 @@ def _cast(
     poll_id: int,
     voter: User,
     given: _Given,
+    channel: Channel,
+    onsite_session_id: int | None,
     idempotency_key: str | None,
     lookup: str | None,
     fingerprint: str | None,
@@ -211,6 +224,8 @@ def _cast(
             raise PollNotOpen()
         if reason is not None:
             raise NotEligible(REASON_TEXT[reason], reason=reason)
+        if verdicts.onsite_only and channel != Channel.ONSITE:
+            raise OnsiteOnly()
         question = verdicts.question
         if not given.answers(question.kind):
             shape = question.kind if question.kind in ("ranked", "score") else "choice"
@@ -228,7 +243,11 @@ def _cast(
         elif question.kind == Poll.Kind.SCORE:
             body["scores"] = [{"option": option, "score": score} for option, score in ballot]
         if not ballot_sql.insert_participation(
-            poll_id=poll_id, voter_id=voter.pk, voter_key=voter_key(voter.phone, voter.pk)
+            poll_id=poll_id,
+            voter_id=voter.pk,
+            voter_key=voter_key(voter.phone, voter.pk),
+            channel=channel,
+            onsite_session_id=onsite_session_id,
         ):
             raise AlreadyVoted()
         Envelope.objects.create(
@@ -242,6 +261,7 @@ def _cast(
                     "a": age_band(voter.birth_year),
                     "s": voter.gender,
                     "t": receipts.tracker(code),
+                    "c": str(channel),
                 },
                 max_choices=questions.envelope_room(question=question, options=verdicts.options),
             ),

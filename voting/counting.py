@@ -32,12 +32,20 @@ from django.utils import timezone
 
 from verifier.verify_board import entry_hash, signed_message
 from voting import ballot_sql, evidence, live, questions, sealing, tallies, weighting
-from voting.models import BoardEntry, BoardTracker, CountState, Envelope, Poll, TallyCell
+from voting.models import (
+    BoardEntry,
+    BoardTracker,
+    Channel,
+    CountState,
+    Envelope,
+    Poll,
+    TallyCell,
+)
 
 logger = logging.getLogger(__name__)
 _shuffle = random.SystemRandom().shuffle
 
-BREAKDOWN_DIMENSIONS = (("gu", "g"), ("age", "a"), ("gender", "s"))
+BREAKDOWN_DIMENSIONS = (("gu", "g"), ("age", "a"), ("gender", "s"), ("channel", "c"))
 
 
 class IntegrityAlarm(Exception):
@@ -180,8 +188,10 @@ def _count(
     ballots = [questions.board_form(kind=poll.kind, ballot=payload["o"]) for payload in opened]
     _shuffle(ballots)
 
+    # How many of the batch came through each channel: per batch, never per ballot.
+    channels = dict(sorted(Multiset(p.get("c") or Channel.APP for p in opened).items()))
     seq = state.seq + 1
-    digest = entry_hash(poll.pk, seq, state.head, trackers, ballots)
+    digest = entry_hash(poll.pk, seq, state.head, trackers, ballots, channels)
     entry = BoardEntry.objects.create(
         poll=poll,
         seq=seq,
@@ -190,6 +200,7 @@ def _count(
         signature=counter.sign(signed_message(poll.pk, seq, digest)),
         trackers=trackers,
         ballots=ballots,
+        channels=channels,
         size=len(ballots),
         counted_at=now,
     )
@@ -200,6 +211,8 @@ def _count(
     tallies.add(poll_id=poll.pk, counts=counts)
     accumulator = counter.open_state(state.sealed_breakdown)
     for payload in opened:
+        # Envelopes sealed before channels were recorded came through the app.
+        payload.setdefault("c", Channel.APP)
         # A breakdown cell's votes: the options chosen, ranked first, or scored.
         named = questions.options_named(kind=poll.kind, ballot=payload["o"])
         votes = named[:1] if poll.kind == Poll.Kind.RANKED else named

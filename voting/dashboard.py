@@ -22,7 +22,7 @@ from accounts import officials_auth
 from accounts.models import Gender
 from districts import selectors as district_selectors
 from voting import live, selectors
-from voting.models import Poll
+from voting.models import Channel, Poll
 
 
 def officials_only(view):
@@ -61,6 +61,7 @@ def _ui_strings() -> dict[str, object]:
             "closed": _("closed"),
         },
         "gender": {value: str(label) for value, label in Gender.choices},
+        "channel": {value: str(label) for value, label in Channel.choices},
         "unknown": _("unknown"),
         "participants": _("Participants"),
         "time_left": _("Time left"),

@@ -32,7 +32,7 @@ from voting import bilingual, ranked, scored
 from voting.models import Option, Poll
 from voting.tallies import UNKNOWN, Counts, Tally
 
-DIMENSIONS = (("gu", "gu"), ("age", "age_band"), ("gender", "gender"))
+DIMENSIONS = (("gu", "gu"), ("age", "age_band"), ("gender", "gender"), ("channel", "channel"))
 
 
 def _suppress_table(
@@ -91,6 +91,8 @@ def _cell_label(dimension: str, value: str, districts: Mapping[str, District]) -
         band = int(value)
         label = _("%(band)d+") % {"band": band} if band >= 80 else _("%(band)ds") % {"band": band}
         return {"band": band, "label": label}
+    if dimension == "channel":
+        return {"channel": value}
     return {"gender": value}
 
 

@@ -71,10 +71,18 @@ class GenderCellSerializer(_CellSerializer):
     gender = serializers.ChoiceField(choices=["female", "male", "other", "undisclosed", "unknown"])
 
 
+class ChannelCellSerializer(_CellSerializer):
+    channel = serializers.ChoiceField(
+        choices=["app", "assisted", "onsite"],
+        help_text="How the ballots reached the box: the app, the call centre, or on site",
+    )
+
+
 class BreakdownSerializer(serializers.Serializer[Any]):
     gu = DistrictCellSerializer(many=True)
     age_band = AgeCellSerializer(many=True)
     gender = GenderCellSerializer(many=True)
+    channel = ChannelCellSerializer(many=True)
 
 
 # --- Ranked and score questions (voting/ranked.py, voting/scored.py) -----------------------------

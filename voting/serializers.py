@@ -361,33 +361,3 @@ class ReceiptSerializer(serializers.Serializer):
     batch = serializers.IntegerField(
         allow_null=True, help_text="The board entry (batch number) that counted it."
     )
-
-
-class BoardEntrySerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    prev = serializers.CharField()
-    trackers = serializers.ListField(child=serializers.CharField())
-    ballots = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
-    hash = serializers.CharField()
-    signature = serializers.CharField()
-
-
-class BoardHeadSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    hash = serializers.CharField()
-    signature = serializers.CharField()
-
-
-class BoardTotalsSerializer(serializers.Serializer):
-    ballots = serializers.IntegerField()
-    options = serializers.DictField(child=serializers.IntegerField())
-
-
-class BoardSerializer(serializers.Serializer):
-    poll = serializers.IntegerField()
-    verify_key = serializers.CharField(help_text="The city's Ed25519 public key (hex).")
-    batch_min = serializers.IntegerField()
-    entries = BoardEntrySerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="The next page, if any.")
-    head = BoardHeadSerializer(allow_null=True)
-    totals = BoardTotalsSerializer()

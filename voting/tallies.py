@@ -22,7 +22,7 @@ from voting.models import BoardEntry, Option, Poll, TallyCell
 BALLOTS = 0  # option_id of the counter that counts ballots rather than votes for an option
 OVERALL = ("", "")
 UNKNOWN = "unknown"
-# Overall counters of ranked and score ballots (dimension names; TallyCell.dimension is 6 long).
+# Overall counters of ranked and score ballots (dimension names).
 RANK, PAIR, ORDER, SCORE = "rank", "pair", "order", "score"
 BALLOT_DIMENSIONS = (RANK, PAIR, ORDER, SCORE)
 ORDER_SEPARATOR = ">"

@@ -61,7 +61,7 @@ def test_a_ballot_is_sealed_at_once_and_counted_in_a_batch_later(resident, resid
     envelope = Envelope.objects.get(poll=poll)
     assert envelope.lookup == receipts.envelope_lookup(body["receipt"])
     (sealed,) = opened_envelopes(poll)
-    assert set(sealed) == {"p", "o", "g", "a", "s", "t"}
+    assert set(sealed) == {"p", "o", "g", "a", "s", "t", "c"}
     assert (sealed["p"], sealed["o"], sealed["g"], sealed["s"]) == (
         poll.pk,
         [yes.pk],
@@ -70,6 +70,7 @@ def test_a_ballot_is_sealed_at_once_and_counted_in_a_batch_later(resident, resid
     )
     assert sealed["a"] == 30  # the age band: 35 is in the thirties
     assert sealed["t"] == receipts.tracker(body["receipt"])
+    assert sealed["c"] == "app"  # the channel: the citizen's own app
     # One ballot moves no counter.
     assert not TallyCell.objects.filter(poll=poll).exists()
     assert tallies.read(poll.pk).overall.ballots == 0

@@ -41,8 +41,10 @@ def test_the_board_pairs_no_tracker_with_a_choice(api):
     entry = api.get(board_url(poll)).json()["entries"][0]
 
     assert entry["trackers"] == sorted(entry["trackers"])
-    assert set(entry) == {"seq", "prev", "trackers", "ballots", "hash", "signature"}
+    assert set(entry) == {"seq", "prev", "trackers", "ballots", "channels", "hash", "signature"}
     assert all(isinstance(ballot, list) for ballot in entry["ballots"])
+    # Per batch, not per ballot: how many came through each channel.
+    assert entry["channels"] == {"app": len(entry["ballots"])}
 
 
 @override_settings(BALLOT_BATCH_MAX=20)

@@ -160,7 +160,7 @@ async def test_a_dashboard_opened_before_the_first_batch_gets_the_first_total():
     assert (snapshot["total"], snapshot["withheld"]) == (None, True)
     assert snapshot["note"]
     assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: None, b: None}
-    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
     await _cast_many(poll, 1, [b])
     assert await _count_now() == k
@@ -189,7 +189,8 @@ async def test_snapshot_then_an_update_when_a_batch_is_counted():
     assert (snapshot["total"], snapshot["withheld"], snapshot["note"]) == (k, False, None)
     # The oldest k: a, b, a, b, ...
     assert {o["id"]: o["votes"] for o in snapshot["options"]} == {a: (k + 1) // 2, b: k // 2}
-    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": []}  # at the close
+    # Breakdowns appear at the close.
+    assert snapshot["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
     await _cast_many(poll, k, [b])
     assert await _count_now() == k
@@ -200,7 +201,7 @@ async def test_snapshot_then_an_update_when_a_batch_is_counted():
         a: (k + 1) // 2 + k // 2,
         b: k // 2 + (k + 1) // 2,
     }
-    assert update["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert update["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
     await communicator.disconnect()
 
 

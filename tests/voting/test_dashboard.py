@@ -130,7 +130,8 @@ def test_the_page_shows_the_counted_total_once_a_batch_is_counted(client):
     assert (before["total"], before["withheld"]) == (None, True)
     assert (after["total"], after["withheld"], after["note"]) == (k, False, None)
     assert sum(o["votes"] for o in after["options"]) == k
-    assert after["breakdown"] == {"gu": [], "age_band": [], "gender": []}  # at the close
+    # Breakdowns appear at the close.
+    assert after["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
 
 def test_an_english_page_says_in_english_why_a_total_is_missing(client):

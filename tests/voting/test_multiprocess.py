@@ -72,7 +72,8 @@ def test_ballots_through_one_server_counted_reach_a_dashboard_on_the_other(two_s
         final = wait_for_total(client, 2 * k, timeout=15)
         assert {o["id"]: o["votes"] for o in final["options"]} == {yes.pk: k - 3, no.pk: k + 3}
         assert final["status"] == "open"
-        assert final["breakdown"] == {"gu": [], "age_band": [], "gender": []}  # at the close
+        # Breakdowns appear at the close.
+        assert final["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
         # A refresh asked of the dashboard's own server agrees (read from PostgreSQL).
         client.send_json({"type": "refresh"})

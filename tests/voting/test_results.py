@@ -77,7 +77,7 @@ def assert_withheld(body: dict) -> None:
     assert body["batch_min"] == K
     assert isinstance(body["note"], str) and body["note"]
     assert all(o["votes"] is None and o["share"] is None for o in body["options"])
-    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
 
 def assert_no_row_is_withheld_whole(body: dict) -> None:
@@ -226,7 +226,7 @@ def test_results_without_ballots(citizen_api):
             {"id": yes.pk, "label": "찬성", "votes": None, "share": None},
             {"id": no.pk, "label": "반대", "votes": None, "share": None},
         ],
-        "breakdown": {"gu": [], "age_band": [], "gender": []},
+        "breakdown": {"gu": [], "age_band": [], "gender": [], "channel": []},
         "ranked": None,
         "scores": None,
         "evidence": None,
@@ -252,7 +252,7 @@ def test_a_watcher_learns_nothing_until_k_ballots_are_counted(citizen_api):
     assert (body["withheld"], body["note"], body["total"]) == (False, None, K)
     assert [(o["votes"], o["share"]) for o in body["options"]] == [(5, 0.5), (5, 0.5)]
     # Breakdowns wait for the close.
-    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert body["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
 
 
 def test_a_poll_whose_turnout_stays_below_k_never_shows_a_total(citizen_api, official_api):
@@ -286,7 +286,7 @@ def test_breakdowns_appear_only_once_the_poll_is_final(citizen_api):
     final_body = citizen_api.get(results_url(poll)).json()
 
     assert open_body["total"] == 3 * K - K
-    assert open_body["breakdown"] == {"gu": [], "age_band": [], "gender": []}
+    assert open_body["breakdown"] == {"gu": [], "age_band": [], "gender": [], "channel": []}
     assert final_body["total"] == 30
     assert [(c["code"], c["total"]) for c in final_body["breakdown"]["gu"]] == [
         (JONGNO, 15),
@@ -387,6 +387,15 @@ def test_a_final_poll_is_published_exactly(client_for):
                     "total": 31,
                     "suppressed": False,
                     "options": [shown(a, 25), shown(b, 6)],
+                },
+            ],
+            # Every ballot came through the app: one cell, the whole poll.
+            "channel": [
+                {
+                    "channel": "app",
+                    "total": 44,
+                    "suppressed": False,
+                    "options": [shown(a, 34), shown(b, 10)],
                 },
             ],
         },

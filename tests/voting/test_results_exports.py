@@ -47,9 +47,18 @@ LONG_HEADER_EN = [
     "Note",
 ]
 NOTE = LONG_HEADER_EN.index("Note")
-COUNTS = ("overall", "gu", "age_band", "gender")  # the Breakdown of the count's rows
-SHEETS_KO = ["개요", "선택지", "자치구별", "연령대별", "성별", "전체 수치", "산출 방법"]
-SHEETS_EN = ["Summary", "Options", "By gu", "By age band", "By gender", "All figures", "Method"]
+COUNTS = ("overall", "gu", "age_band", "gender", "channel")  # the Breakdown of the count's rows
+SHEETS_KO = ["개요", "선택지", "자치구별", "연령대별", "성별", "채널별", "전체 수치", "산출 방법"]
+SHEETS_EN = [
+    "Summary",
+    "Options",
+    "By gu",
+    "By age band",
+    "By gender",
+    "By channel",
+    "All figures",
+    "Method",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +138,7 @@ def expected_long_rows(document: dict) -> list[list[str]]:
         *(("gu", c["code"], c["name"], c) for c in document["breakdown"]["gu"]),
         *(("age_band", c["band"], c["label"], c) for c in document["breakdown"]["age_band"]),
         *(("gender", c["gender"], c["gender"], c) for c in document["breakdown"]["gender"]),
+        *(("channel", c["channel"], c["channel"], c) for c in document["breakdown"]["channel"]),
     ]
     for dimension, code, name, cell in cells:
         for o in cell["options"]:
@@ -171,8 +181,8 @@ def test_long_csv_is_one_row_per_breakdown_group_and_option_as_results_build_giv
     counts = [row for row in rows if row[1] in COUNTS]
     assert counts == expected_long_rows(document)
     yes, no = voted_poll.options.all()
-    # Two options × (the whole poll, three gu, two age bands, one gender).
-    assert len(counts) == 2 * 7
+    # Two options × (the whole poll, three gu, two age bands, one gender, one channel).
+    assert len(counts) == 2 * 8
     pk = str(voted_poll.pk)
     overall = [pk, "overall", "", "All participants", "44", str(yes.pk), "찬성", "34", "0.7727"]
     no_weights = ["", "", "", ""]
@@ -183,6 +193,8 @@ def test_long_csv_is_one_row_per_breakdown_group_and_option_as_results_build_giv
     assert [*jongno, *no_weights, "suppressed"] in rows
     female = [pk, "gender", "female", "female", "31", str(yes.pk), "찬성", "25", "0.8065"]
     assert [*female, *no_weights, ""] in rows
+    app = [pk, "channel", "app", "app", "44", str(yes.pk), "찬성", "34", "0.7727"]
+    assert [*app, *no_weights, ""] in rows
     # A suppressed number is an empty cell wherever it is, never a number.
     for row in counts:
         assert (row[7] == "") == (row[NOTE] == "suppressed"), row
@@ -261,7 +273,7 @@ def test_xlsx_opens_back_with_a_sheet_per_view_korean_headers_and_numbers(
     assert long[0][-1] == "비고"
     with translation.override("ko"):
         assert long[0] == tidy_header()
-    assert len(long) == 1 + 2 * 7 + 1  # the counts, then the weighting's (refused) row
+    assert len(long) == 1 + 2 * 8 + 1  # the counts, then the weighting's (refused) row
     assert long[1][4:9] == [44, voted_poll.options.first().pk, "찬성", 34, 0.7727]
     suppressed = [row for row in long[1:] if row[7] is None and row[1] in COUNTS]
     assert len(suppressed) == 8

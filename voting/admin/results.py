@@ -19,7 +19,7 @@ from accounts.models import Gender
 from voting import charts, results, tallies
 from voting.admin.base import reverse_or_none
 from voting.evidence import published as published_evidence
-from voting.models import Poll
+from voting.models import Channel, Poll
 
 
 @dataclass
@@ -79,7 +79,16 @@ def results_tables(document: dict[str, Any]) -> list[ResultsTable]:
     for cell in breakdown["gender"]:
         name = genders.get(cell["gender"], gettext("unknown"))
         gender.rows.append([str(name), cell["total"], *_votes(cell)])
-    return [*tables, gu, age, gender]
+    channel = ResultsTable(
+        key="channel",
+        title=gettext("By channel"),
+        header=[gettext("Channel"), gettext("Participants"), *labels],
+    )
+    channels = dict(Channel.choices)
+    for cell in breakdown.get("channel", []):
+        name = channels.get(cell["channel"], gettext("unknown"))
+        channel.rows.append([str(name), cell["total"], *_votes(cell)])
+    return [*tables, gu, age, gender, channel]
 
 
 def _votes(cell: dict[str, Any]) -> list[int | None]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext, pgettext
 
 from accounts.models import Gender
+from voting.models import Channel
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ def _groups(document: dict[str, Any]) -> Iterable[tuple[str, str | int | None, s
     genders = dict(Gender.choices)
     for cell in breakdown["gender"]:
         yield "gender", cell["gender"], str(genders.get(cell["gender"], gettext("unknown"))), cell
+    channels = dict(Channel.choices)
+    for cell in breakdown.get("channel", []):
+        name = str(channels.get(cell["channel"], gettext("unknown")))
+        yield "channel", cell["channel"], name, cell
 
 
 def weighted_by_option(document: dict[str, Any]) -> dict[int, dict[str, Any]]:

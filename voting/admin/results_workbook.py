@@ -109,7 +109,7 @@ def _options_sheet(document: dict[str, Any]) -> Sheet:
 
 # Where the numbers of the page's tables (voting/admin/results.py) start: after the group's
 # name, and by gu its code.
-FIRST_NUMBER = {"gu": 2, "age": 1, "gender": 1}
+FIRST_NUMBER = {"gu": 2, "age": 1, "gender": 1, "channel": 1}
 
 
 def _breakdown_sheet(table: ResultsTable) -> Sheet:

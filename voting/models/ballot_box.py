@@ -36,6 +36,16 @@ class Participation(models.Model):
     voter_key = models.CharField(max_length=64, editable=False)
     # The day only: enough for turnout by day.
     voted_on = models.DateField(default=timezone.localdate, editable=False)
+    # How the ballot reached the box (voting/models/channels.py); the on-site session it was
+    # scanned at. Never on the ballot: the board's ballots carry no channel.
+    channel = models.CharField(max_length=8, default="app", editable=False)
+    onsite_session = models.ForeignKey(
+        "voting.OnsiteSession",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="participations",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("participation")
@@ -114,6 +124,9 @@ class BoardEntry(models.Model):
     signature = models.CharField(max_length=128)
     trackers = models.JSONField()
     ballots = models.JSONField()
+    # The batch's ballots per channel ({"app": 9, "assisted": 1}); null on entries written before
+    # channels were recorded.
+    channels = models.JSONField(null=True, blank=True)
     size = models.PositiveIntegerField()
     counted_at = models.DateTimeField(default=timezone.now)
 
@@ -146,7 +159,7 @@ class TallyCell(models.Model):
     """
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="tally_cells")
-    dimension = models.CharField(max_length=6, blank=True)
+    dimension = models.CharField(max_length=16, blank=True)
     # A gu code, an age band, a rank position, an option id, a score — or a whole ranking (ids
     # joined by ">"; ranked polls have at most MAX_RANKED_OPTIONS options, so it fits).
     value = models.CharField(max_length=255, blank=True)

@@ -147,6 +147,19 @@ class Poll(models.Model):
         help_text=_("'Resident verified' for binding decisions."),
     )
 
+    # A closed list: visible and votable only by members of its (managed) groups and by citizens
+    # who redeemed one of its invitation codes; 404 for everyone else.
+    private = models.BooleanField(
+        _("private"),
+        default=False,
+        help_text=_("Only members of its groups and holders of its invitation codes see it."),
+    )
+    onsite_only = models.BooleanField(
+        _("on-site only"),
+        default=False,
+        help_text=_("Ballots only through an on-site session's QR code."),
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

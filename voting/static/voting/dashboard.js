@@ -87,6 +87,9 @@
     if (dimension === "gender") {
       return S.gender[cell.gender] || S.unknown;
     }
+    if (dimension === "channel") {
+      return S.channel[cell.channel] || S.unknown;
+    }
     return "";
   }
 
@@ -217,7 +220,7 @@
     var root = this.root;
     var options = message.options || [];
     var breakdown = message.breakdown || {};
-    ["gu", "age_band", "gender"].forEach(function (dimension) {
+    ["gu", "age_band", "gender", "channel"].forEach(function (dimension) {
       var container = root.querySelector('[data-breakdown="' + dimension + '"] .breakdown__body');
       if (!container) { return; }
       var cells = breakdown[dimension] || [];
