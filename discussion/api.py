@@ -108,13 +108,14 @@ class PollCommentsView(_ThreadsView):
     subject_kwarg = "poll_id"
 
     def check_subject(self) -> None:
-        selectors.readable_poll(poll_id=self.kwargs["poll_id"])
+        selectors.readable_poll(poll_id=self.kwargs["poll_id"], user=user_of(self.request))
 
     @extend_schema(
         parameters=[ThreadsFilterSerializer],
         responses={200: CommentSerializer(many=True), **THREADS_ERRORS},
         description="The poll's discussion: top-level comments, each with its first replies "
-        "and reply_count. Any signed-in citizen may read a published poll's discussion.",
+        "and reply_count. Any signed-in citizen may read a published poll's discussion (a "
+        "private poll's: only its members and invited citizens; 404 for anyone else).",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

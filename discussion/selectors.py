@@ -26,6 +26,7 @@ from django.http import Http404
 from accounts.models import User
 from discussion.models import Comment, CommentLike
 from proposals.models import Proposal
+from voting import eligibility
 from voting.models import Poll
 
 
@@ -51,9 +52,10 @@ def replies_preview() -> int:
     return settings.COMMENT_REPLIES_PREVIEW
 
 
-def readable_poll(*, poll_id: int) -> Poll:
-    """A poll whose comments any signed-in citizen may read: published (drafts do not exist)."""
-    poll = Poll.objects.filter(pk=poll_id, published=True).first()
+def readable_poll(*, poll_id: int, user: User) -> Poll:
+    """A poll whose comments any signed-in citizen may read: published (drafts do not exist),
+    and, if private, one ``user`` is on the list of (``voting.eligibility.visible``)."""
+    poll = Poll.objects.filter(eligibility.visible(user.pk), pk=poll_id, published=True).first()
     if poll is None:
         raise Http404
     return poll
@@ -68,9 +70,11 @@ def readable_proposal(*, proposal_id: int) -> Proposal:
     return proposal
 
 
-def _readable_subjects() -> Q:
-    """Comments whose poll (or proposal) citizens may see."""
-    return Q(poll__published=True) | Q(proposal__isnull=False, proposal__hidden_at__isnull=True)
+def _readable_subjects(user: User) -> Q:
+    """Comments whose poll (or proposal) ``user`` may see: a private poll's only for its list."""
+    private_seen = Poll.objects.filter(eligibility.visible(user.pk), private=True).values("pk")
+    poll_seen = Q(poll__published=True) & (Q(poll__private=False) | Q(poll_id__in=private_seen))
+    return poll_seen | Q(proposal__isnull=False, proposal__hidden_at__isnull=True)
 
 
 def _liked_by(user: User) -> Exists:
@@ -124,7 +128,7 @@ def attach_first_replies(comments: list[Comment], *, user: User) -> list[Comment
 
 def replies(*, comment_id: int, user: User) -> QuerySet[Comment]:
     """All replies to a comment, oldest first (conversation order)."""
-    parent = comment_for_action(comment_id=comment_id)
+    parent = comment_for_action(comment_id=comment_id, user=user)
     return (
         Comment.objects.filter(parent_id=parent.pk)
         .annotate(liked_by_me=_liked_by(user))
@@ -132,9 +136,9 @@ def replies(*, comment_id: int, user: User) -> QuerySet[Comment]:
     )
 
 
-def comment_for_action(*, comment_id: int) -> Comment:
-    """A comment on something citizens may see; anything else does not exist (404)."""
-    comment = Comment.objects.filter(_readable_subjects(), pk=comment_id).first()
+def comment_for_action(*, comment_id: int, user: User) -> Comment:
+    """A comment on something ``user`` may see; anything else does not exist (404)."""
+    comment = Comment.objects.filter(_readable_subjects(user), pk=comment_id).first()
     if comment is None:
         raise Http404
     return comment

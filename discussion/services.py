@@ -107,8 +107,9 @@ def _require_verified(user: User) -> None:
 def _check_poll_audience(*, user: User, poll_id: int) -> Poll:
     """The published poll, if ``user`` belongs to its audience; "open" is not required."""
     voter = eligibility.Voter.of(user)
+    # A private poll off the citizen's list is not found (404), never "not in the audience".
     poll = eligibility.annotate_verdicts(
-        Poll.objects.filter(pk=poll_id, published=True), voter
+        Poll.objects.filter(eligibility.visible(user.pk), pk=poll_id, published=True), voter
     ).first()
     if poll is None:
         raise Http404
@@ -160,7 +161,7 @@ def _is_violation(exc: IntegrityError, constraint: str, columns: str) -> bool:
 
 
 def like(*, user: User, comment_id: int) -> Comment:
-    comment = selectors.comment_for_action(comment_id=comment_id)
+    comment = selectors.comment_for_action(comment_id=comment_id, user=user)
     _require_verified(user)
     if comment.is_hidden or comment.is_deleted:
         raise CommentUnavailable()
@@ -180,7 +181,7 @@ def like(*, user: User, comment_id: int) -> Comment:
 
 def unlike(*, user: User, comment_id: int) -> None:
     """Take a like back; nothing to take back is not an error (DELETE is idempotent)."""
-    comment = selectors.comment_for_action(comment_id=comment_id)
+    comment = selectors.comment_for_action(comment_id=comment_id, user=user)
     with transaction.atomic():
         removed, _rows = CommentLike.objects.filter(comment_id=comment.pk, user=user).delete()
         if removed:
@@ -188,7 +189,7 @@ def unlike(*, user: User, comment_id: int) -> None:
 
 
 def report(*, user: User, comment_id: int, reason: str, note: str = "") -> CommentReport:
-    comment = selectors.comment_for_action(comment_id=comment_id)
+    comment = selectors.comment_for_action(comment_id=comment_id, user=user)
     _require_verified(user)
     if comment.author_id == user.pk:
         raise OwnComment()
@@ -217,7 +218,7 @@ def report(*, user: User, comment_id: int, reason: str, note: str = "") -> Comme
 def delete_comment(*, user: User, comment_id: int) -> None:
     """The author takes a comment back. With replies it stays as an empty placeholder, so the
     replies keep their thread; a placeholder goes too once its last reply is deleted."""
-    found = selectors.comment_for_action(comment_id=comment_id)
+    found = selectors.comment_for_action(comment_id=comment_id, user=user)
     comment = Comment.objects.select_for_update().filter(pk=found.pk).first()
     if comment is None or comment.is_deleted:
         raise Http404

@@ -34,6 +34,7 @@ class Verdicts:
     question: questions.Question
     problem: str | None = None  # why the ballot is not valid, where it may be cast at all
     options: int = 0  # how many options the poll offers (known where it may be cast)
+    onsite_only: bool = False  # ballots only through an on-site session's QR code
 
 
 def _table(model) -> str:
@@ -46,9 +47,14 @@ def _verdicts_queryset(poll_id: int, voter: eligibility.Voter):
     # pg_stat_activity and statement logs show). It is checked against the poll's options below.
     # "Upcoming" by the database's clock, as "open" is: it orders the refusal's reasons.
     return (
-        eligibility.annotate_verdicts(Poll.objects.filter(pk=poll_id, published=True), voter)
+        # A private poll the citizen may not see has no row: a 404, as a draft (never a refusal,
+        # which would tell that it exists). Same placeholders, so still one statement per shape.
+        eligibility.annotate_verdicts(
+            Poll.objects.filter(eligibility.visible(voter.user_id), pk=poll_id, published=True),
+            voter,
+        )
         .annotate(upcoming=ExpressionWrapper(Q(opens_at__gt=Now()), output_field=BooleanField()))
-        .values(*RULES, *QUESTION, "upcoming")
+        .values(*RULES, *QUESTION, "onsite_only", "upcoming")
     )
 
 
@@ -101,7 +107,7 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, ballot: list) -> Verdict
         # Only for a ballot that may be cast: the poll's option ids, never the chosen ones.
         offered = set(Option.objects.filter(poll_id=poll_id).values_list("pk", flat=True))
         problem = questions.problem(question=question, ballot=ballot, offered=offered)
-    upcoming = bool(row[-1])
+    upcoming, onsite_only = bool(row[-1]), bool(row[-2])
     return Verdicts(
         rules=rules,
         upcoming=upcoming,
@@ -109,6 +115,7 @@ def verdicts(*, poll_id: int, voter: eligibility.Voter, ballot: list) -> Verdict
         question=question,
         problem=problem,
         options=len(offered),
+        onsite_only=onsite_only,
     )
 
 
@@ -132,13 +139,23 @@ def lock_poll_for_final_count(*, poll_id: int) -> None:
             cursor.execute(_POLL_LOCK.format(function="pg_advisory_xact_lock"), [poll_id])
 
 
-def insert_participation(*, poll_id: int, voter_id: int, voter_key: str) -> bool:
-    """Record that ``voter_id`` took part; False where they (or their number) already had."""
+def insert_participation(
+    *,
+    poll_id: int,
+    voter_id: int,
+    voter_key: str,
+    channel: str = "app",
+    onsite_session_id: int | None = None,
+) -> bool:
+    """Record that ``voter_id`` took part, and through which channel; False where they (or
+    their number) already had."""
     table = _table(Participation)
     sql = (
-        f"INSERT INTO {table} (id, poll_id, voter_id, voter_key, voted_on) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1"
+        f"INSERT INTO {table} "  # noqa: S608
+        "(id, poll_id, voter_id, voter_key, voted_on, channel, onsite_session_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1"
     )
+    params: list[Any] = [uuid.uuid4().hex, poll_id, voter_id, voter_key, timezone.localdate()]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [uuid.uuid4().hex, poll_id, voter_id, voter_key, timezone.localdate()])
+        cursor.execute(sql, [*params, channel, onsite_session_id])
         return cursor.fetchone() is not None

@@ -7,14 +7,15 @@ verdict (so the refusal can say why), and, run the other way, to count a poll's 
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from accounts.models import User
-from districts.models import District, GroupMembership
-from voting.models import Poll
+from districts.models import District, Group, GroupMembership
+from voting.models import Poll, PollInvitation
 from voting.voter_keys import voter_key
 
 
@@ -105,6 +106,43 @@ def _has_age_limit() -> Q:
     return Q(min_age__isnull=False) | Q(max_age__isnull=False)
 
 
+def _invited(user_id: int) -> Exists:
+    # A revoked code no longer opens the poll, even once redeemed: revoking is how an official
+    # takes back a code that reached the wrong person (a ballot already cast stays).
+    return Exists(
+        PollInvitation.objects.filter(
+            poll_id=OuterRef("pk"), redeemed_by_id=user_id, revoked_at__isnull=True
+        )
+    )
+
+
+def _managed_member(user_id: int) -> Exists:
+    # Only managed groups: citizens join self-declared ones themselves, which would let anyone
+    # into a closed list.
+    return Exists(
+        Poll.groups.through.objects.filter(
+            poll_id=OuterRef("pk"),
+            group_id__in=GroupMembership.objects.filter(
+                user_id=user_id, group__is_active=True, group__kind=Group.Kind.MANAGED
+            ).values("group_id"),
+        )
+    )
+
+
+def visible(user_id: int | None) -> Q:
+    """The polls whose existence the citizen ``user_id`` may know, as a condition on the poll
+    row: every public one; a private one only for members of its managed groups and citizens who
+    redeemed one of its invitation codes (voting/invitations.py). Everyone else gets a 404 for
+    it, never a 403: a refusal would tell that it exists.
+
+    The condition holds only the citizen's id, which every statement compiled per shape already
+    has as a placeholder (voting/voter_sql.py): adding it changes no statement's count."""
+    if user_id is None:
+        # ``redeemed_by_id=None`` would match every code nobody redeemed yet.
+        return Q(private=False)
+    return Q(private=False) | Q(_managed_member(user_id)) | Q(_invited(user_id))
+
+
 def conditions(voter: Voter) -> dict[str, Q]:
     """Each audience rule as a condition on the poll row; a poll passes when all hold."""
     district_match = Exists(
@@ -133,12 +171,17 @@ def conditions(voter: Voter) -> dict[str, Q]:
         profile_complete &= ~Q(_targets_districts())
     if voter.birth_year is None:
         profile_complete &= ~_has_age_limit()
+    # A private poll's invitation stands for its groups: a guest of a committee's poll is let in
+    # by the code the committee handed them. The other rules (district, age...) still hold.
+    group_ok = ~Q(_targets_groups()) | Q(group_match)
+    if voter.user_id is not None:
+        group_ok |= Q(private=True) & Q(_invited(voter.user_id))
     return {
         Reason.NOT_OPEN: Q(published=True, opens_at__lte=Now(), closes_at__gt=Now()),
         Reason.VERIFICATION: Q(min_verification__lte=voter.verification),
         Reason.PROFILE_INCOMPLETE: profile_complete,
         Reason.DISTRICT: ~Q(_targets_districts()) | Q(district_match),
-        Reason.GROUP: ~Q(_targets_groups()) | Q(group_match),
+        Reason.GROUP: group_ok,
         Reason.AGE: age_ok,
     }
 
@@ -146,6 +189,7 @@ def conditions(voter: Voter) -> dict[str, Q]:
 def open_to(voter: Voter, queryset: QuerySet[Poll] | None = None) -> QuerySet[Poll]:
     """The polls ``voter`` may vote in right now: one query."""
     queryset = Poll.objects.all() if queryset is None else queryset
+    queryset = queryset.filter(visible(voter.user_id))
     for condition in conditions(voter).values():
         queryset = queryset.filter(condition)
     return queryset
@@ -215,7 +259,11 @@ def audience_of(poll: Poll) -> QuerySet[User]:
             | Q(district__parent_id__in=codes)
             | Q(district__parent__parent_id__in=codes)
         )
-    if poll.groups.exists():
+    if poll.private:
+        # The closed list only: members of its managed groups, holders of its codes (who pass
+        # the group rule too, ``conditions``).
+        users = users.filter(Q(pk__in=_closed_list(poll)) | Q(pk__in=_invitees(poll)))
+    elif poll.groups.exists():
         users = users.filter(
             Exists(
                 GroupMembership.objects.filter(
@@ -233,6 +281,20 @@ def audience_of(poll: Poll) -> QuerySet[User]:
     if poll.max_age is not None:
         users = users.filter(birth_year__gte=year - poll.max_age)
     return users
+
+
+def _closed_list(poll: Poll) -> QuerySet[Any]:
+    return GroupMembership.objects.filter(
+        group__is_active=True,
+        group__kind=Group.Kind.MANAGED,
+        group_id__in=Poll.groups.through.objects.filter(poll_id=poll.pk).values("group_id"),
+    ).values("user_id")
+
+
+def _invitees(poll: Poll) -> QuerySet[Any]:
+    return PollInvitation.objects.filter(
+        poll_id=poll.pk, redeemed_by__isnull=False, revoked_at__isnull=True
+    ).values("redeemed_by_id")
 
 
 def audience_estimate(poll: Poll) -> dict[str, int]:

@@ -8,7 +8,9 @@ the options inline (how many options there are) is checked here.
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -25,6 +27,16 @@ QUESTION_FIELDS = (
     "score_max",
     "score_abstain",
 )
+# Who may vote: the admin's "Audience" fieldset (voting/admin/polls.py) shows them in this order.
+AUDIENCE_FIELDS = (
+    "districts",
+    "groups",
+    "private",
+    "min_age",
+    "max_age",
+    "min_verification",
+    "onsite_only",
+)
 
 
 class PollForm(forms.ModelForm):
@@ -32,6 +44,7 @@ class PollForm(forms.ModelForm):
 
     user: User | None = None
     question_fields = QUESTION_FIELDS
+    audience_fields = AUDIENCE_FIELDS
 
     class Meta:
         model = Poll
@@ -45,13 +58,25 @@ class PollForm(forms.ModelForm):
             *QUESTION_FIELDS,
             "opens_at",
             "closes_at",
-            "districts",
-            "groups",
-            "min_age",
-            "max_age",
-            "min_verification",
+            *AUDIENCE_FIELDS,
             "results_visibility",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "private" in self.fields and self.instance.pk:
+            # The way to the poll's codes, where the official decides who is on the list.
+            url = reverse("admin:voting_pollinvitation_add") + f"?poll={self.instance.pk}"
+            listing = reverse("admin:voting_pollinvitation_changelist")
+            self.fields["private"].help_text = format_html(
+                '{} <a href="{}">{}</a> · <a href="{}?poll__id__exact={}">{}</a>',
+                self.fields["private"].help_text,
+                url,
+                _("Generate invitation codes"),
+                listing,
+                self.instance.pk,
+                _("Invitation codes of this poll"),
+            )
 
     def clean(self):
         cleaned = super().clean() or {}

@@ -46,7 +46,7 @@ class OutcomeAttachmentView(APIView):
         ),
     )
     def get(self, request: Request, poll_id: int) -> HttpResponseRedirect:
-        poll = selectors.published_poll(poll_id=poll_id)
+        poll = selectors.published_poll(poll_id=poll_id, user=user_of(request))
         outcome = Outcome.objects.filter(poll=poll).only("attachment").first()
         if outcome is None or not outcome.attachment:
             raise NoAttachment()

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -59,7 +60,8 @@ def poll_list(
     published poll of the status, each saying whether the citizen may vote in it.
     """
     in_audience = eligibility.eligible_expression(voter)
-    queryset = _with_status(Poll.objects.all(), status, now)
+    # A private poll is missing from every scope (``scope=all`` too) for anyone not on its list.
+    queryset = _with_status(Poll.objects.filter(eligibility.visible(voter.user_id)), status, now)
     if category is not None:
         queryset = queryset.filter(category__slug=category)
     if scope != "all":
@@ -94,9 +96,10 @@ DETAIL_COLUMNS = (
 def poll_detail(*, voter: eligibility.Voter, poll_id: int) -> QuerySet[Poll]:
     """One published poll's row for ``voter`` (drafts do not exist): every rule's verdict
     (``rule_<reason>``), ``has_voted``, ``participants`` and ``DETAIL_COLUMNS``; the rest of the
-    page is the poll's card (``poll_detail_card``)."""
+    page is the poll's card (``poll_detail_card``). A private poll the citizen may not see is
+    not found, as a draft."""
     return eligibility.annotate_verdicts(
-        Poll.objects.filter(pk=poll_id, published=True), voter
+        Poll.objects.filter(eligibility.visible(voter.user_id), pk=poll_id, published=True), voter
     ).annotate(has_voted=_has_voted(voter), participants=tallies.participants())
 
 
@@ -137,10 +140,25 @@ def results_visible_to(*, poll: Poll, user: User) -> bool:
     return poll.results_visible_to_citizens()
 
 
-def published_poll(*, poll_id: int) -> Poll:
+def may_see(*, poll: Poll, user: User | AnonymousUser | None) -> bool:
+    """Whether ``poll`` exists for ``user``: a public poll for anyone; a private one for its
+    closed list (``eligibility.visible``) and for the officials who may watch it live, as they
+    see it in the admin. Public polls cost no query."""
+    if not poll.private:
+        return True
+    if user is None or not isinstance(user, User) or not user.is_authenticated:
+        return False
+    if user.is_staff and scoping.may_see_live(user, poll):
+        return True
+    return Poll.objects.filter(eligibility.visible(user.pk), pk=poll.pk).exists()
+
+
+def published_poll(*, poll_id: int, user: User | AnonymousUser | None = None) -> Poll:
+    """A published poll that exists for ``user`` (``may_see``); without a user, a private poll
+    is not found either."""
     # With its count's progress, in the same query: the results' cache stamp (results_cache.py).
     poll = Poll.objects.filter(pk=poll_id, published=True).select_related("count_state").first()
-    if poll is None:
+    if poll is None or not may_see(poll=poll, user=user):
         raise Http404
     return poll
 
@@ -150,14 +168,25 @@ def polls_open_to(user: User) -> QuerySet[Poll]:
     return eligibility.open_to(eligibility.Voter.of(user))
 
 
-def receipt_status(*, code: str) -> dict | None:
+def receipt_status(*, code: str, user: User | AnonymousUser | None = None) -> dict | None:
     """What a receipt says: its poll, and ``sealed`` or ``counted`` in batch N — never the choice,
-    so a voter cannot use it to prove to anyone how they voted. None: no such receipt."""
+    so a voter cannot use it to prove to anyone how they voted. None: no such receipt, or one of
+    a private poll that does not exist for ``user`` (its title would say it does)."""
     if not receipts.looks_valid(code):
         return None
+    found, private = _receipt_status(code)
+    if found is not None and private:
+        # Only a private poll's receipt costs a second query.
+        poll = Poll.objects.get(pk=found["poll"])
+        if not may_see(poll=poll, user=user):
+            return None
+    return found
+
+
+def _receipt_status(code: str) -> tuple[dict | None, bool]:
     envelope = (
         Envelope.objects.filter(lookup=receipts.envelope_lookup(code))
-        .values("poll_id", "poll__title", "poll__title_en")
+        .values("poll_id", "poll__title", "poll__title_en", "poll__private")
         .first()
     )
     if envelope is not None:
@@ -166,14 +195,20 @@ def receipt_status(*, code: str) -> dict | None:
             "poll_title": bilingual.localized(envelope["poll__title"], envelope["poll__title_en"]),
             "status": "sealed",
             "batch": None,
-        }
+        }, envelope["poll__private"]
     tracked = (
         BoardTracker.objects.filter(tracker=receipts.tracker(code))
-        .values("entry__poll_id", "entry__poll__title", "entry__poll__title_en", "entry__seq")
+        .values(
+            "entry__poll_id",
+            "entry__poll__title",
+            "entry__poll__title_en",
+            "entry__poll__private",
+            "entry__seq",
+        )
         .first()
     )
     if tracked is None:
-        return None
+        return None, False
     return {
         "poll": tracked["entry__poll_id"],
         "poll_title": bilingual.localized(
@@ -181,7 +216,7 @@ def receipt_status(*, code: str) -> dict | None:
         ),
         "status": "counted",
         "batch": tracked["entry__seq"],
-    }
+    }, tracked["entry__poll__private"]
 
 
 # --- Officials' live dashboards ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from core.offload import offloaded
-from voting import api, media, officials_api
+from voting import api, invitations_api, media, officials_api
 
 app_name = "voting"
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
         "polls/<id:poll_id>/outcome/attachment/",
         offloaded(media.OutcomeAttachmentView.as_view()),
         name="outcome-attachment",
+    ),
+    path(
+        "invitations/redeem/",
+        offloaded(invitations_api.RedeemView.as_view()),
+        name="invitation-redeem",
     ),
     path("receipts/<str:code>/", offloaded(api.ReceiptView.as_view()), name="receipt"),
     path("ws-tickets/", offloaded(officials_api.WebSocketTicketView.as_view()), name="ws-tickets"),

@@ -21,6 +21,10 @@ FROZEN_FIELDS = (
     "min_age",
     "max_age",
     "min_verification",
+    # Switching a poll private (or public) after ballots would hide it from people who voted,
+    # or show it to people it was kept from.
+    "private",
+    "onsite_only",
 )
 # An option's English label is what readers of English voted for, as the Korean one is.
 FROZEN_OPTION_FIELDS = ("label", "label_en", "image")

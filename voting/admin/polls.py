@@ -89,16 +89,7 @@ class PollAdmin(admin.ModelAdmin):
         (_("Schedule"), {"fields": ("opens_at", "closes_at")}),
         (
             _("Audience"),
-            {
-                "fields": (
-                    "districts",
-                    "groups",
-                    "min_age",
-                    "max_age",
-                    "min_verification",
-                    "audience_estimate",
-                )
-            },
+            {"fields": (*PollForm.audience_fields, "audience_estimate")},
         ),
         (_("Results"), {"fields": ("results_visibility", "results_published_at")}),
     )
