@@ -42,6 +42,11 @@ OFFICIAL_PERMISSIONS: dict[str, list[str]] = {
         "view_outcome",
         "add_outcome",
         "change_outcome",
+        # On-site sessions (onsite/): a booth and its QR screen for a poll of their own.
+        "view_onsitesession",
+        "add_onsitesession",
+        "change_onsitesession",
+        "delete_onsitesession",
     ],
     # Moderation: officials decide on proposals and hide comments (through the services).
     "proposals": ["view_proposal", "change_proposal", "view_proposaloption", "view_proposalimage"],

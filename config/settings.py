@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "discussion",
     "notifications",
     "moderation",
+    "onsite",  # on-site voting by QR code (above voting: .importlinter)
+    "assisted",  # call-centre operators cast for callers (above voting: .importlinter)
 ]
 
 MIDDLEWARE = [
@@ -628,6 +630,10 @@ WEIGHTING_CAP = env.float("WEIGHTING_CAP", default=5.0)
 if WEIGHTING_CAP <= 1:
     sys.exit("configuration error: WEIGHTING_CAP must be more than 1 (a multiple of the mean)")
 WEIGHTING_TOLERANCE = env.float("WEIGHTING_TOLERANCE", default=0.001)
+# On-site voting (onsite/): how often the venue's QR code changes; the citizens' host its links
+# name (empty: the screen's own host).
+ONSITE_TOKEN_SECONDS = env.int("ONSITE_TOKEN_SECONDS", default=10)
+ONSITE_LINK_BASE = env.str("ONSITE_LINK_BASE", default="")
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 # Keys the phone hash kept on participations (a deleted account cannot vote twice with the same
 # number). Changing it lets numbers vote again in polls they already voted in: keep it stable.
@@ -666,6 +672,8 @@ COMMENT_REPLIES_PREVIEW = env.int("COMMENT_REPLIES_PREVIEW", default=3)
 # Posting comments, and the lighter actions (likes, reports, deletions), per citizen.
 COMMENT_THROTTLE = env.str("COMMENT_THROTTLE", default="5/min,50/day")
 COMMENT_REACTION_THROTTLE = env.str("COMMENT_REACTION_THROTTLE", default="60/min,1000/day")
+# Redeeming private polls' invitation codes, per citizen: every attempt counts (against guessing).
+INVITATION_REDEEM_THROTTLE = env.str("INVITATION_REDEEM_THROTTLE", default="5/min,20/day")
 # A poll stays open for discussion this long after it closes.
 COMMENT_WINDOW_AFTER_CLOSE_DAYS = env.int("COMMENT_WINDOW_AFTER_CLOSE_DAYS", default=30)
 

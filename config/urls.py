@@ -37,7 +37,11 @@ urlpatterns = [
     path("api/v1/", include("proposals.urls")),
     path("api/v1/", include("discussion.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("onsite.urls")),
     path("dashboard/", include("voting.dashboard_urls")),
+    path("onsite/", include("onsite.screen_urls")),
+    # The call-centre operators' pages (assisted/views.py).
+    path("assist/", include("assisted.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -48,12 +48,17 @@ from tests.security.test_officials_adversarial import (
     assert_unchanged,
     database_state,
 )
-from voting.models import Outcome, Poll
+from voting import invitations
+from voting.models import OnsiteSession, Outcome, Poll, PollInvitation
 from voting.services.snapshots import record_poll
 
 pytestmark = pytest.mark.django_db
 
 ATTACKERS = ("gu", "city")
+
+
+def ahead(days: int):
+    return timezone.now() + timedelta(days=days)
 
 
 def ago(days: int):
@@ -91,6 +96,37 @@ def _outcome(cast) -> Outcome:
     return Outcome.objects.create(
         poll=_closed_gangnam_poll(cast), summary="강남 결정 요약", decided_on=timezone.localdate()
     )
+
+
+def _gangnam_invitation(cast) -> PollInvitation:
+    poll = _gangnam_poll(cast, private=True)
+    invitations.create_invitations(
+        poll=poll, n=1, label="강남 초대 라벨", created_by=cast["colleague"]
+    )
+    return PollInvitation.objects.get(poll=poll)
+
+
+def _gangnam_onsite_session(cast) -> OnsiteSession:
+    poll = _gangnam_poll(cast)
+    return OnsiteSession.objects.create(
+        poll=poll, place="강남 현장 장소", starts_at=timezone.now(), ends_at=ahead(1)
+    )
+
+
+def _other_gu_pin(_cast):
+    from assisted.pins import issue_pin
+
+    citizen = CitizenFactory(phone=None, phone_verified=False, district_id=SINSA)
+    visit_pin, _pin = issue_pin(
+        official=OfficialFactory(role="official"),
+        citizen=citizen,
+        name="강남",
+        place="신사 핀 장소",
+    )
+    return visit_pin
+
+
+ASSISTED_ALERTS = "read-only for every official: no add, change or delete (tests/assisted)"
 
 
 def _poll_entry(cast) -> AuditEntry:
@@ -232,6 +268,14 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
             Target("an entry about a citizen", _citizen_entry, "시민 감사 기록"),
         ],
         "voting.outcome": [Target("another gu's outcome", _outcome, "강남 결정 요약")],
+        "voting.pollinvitation": [
+            Target("a code of another gu's private poll", _gangnam_invitation, "강남 초대 라벨")
+        ],
+        "voting.onsitesession": [
+            Target("another gu's on-site session", _gangnam_onsite_session, "강남 현장 장소")
+        ],
+        "assisted.visitpin": [Target("another gu's citizen's PIN", _other_gu_pin, "신사 핀 장소")],
+        "assisted.operatoralert": ASSISTED_ALERTS,
         "voting.category": [CATEGORY],
         "proposals.proposal": [
             Target(
@@ -276,6 +320,13 @@ OUTSIDE: dict[str, dict[str, list[Target] | str]] = {
         ],
         "voting.outcome": "a city official records and corrects every outcome; none is ever "
         "deleted (tests/voting/test_admin.py)",
+        "voting.pollinvitation": "a city official makes and revokes every private poll's codes; "
+        "nobody edits or deletes one (tests/voting/test_private_polls.py)",
+        "voting.onsitesession": "a city official opens sessions for every poll "
+        "(tests/onsite/test_admin.py)",
+        "assisted.visitpin": "a city official issues and revokes every citizen's PIN; a PIN is "
+        "never changed or deleted (tests/assisted/test_pins.py)",
+        "assisted.operatoralert": ASSISTED_ALERTS,
         "voting.category": [CATEGORY],
         "proposals.proposal": "a city official moderates every proposal (tests/proposals)",
         "discussion.comment": "a city official moderates every comment (tests/discussion)",
@@ -485,6 +536,7 @@ ADD_REFUSED = {
     "notifications.outboxevent",
     "accounts.smsdelivery",
     "districts.populationtable",
+    "assisted.operatoralert",
 }
 ADD_ATTACKED_ELSEWHERE = {
     "accounts.citizenchangerequest": "test_officials_adversarial.py (crafted add-form posts)",
@@ -492,6 +544,12 @@ ADD_ATTACKED_ELSEWHERE = {
     "all_of_seoul",
     "districts.group": "below: a gu official's group is always their gu's",
     "voting.outcome": "below: only polls of the attacker's powers are offered",
+    "voting.pollinvitation": "tests/security/test_private_polls_adversarial.py::"
+    "test_a_gu_official_neither_makes_sees_nor_revokes_another_gus_codes",
+    "voting.onsitesession": "tests/onsite/test_admin.py::test_a_poll_of_another_gu_cannot_be_"
+    "chosen",
+    "assisted.visitpin": "tests/assisted/test_pins.py::test_a_gu_official_issues_pins_only_in_"
+    "their_gu",
 }
 
 

@@ -53,7 +53,7 @@ def choice_document(*, evidence: dict | None = None) -> dict:
             option(B, "반대", 41, 100),
             option(C, "<script>alert(1)</script>", 4, 100),
         ],
-        "breakdown": {"gu": [], "age_band": [], "gender": []},
+        "breakdown": {"gu": [], "age_band": [], "gender": [], "channel": []},
         "ranked": None,
         "scores": None,
         "evidence": evidence,
@@ -615,7 +615,7 @@ def test_a_ranked_polls_option_table_says_its_numbers_count_ballots_ranking_each
     document = {
         "kind": "ranked",
         "options": [{"id": 1, "label": "가", "votes": 28, "share": 0.875}],
-        "breakdown": {"gu": [], "age_band": [], "gender": []},
+        "breakdown": {"gu": [], "age_band": [], "gender": [], "channel": []},
     }
 
     with translation.override("en"):
