@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
+from accounts import sms_budget
 from accounts.models import User
 from accounts.phone import mask_phone
 from accounts.sms import SMSError, send_sms
@@ -150,8 +151,10 @@ def start_sms(*, operator: User, poll_id: int, phone: str) -> Identification:
             "It expires in %(minutes)d minutes. If you did not call us, ignore this message."
         ) % {"sender": settings.SMS_SENDER, "code": code, "minutes": max(1, seconds // 60)}
     try:
+        # The city's one SMS budget (per number, and the hourly total) counts these too.
+        sms_budget.charge(phone=phone, ip=None)
         send_sms(phone, str(body))
-    except SMSError as exc:
+    except (SMSError, sms_budget.SMSBudgetRefused) as exc:
         raise SMSUnavailable() from exc
     return identification
 

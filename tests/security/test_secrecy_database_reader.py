@@ -46,7 +46,16 @@ CITIZENS = 3000 if STRESS else 36
 # envelope, and the sealed answer kept for a retry.
 VOTER_TABLES = {"voting_participation", "voting_envelope", "voting_idempotencyrecord"}
 VOTER_COLUMNS = {
-    "voting_participation": {"id", "poll_id", "voter_id", "voter_key", "voted_on"},
+    # The channel (app, call centre, on site) and the on-site session: how, never what.
+    "voting_participation": {
+        "id",
+        "poll_id",
+        "voter_id",
+        "voter_key",
+        "voted_on",
+        "channel",
+        "onsite_session_id",
+    },
     "voting_envelope": {"id", "poll_id", "sealed", "lookup"},
     "voting_idempotencyrecord": {
         "id",
@@ -68,6 +77,7 @@ BOARD_COLUMNS = {
     "signature",
     "trackers",
     "ballots",
+    "channels",  # per batch: how many came through each channel, never which ballot did
     "size",
     "counted_at",
 }

@@ -236,7 +236,7 @@ def test_the_verifier_run_from_outside_passes_the_live_board_and_fails_every_tam
         index = next(i for i, ballot in enumerate(forged) if ballot[0] != options[2])
         moved_from = forged[index][0]
         forged[index] = [options[2]]
-        digest = entry_hash(poll.pk, last.seq, last.prev, last.trackers, forged)
+        digest = entry_hash(poll.pk, last.seq, last.prev, last.trackers, forged, last.channels)
         set_entry(poll.pk, last.seq, ballots=forged, digest=digest)
         add_to_counter(poll.pk, moved_from, -1)
         add_to_counter(poll.pk, options[2], +1)

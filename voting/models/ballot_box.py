@@ -38,7 +38,9 @@ class Participation(models.Model):
     voted_on = models.DateField(default=timezone.localdate, editable=False)
     # How the ballot reached the box (voting/models/channels.py); the on-site session it was
     # scanned at. Never on the ballot: the board's ballots carry no channel.
-    channel = models.CharField(max_length=8, default="app", editable=False)
+    # db_default: a web process still running the code before channels (a rolling deploy)
+    # inserts participations without one; they came through the app.
+    channel = models.CharField(max_length=8, default="app", db_default="app", editable=False)
     onsite_session = models.ForeignKey(
         "voting.OnsiteSession",
         null=True,
