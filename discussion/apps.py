@@ -11,3 +11,8 @@ class DiscussionConfig(AppConfig):
 
         # Which comment entries of the audit log an official may read (audit/subjects.py).
         audit_subjects.register()
+
+        from discussion import admin_home
+
+        # The reported comments on the officials' home (accounts/officials_home.py).
+        admin_home.register()

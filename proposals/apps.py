@@ -16,3 +16,8 @@ class ProposalsConfig(AppConfig):
 
         # Which proposal entries of the audit log an official may read (audit/subjects.py).
         audit_subjects.register()
+
+        from proposals import admin_home
+
+        # The proposals awaiting a decision on the officials' home (accounts/officials_home.py).
+        admin_home.register()

@@ -17,6 +17,11 @@ class VotingConfig(AppConfig):
         # Which poll entries of the audit log an official may read (audit/subjects.py).
         audit_subjects.register()
 
+        from voting.admin import home
+
+        # The polls by status and the shortcuts on the officials' home (accounts/officials_home.py).
+        home.register()
+
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
         from voting.models import Poll
