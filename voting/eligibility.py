@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -248,60 +248,95 @@ def refusal_from(verdicts: dict[str, bool], *, upcoming: bool = False) -> str | 
     return None
 
 
+@dataclass(frozen=True)
+class Audience:
+    """A poll's audience rules as plain values: what the poll form posts before anything is
+    saved (the admin's live estimate) as much as what a saved poll holds (``of``)."""
+
+    district_codes: tuple[str, ...] = ()
+    group_ids: tuple[int, ...] = ()
+    private: bool = False
+    min_age: int | None = None
+    max_age: int | None = None
+    min_verification: int = 0
+    # A saved private poll's redeemed invitation codes let their holders in too.
+    poll_id: int | None = None
+
+    @classmethod
+    def of(cls, poll: Poll) -> "Audience":
+        return cls(
+            district_codes=tuple(poll.districts.values_list("code", flat=True)),
+            group_ids=tuple(poll.groups.values_list("pk", flat=True)),
+            private=poll.private,
+            min_age=poll.min_age,
+            max_age=poll.max_age,
+            min_verification=poll.min_verification,
+            poll_id=poll.pk,
+        )
+
+
 def audience_of(poll: Poll) -> QuerySet[User]:
     """The citizens in ``poll``'s audience, whatever their verification: the rules of
     ``conditions`` run the other way, as one query."""
+    return citizens_in(Audience.of(poll))
+
+
+def citizens_in(audience: Audience) -> QuerySet[User]:
+    """The citizens ``audience`` reaches, whatever their verification (``audience_of``)."""
     users = User.objects.filter(is_active=True, phone__isnull=False)
-    codes = list(poll.districts.values_list("code", flat=True))
+    codes = audience.district_codes
     if codes:
         users = users.filter(
             Q(district_id__in=codes)
             | Q(district__parent_id__in=codes)
             | Q(district__parent__parent_id__in=codes)
         )
-    if poll.private:
+    if audience.private:
         # The closed list only: members of its managed groups, holders of its codes (who pass
         # the group rule too, ``conditions``).
-        users = users.filter(Q(pk__in=_closed_list(poll)) | Q(pk__in=_invitees(poll)))
-    elif poll.groups.exists():
+        users = users.filter(
+            Q(pk__in=_closed_list(audience.group_ids)) | Q(pk__in=_invitees(audience.poll_id))
+        )
+    elif audience.group_ids:
         users = users.filter(
             Exists(
                 GroupMembership.objects.filter(
                     user_id=OuterRef("pk"),
                     group__is_active=True,
-                    group_id__in=Poll.groups.through.objects.filter(poll_id=poll.pk).values(
-                        "group_id"
-                    ),
+                    group_id__in=audience.group_ids,
                 )
             )
         )
     year = timezone.localdate().year
-    if poll.min_age is not None:
-        users = users.filter(birth_year__lte=year - poll.min_age)
-    if poll.max_age is not None:
-        users = users.filter(birth_year__gte=year - poll.max_age)
+    if audience.min_age is not None:
+        users = users.filter(birth_year__lte=year - audience.min_age)
+    if audience.max_age is not None:
+        users = users.filter(birth_year__gte=year - audience.max_age)
     return users
 
 
-def _closed_list(poll: Poll) -> QuerySet[Any]:
+def _closed_list(group_ids: tuple[int, ...]) -> QuerySet[Any]:
     return GroupMembership.objects.filter(
-        group__is_active=True,
-        group__kind=Group.Kind.MANAGED,
-        group_id__in=Poll.groups.through.objects.filter(poll_id=poll.pk).values("group_id"),
+        group__is_active=True, group__kind=Group.Kind.MANAGED, group_id__in=group_ids
     ).values("user_id")
 
 
-def _invitees(poll: Poll) -> QuerySet[Any]:
+def _invitees(poll_id: int | None) -> QuerySet[Any]:
+    if poll_id is None:
+        return PollInvitation.objects.none().values("redeemed_by_id")
     return PollInvitation.objects.filter(
-        poll_id=poll.pk, redeemed_by__isnull=False, revoked_at__isnull=True
+        poll_id=poll_id, redeemed_by__isnull=False, revoked_at__isnull=True
     ).values("redeemed_by_id")
 
 
 def audience_estimate(poll: Poll) -> dict[str, int]:
     """ "Reaches N registered citizens (M verified enough to vote)": one aggregate query."""
-    from django.db.models import Count
+    return estimate(Audience.of(poll))
 
-    return audience_of(poll).aggregate(
+
+def estimate(audience: Audience) -> dict[str, int]:
+    """``audience_estimate`` from the rules alone: the poll form's live estimate."""
+    return citizens_in(audience).aggregate(
         registered=Count("pk"),
-        verified=Count("pk", filter=Q(verification__gte=poll.min_verification)),
+        verified=Count("pk", filter=Q(verification__gte=audience.min_verification)),
     )

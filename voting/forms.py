@@ -6,6 +6,7 @@ the options inline (how many options there are) is checked here.
 """
 
 from django import forms
+from django.contrib.admin.widgets import AdminFileWidget
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from voting import scoping
-from voting.models import Poll
+from voting.models import Option, Poll, PollImage
 from voting.models.polls import MAX_RANKED_OPTIONS
 
 # The question's shape: its kind and limits (voting/questions.py).
@@ -64,6 +65,14 @@ class PollForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("opens_at", "closes_at"):
+            widgets = getattr(self.fields.get(name), "widget", None)
+            if widgets is not None and len(getattr(widgets, "widgets", ())) == 2:
+                # The admin's date and time boxes sit under one legend: each gets its own name.
+                label = self.fields[name].label
+                date, time = widgets.widgets
+                date.attrs["aria-label"] = _("%(field)s: date") % {"field": label}
+                time.attrs["aria-label"] = _("%(field)s: time") % {"field": label}
         if "private" in self.fields and self.instance.pk:
             # The way to the poll's codes, where the official decides who is on the list.
             url = reverse("admin:voting_pollinvitation_add") + f"?poll={self.instance.pk}"
@@ -142,6 +151,49 @@ class PollForm(forms.ModelForm):
                 _("Outside your gu: %(districts)s.")
                 % {"districts": ", ".join(str(district) for district in outside)},
             )
+
+
+class ThumbnailFileInput(AdminFileWidget):
+    """The current image as a thumbnail, not its storage path."""
+
+    template_name = "voting/widgets/thumbnail_file_input.html"
+
+
+class OptionForm(forms.ModelForm):
+    """A compact option row: short descriptions, the position set by the row's place (the
+    guided form's drag and drop, voting/static/voting/poll_form.js)."""
+
+    class Meta:
+        model = Option
+        fields = [
+            "label",
+            "label_en",
+            "description",
+            "description_en",
+            "image",
+            "image_alt",
+            "position",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "description_en": forms.Textarea(attrs={"rows": 2}),
+            "image": ThumbnailFileInput,
+            "position": forms.HiddenInput(attrs={"data-position": ""}),
+        }
+
+    def has_changed(self) -> bool:
+        # A new row's position comes from its place in the list: a blank row the official never
+        # filled is still blank, whatever place it ended up in.
+        if self.instance.pk is None:
+            return any(name != "position" for name in self.changed_data)
+        return super().has_changed()
+
+
+class PollImageForm(forms.ModelForm):
+    class Meta:
+        model = PollImage
+        fields = ["image", "caption", "alt", "is_cover", "position"]
+        widgets = {"image": ThumbnailFileInput}
 
 
 class OptionFormSet(BaseInlineFormSet):

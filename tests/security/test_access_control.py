@@ -341,6 +341,9 @@ def jongno_admin():
         ("/admin/voting/poll/{poll}/delete/", 302),
         ("/admin/voting/poll/{poll}/results/", 404),
         ("/admin/voting/poll/{poll}/results/csv/", 404),
+        ("/admin/voting/poll/{poll}/preview/", 404),
+        ("/admin/voting/poll/{poll}/publish/", 404),
+        ("/admin/voting/poll/{poll}/close/", 404),
         ("/dashboard/polls/{poll}/", 404),
     ],
 )
@@ -365,7 +368,7 @@ def test_gu_official_cannot_edit_or_delete_another_gus_poll(gangnam_poll, jongno
 
 
 @pytest.mark.parametrize(
-    "action", ["publish", "close_now", "duplicate", "publish_results_now", "delete_selected"]
+    "action", ["close_now", "duplicate", "publish_results_now", "delete_selected"]
 )
 def test_no_admin_action_reaches_another_gus_poll(action, jongno_admin):
     """A crafted changelist POST naming another gu's polls changes nothing and audits nothing."""

@@ -214,7 +214,7 @@ def test_official_creates_a_poll_owner_set_and_creation_audited(jongno_official)
     assert response.status_code == 302, errors_of(response)
     poll = Poll.objects.get(title="따릉이 대여소 확대")
     assert poll.owner == jongno_official
-    assert not poll.published  # a new poll is a draft until the "publish" action
+    assert not poll.published  # a new poll is a draft until it is published (its own page)
     assert [o.label for o in poll.options.all()] == ["찬성", "반대"]
     assert sorted(poll.districts.values_list("code", flat=True)) == [CHEONGUN, SAJIK]
     entry = poll_entries(poll).get()
@@ -580,20 +580,42 @@ def test_list_filters_by_district_and_searches_by_title(city_official):
 # --- Actions -----------------------------------------------------------------------------------
 
 
-def test_publish_action_publishes_and_audits(city_official):
+def publish(client, poll):
+    """The publish page's button (voting/admin/publishing.py; tests/voting/test_publishing.py)."""
+    return client.post(f"/admin/voting/poll/{poll.pk}/publish/", follow=True)
+
+
+def test_publishing_is_no_longer_a_bulk_action(city_official):
+    """Publishing notifies the whole audience: only from its page, after a preview and a
+    confirmation, never from a ticked row in the list."""
+    draft = PollFactory(published=False)
+    client = login(city_official)
+
+    listing = client.get(ADD_URL)
+    action(client, "publish", draft)
+
+    names = [name for name, _label in listing.context["action_form"].fields["action"].choices]
+    assert "publish" not in names and "close_now" in names
+    draft.refresh_from_db()
+    assert not draft.published
+    assert not poll_entries(draft).exists()
+
+
+def test_publish_page_publishes_and_audits(city_official):
     draft = PollFactory(published=False)
     lonely = PollFactory(published=False, title="선택지 하나", options=["혼자"])
+    client = login(city_official)
 
-    response = action(login(city_official), "publish", draft, lonely)
+    published = publish(client, draft)
+    refused = publish(client, lonely)
 
     draft.refresh_from_db()
     lonely.refresh_from_db()
     assert draft.published and not lonely.published
     assert poll_entries(draft).get().action == AuditEntry.Action.PUBLISH
     assert not poll_entries(lonely).exists()
-    texts = messages_of(response)
-    assert f"“{draft.title}”: published." in texts
-    assert any("선택지 하나" in t and "at least two options" in t for t in texts)
+    assert f"“{draft.title}”: published." in messages_of(published)
+    assert any("선택지 하나" in t and "at least two options" in t for t in messages_of(refused))
 
 
 def test_close_now_action_closes_and_audits(city_official):
@@ -654,8 +676,9 @@ def test_publish_results_action_for_officials_visibility(city_official):
 def test_actions_never_reach_another_gus_poll(jongno_official):
     outside = PollFactory(published=False, districts=[GANGNAM])
 
-    action(login(jongno_official), "publish", outside)
+    response = publish(login(jongno_official), outside)
 
+    assert response.status_code == 404
     outside.refresh_from_db()
     assert not outside.published
     assert not AuditEntry.objects.exists()
@@ -899,7 +922,8 @@ def test_nothing_per_citizen_is_registered_in_the_admin():
 def test_audit_log_is_read_only_and_scoped(jongno_official, city_official):
     inside = PollFactory(published=False, title="종로 초안", districts=[SAJIK])
     outside = PollFactory(published=False, title="강남 초안", districts=[GANGNAM])
-    action(login(city_official), "publish", inside, outside)
+    publish(login(city_official), inside)
+    publish(login(city_official), outside)
     entry = poll_entries(inside).get()
     client = login(jongno_official)
 

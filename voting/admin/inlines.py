@@ -9,7 +9,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from voting.forms import QUESTION_FIELDS, OptionFormSet, PollImageFormSet
+from voting.forms import (
+    QUESTION_FIELDS,
+    OptionForm,
+    OptionFormSet,
+    PollImageForm,
+    PollImageFormSet,
+)
 from voting.models import Option, Poll, PollImage
 from voting.services.lifecycle import has_ballots
 
@@ -40,9 +46,27 @@ def frozen(request: HttpRequest, poll: Poll | None) -> bool:
     return known[poll.pk]
 
 
-class OptionInline(admin.TabularInline[Option, Poll]):
+class OrderedOptionFormSet(OptionFormSet):
+    """New rows start after the existing ones (not all at position 0); the guided form's script
+    renumbers every filled row from its place when the form is sent."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index >= self.initial_form_count():
+            kwargs["initial"] = {**kwargs.get("initial", {}), "position": index}
+        return kwargs
+
+
+class OptionInline(admin.StackedInline[Option, Poll]):
+    """Compact rows (voting/templates/admin/voting/poll/option_inline.html): label, English
+    label, image thumbnail and alt text on one line, descriptions behind a toggle, drag handle
+    and up/down buttons instead of a position number."""
+
     model = Option
-    formset = OptionFormSet
+    form = OptionForm
+    formset = OrderedOptionFormSet
+    template = "admin/voting/poll/option_inline.html"
+    step = "options"  # where the guided form shows it (voting.admin.layout)
     fields = (
         "label",
         "label_en",
@@ -55,8 +79,9 @@ class OptionInline(admin.TabularInline[Option, Poll]):
     extra = 0
 
     def get_extra(self, request: HttpRequest, obj: Poll | None = None, **kwargs: Any) -> int:
-        # Two empty rows for a new poll; the formset checks that at least two are filled.
-        return 0 if obj is not None else 2
+        # Four empty rows for a new poll (more with "add an option"); the formset checks that
+        # at least two are filled.
+        return 0 if obj is not None else 4
 
     def get_readonly_fields(self, request: HttpRequest, obj: Poll | None = None) -> tuple[str, ...]:
         if frozen(request, obj):
@@ -72,6 +97,8 @@ class OptionInline(admin.TabularInline[Option, Poll]):
 
 class PollImageInline(admin.TabularInline[PollImage, Poll]):
     model = PollImage
+    form = PollImageForm
     formset = PollImageFormSet
+    step = "content"
     fields = ("image", "caption", "alt", "is_cover", "position")
     extra = 0

@@ -1,5 +1,10 @@
 """The officials' tool for polls: authoring them, their audience and schedule, their actions.
 
+The form is guided (``voting.admin.layout``: numbered steps in the order an official fills them),
+with a Markdown preview and a live audience estimate (``voting.admin.authoring``), compact option
+rows (``voting.admin.inlines``) and districts labelled with their gu (``voting.admin.filters``);
+voting/static/voting/poll_form.js drives it. The list's actions are ``voting.admin.poll_actions``.
+
 Scoping: every poll page goes through ``scoping.polls_visible_to`` (a gu's officials see only polls
 inside their gu), and the districts offered and accepted are ``scoping.targetable_districts``.
 Once a poll has ballots its options, kind, choice limits and audience are read-only
@@ -9,43 +14,47 @@ Nothing here shows which citizen chose what: participations, ballots and counter
 registered, and results come only from ``results.build`` (``voting.admin.results``).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Verification
-from core.errors import ApiError
-from districts.models import Group
+from core.markdown import render as render_markdown
 from districts.services import groups_visible_to
 from voting import eligibility, scoping, tallies
+from voting.admin.audience import estimate_for
+from voting.admin.authoring import authoring_urls
 from voting.admin.base import official_of, reverse_or_none
-from voting.admin.filters import StatusFilter, TargetableDistrictsView, TargetableDistrictsWidget
+from voting.admin.filters import (
+    DepartmentFilter,
+    DistrictChoiceField,
+    StatusFilter,
+    TargetableDistrictsView,
+    TargetableDistrictsWidget,
+)
 from voting.admin.inlines import FROZEN_FIELDS, OptionInline, PollImageInline, frozen
+from voting.admin.layout import FIELDSETS, STATUS_FIELDSET, poll_steps
+from voting.admin.poll_actions import PollActions
+from voting.admin.publishing import lifecycle_links, publishing_urls
 from voting.admin.results import poll_links, results_csv, results_page
 from voting.admin.results_exports import export_urls
 from voting.forms import PollForm
 from voting.models import Poll
-from voting.services.lifecycle import (
-    close_poll,
-    delete_draft,
-    duplicate_poll,
-    publish_poll,
-    publish_results,
-)
+from voting.services.lifecycle import delete_draft
 from voting.services.snapshots import poll_snapshot, record_creation, record_edit
 
 
 @admin.register(Poll)
-class PollAdmin(admin.ModelAdmin):
+class PollAdmin(PollActions):
     form = PollForm
     inlines = [OptionInline, PollImageInline]
     list_display = ("title", "status_display", "participants", "closes_at")
@@ -53,13 +62,14 @@ class PollAdmin(admin.ModelAdmin):
         StatusFilter,
         ("districts", admin.RelatedOnlyFieldListFilter),
         "category",
-        "department",
+        ("department", DepartmentFilter),
     )
     search_fields = ("title",)
     list_select_related = ("category",)
     autocomplete_fields = ("districts", "groups")
     date_hierarchy = "closes_at"
-    actions = ("publish", "close_now", "duplicate", "publish_results_now")
+    # Publishing has its own page with a preview and a confirmation (voting/admin/publishing.py).
+    actions = ("close_now", "duplicate", "publish_results_now")
     base_readonly_fields = (
         "status_display",
         "participants",
@@ -69,43 +79,15 @@ class PollAdmin(admin.ModelAdmin):
         "results_published_at",
         "audience_estimate",
         "links",
+        "description_preview",
+        "description_en_preview",
     )
+    # Shown on the add form too: they update as the official types (poll_form.js).
+    live_readonly_fields = ("audience_estimate", "description_preview", "description_en_preview")
 
-    fieldsets_text = (
-        (
-            _("Text"),
-            {
-                "fields": (
-                    "title",
-                    "title_en",
-                    "description",
-                    "description_en",
-                    "category",
-                    "department",
-                )
-            },
-        ),
-        (_("Question"), {"fields": PollForm.question_fields}),
-        (_("Schedule"), {"fields": ("opens_at", "closes_at")}),
-        (
-            _("Audience"),
-            {"fields": (*PollForm.audience_fields, "audience_estimate")},
-        ),
-        (_("Results"), {"fields": ("results_visibility", "results_published_at")}),
-    )
-    fieldset_status = (
-        _("Status"),
-        {
-            "fields": (
-                "status_display",
-                "participants",
-                "owner",
-                "published",
-                "closed_early_at",
-                "links",
-            )
-        },
-    )
+    class Media:
+        js = ("voting/poll_form.js",)
+        css = {"all": ("voting/poll_form.css",)}
 
     # --- Scoping ---
 
@@ -119,6 +101,7 @@ class PollAdmin(admin.ModelAdmin):
             kwargs["queryset"] = groups_visible_to(user)
         if db_field.name == "districts":
             kwargs["queryset"] = scoping.targetable_districts(user)
+            kwargs["form_class"] = DistrictChoiceField  # "강남구 신사동", not "신사동 (code)"
             kwargs["widget"] = TargetableDistrictsWidget(
                 db_field, self.admin_site, using=kwargs.get("using")
             )
@@ -132,6 +115,11 @@ class PollAdmin(admin.ModelAdmin):
             }
         return formfield
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # Most polls ask for one choice: a new poll starts there rather than at a blank kind
+        # the official must notice before saving.
+        return {"kind": Poll.Kind.SINGLE, **super().get_changeform_initial_data(request)}
+
     def get_form(self, request: HttpRequest, obj: Poll | None = None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         # A fresh class per call: the user travels with it, not with a shared instance.
@@ -142,14 +130,12 @@ class PollAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Poll | None = None):
         if obj is None:
+            hidden = set(self.base_readonly_fields) - set(self.live_readonly_fields)
             return [
-                (
-                    name,
-                    {"fields": [f for f in opts["fields"] if f not in self.base_readonly_fields]},
-                )
-                for name, opts in self.fieldsets_text
+                (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+                for name, opts in FIELDSETS
             ]
-        return [*self.fieldsets_text, self.fieldset_status]
+        return [STATUS_FIELDSET, *FIELDSETS]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Poll | None = None):
         readonly = list(self.base_readonly_fields)
@@ -225,26 +211,28 @@ class PollAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("audience estimate"))
     def audience_estimate(self, obj: Poll) -> str:
+        # Rewritten in place as the audience changes (voting/static/voting/poll_form.js).
         if obj.pk is None:
-            return gettext("Shown once the poll is saved.")
-        viewer = getattr(obj, "_estimate_viewer", None)
-        if (
-            viewer is None or not viewer.has_perm("accounts.view_phone_number")
-        ) and obj.groups.filter(kind=Group.Kind.MANAGED).exists():
-            # Officials upload managed groups' phone numbers: an estimate over such a group would
-            # tell one who may not see phone numbers which uploaded numbers have accounts (a
-            # one-number group reaches 1 or 0), whatever rounding is applied to it.
-            return gettext(
-                "The audience includes a managed group: the estimate is shown to officials "
-                "who may see phone numbers."
-            )
-        return audience_estimate_text(obj)
+            text = gettext("Choose the audience: the estimate updates as you do.")
+        else:
+            viewer = getattr(obj, "_estimate_viewer", None)
+            text = estimate_for(viewer, eligibility.Audience.of(obj))
+        return format_html('<p id="audience-estimate-live" aria-live="polite">{}</p>', text)
+
+    @admin.display(description=_("preview"))
+    def description_preview(self, obj: Poll) -> str:
+        return _markdown_preview("markdown-preview", obj.description)
+
+    @admin.display(description=_("English preview"))
+    def description_en_preview(self, obj: Poll) -> str:
+        return _markdown_preview("markdown-preview-en", obj.description_en)
 
     def render_change_form(
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
     ):
         if obj is not None:
             obj._estimate_viewer = request.user  # read by audience_estimate() while rendering
+        context["poll_steps"] = poll_steps(context["adminform"], context["inline_admin_formsets"])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("links"))
@@ -272,6 +260,10 @@ class PollAdmin(admin.ModelAdmin):
                 name="{}_{}_results_csv".format(*info),
             ),
             *export_urls(wrap=wrap, poll_for=self._poll_for_results, info=info),
+            *authoring_urls(wrap=wrap, model_admin=self),
+            *publishing_urls(
+                wrap=wrap, poll_for=self._poll_for_results, info=info, model_admin=self
+            ),
             path(
                 "district-autocomplete/",
                 wrap(TargetableDistrictsView.as_view(admin_site=self.admin_site)),
@@ -302,6 +294,9 @@ class PollAdmin(admin.ModelAdmin):
         poll = self.get_object(request, unquote(object_id))
         if poll is not None:
             extra_context["poll_links"] = poll_links(poll)
+            extra_context["lifecycle_links"] = lifecycle_links(
+                poll, may_change=self.has_change_permission(request, poll)
+            )
             extra_context["frozen"] = frozen(request, poll)
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -310,82 +305,11 @@ class PollAdmin(admin.ModelAdmin):
         extra_context["dashboard_overview_url"] = reverse_or_none("voting_dashboard:overview")
         return super().changelist_view(request, extra_context)
 
-    # --- Actions (each calls the service, which writes the audit entry) ---
 
-    def _report(self, request: HttpRequest, poll: Poll, text: str, level=messages.SUCCESS):
-        self.message_user(request, f"“{poll.title}”: {text}", level)
-
-    def _attempt(self, request: HttpRequest, poll: Poll, service, done: str) -> None:
-        try:
-            service(poll=poll, by=request.user)
-        except ApiError as exc:
-            self._report(request, poll, str(exc.detail), messages.ERROR)
-        else:
-            self._report(request, poll, done)
-
-    @admin.action(description=_("Publish the selected polls"), permissions=["change"])
-    def publish(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        for poll in queryset:
-            if poll.published:
-                self._report(request, poll, gettext("already published."), messages.INFO)
-                continue
-            self._attempt(request, poll, publish_poll, gettext("published."))
-
-    @admin.action(description=_("Close the selected polls now"), permissions=["change"])
-    def close_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        for poll in queryset:
-            self._attempt(request, poll, close_poll, gettext("closed."))
-
-    @admin.action(description=_("Duplicate as a new draft"), permissions=["add"])
-    def duplicate(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        for poll in queryset:
-            copy = duplicate_poll(poll=poll, by=official_of(request))
-            url = reverse("admin:voting_poll_change", args=[copy.pk])
-            self.message_user(
-                request,
-                format_html(
-                    '“{}”: {} <a href="{}">{}</a>',
-                    poll.title,
-                    gettext("duplicated as a new draft:"),
-                    url,
-                    copy.title,
-                ),
-                messages.SUCCESS,
-            )
-
-    @admin.action(
-        description=_("Publish the results of the selected polls"), permissions=["change"]
+def _markdown_preview(element_id: str, text: str) -> str:
+    # The same HTML citizens' description becomes (core.markdown: raw HTML escaped by design).
+    return format_html(
+        '<div id="{}" class="markdown-preview">{}</div>',
+        element_id,
+        mark_safe(render_markdown(text or "")),  # noqa: S308 - safe by construction
     )
-    def publish_results_now(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        for poll in queryset:
-            if poll.results_visibility != Poll.ResultsVisibility.OFFICIALS:
-                self._report(
-                    request,
-                    poll,
-                    gettext("its results are shown to citizens by its schedule (%(rule)s).")
-                    % {"rule": poll.get_results_visibility_display()},
-                    messages.WARNING,
-                )
-                continue
-            if poll.results_published_at is not None:
-                self._report(request, poll, gettext("results already published."), messages.INFO)
-                continue
-            self._attempt(request, poll, publish_results, gettext("results published."))
-
-
-def audience_estimate_text(poll: Poll) -> str:
-    """ "Reaches N registered citizens (M phone-verified)", worded with the poll's minimum level."""
-    counts = eligibility.audience_estimate(poll)
-    values = {
-        "registered": number_format(counts["registered"], force_grouping=True),
-        "verified": number_format(counts["verified"], force_grouping=True),
-    }
-    if poll.min_verification >= Verification.RESIDENT:
-        text = gettext(
-            "Reaches %(registered)s registered citizens (%(verified)s resident-verified)."
-        )
-    elif poll.min_verification >= Verification.PHONE:
-        text = gettext("Reaches %(registered)s registered citizens (%(verified)s phone-verified).")
-    else:
-        text = gettext("Reaches %(registered)s registered citizens (%(verified)s may vote).")
-    return text % values
