@@ -89,7 +89,11 @@ def shares_chart(document: dict[str, Any]) -> Chart:
     for index, row in enumerate(rows):
         y = top + index * row_height
         name = names.get(row["id"], str(row["id"]))
-        parts.append(label(name, x=0, y=y + row_height / 2, width=LABELS))
+        # A weighted row is tall enough for a third line: fewer labels end in "…" (the
+        # full text is the label's tooltip and the table's row either way).
+        parts.append(
+            label(name, x=0, y=y + row_height / 2, width=LABELS, lines=3 if weighted else 2)
+        )
         bar = 14 if weighted else 18
         bar_y = y + (row_height - (2 * bar + 4 if weighted else bar)) / 2
         parts.append(

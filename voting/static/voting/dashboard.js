@@ -57,9 +57,60 @@
   function share(s) { return s === null || s === undefined ? "—" : percent.format(s); }
   function color(index) { return COLORS[index % COLORS.length]; }
 
-  function truncate(text, max) {
-    text = String(text);
-    return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  /* About how wide ``text`` is at ``size``: Hangul and other wide characters a full em, the
+     rest a little over half of one (voting/chart_svg.py's text_width); used where the browser
+     cannot measure (an SVG not rendered yet). */
+  function estimateWidth(text, size) {
+    var width = 0;
+    for (var i = 0; i < text.length; i++) {
+      var code = text.charCodeAt(i);
+      var wide = (code >= 0x1100 && code <= 0x115f) || (code >= 0x2e80 && code <= 0xa4cf) ||
+        (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff) ||
+        (code >= 0xfe30 && code <= 0xfe4f) || (code >= 0xff00 && code <= 0xff60) ||
+        (code >= 0xffe0 && code <= 0xffe6);
+      width += wide ? size : size * 0.62;
+    }
+    return width;
+  }
+
+  /* ``text`` in at most ``lines`` lines no wider than ``max`` (as ``measure`` says), broken at
+     spaces (Korean has them between words) and inside a word only where it is wider than a
+     line; where text is left out the last line ends in "…" (the bar's <title> holds it all). */
+  function wrapText(text, max, lines, measure) {
+    var out = [];
+    var line = "";
+    String(text).split(/\s+/).filter(Boolean).forEach(function (word) {
+      var candidate = line ? line + " " + word : word;
+      if (measure(candidate) <= max) { line = candidate; return; }
+      if (line) { out.push(line); }
+      while (word.length > 1 && measure(word) > max) {
+        var cut = word.length - 1;
+        while (cut > 1 && measure(word.slice(0, cut)) > max) { cut -= 1; }
+        out.push(word.slice(0, cut));
+        word = word.slice(cut);
+      }
+      line = word;
+    });
+    if (line) { out.push(line); }
+    if (out.length <= lines) { return out.length ? out : [""]; }
+    var kept = out.slice(0, lines);
+    var last = kept[lines - 1];
+    while (last && measure(last + "…") > max) { last = last.slice(0, -1); }
+    kept[lines - 1] = last.replace(/\s+$/, "") + "…";
+    return kept;
+  }
+
+  /* A function measuring text as ``chart`` draws its labels: the browser's own measure of a
+     probe element, or the estimate where the chart is not rendered (a hidden tab). */
+  function labelMeasure(chart, size) {
+    var probe = svg("text", { "class": "bar__label", "font-size": size, x: 0, y: -1000 });
+    chart.appendChild(probe);
+    return function (text) {
+      probe.textContent = text;
+      var width = 0;
+      try { width = probe.getComputedTextLength(); } catch (_error) { width = 0; }
+      return width || estimateWidth(text, size);
+    };
   }
 
   function two(n) { return n < 10 ? "0" + n : String(n); }
@@ -161,8 +212,9 @@
     caption.hidden = !words;
   };
 
-  /* Horizontal bars: label above, bar below, count and share at the right. Long labels are
-     cut on screen; the full text is in the hidden table and the SVG <title>. */
+  /* Horizontal bars: label above (wrapped onto as many lines as it needs, up to a limit), bar
+     below, count and share at the right. A label longer than the limit ends in "…"; its full
+     text is in the hidden table and the bar's SVG <title> (a tooltip). */
   PollView.prototype.renderChart = function (message) {
     var chart = this.field("chart");
     var compact = this.compact;
@@ -173,20 +225,27 @@
     var barHeight = compact ? 22 : 42;
     var valueWidth = compact ? 170 : 340;
     var barMax = width - valueWidth - (compact ? 10 : 20);
+    var lineStep = Math.round(labelSize * 1.25);
+    var maxLines = compact ? 3 : 2;
     var options = barsOf(message);
-    var height = Math.max(1, options.length) * rowHeight;
-    chart.setAttribute("viewBox", "0 0 " + width + " " + height);
-    chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
     while (chart.firstChild) { chart.removeChild(chart.firstChild); }
+    var measure = labelMeasure(chart, labelSize);
+    var wrapped = options.map(function (option) {
+      return wrapText(option.label, width, maxLines, measure);
+    });
+    while (chart.firstChild) { chart.removeChild(chart.firstChild); }
+    var y = 0;
     options.forEach(function (option, index) {
-      var y = index * rowHeight;
+      var lines = wrapped[index];
       var fraction = message.total ? Math.min(1, (option.votes || 0) / message.total) : 0;
       var group = svg("g", { "class": "bar", transform: "translate(0," + y + ")" });
       group.appendChild(svg("title", {}, option.label));
-      group.appendChild(svg("text", {
-        "class": "bar__label", x: 0, y: labelSize, "font-size": labelSize
-      }, truncate(option.label, compact ? 30 : 44)));
-      var top = labelSize + 10;
+      var label = svg("text", { "class": "bar__label", x: 0, y: labelSize, "font-size": labelSize });
+      lines.forEach(function (line, n) {
+        label.appendChild(svg("tspan", { x: 0, y: labelSize + n * lineStep }, line));
+      });
+      group.appendChild(label);
+      var top = labelSize + (lines.length - 1) * lineStep + 10;
       group.appendChild(svg("rect", {
         "class": "bar__track", x: 0, y: top, width: barMax, height: barHeight, rx: 6
       }));
@@ -199,7 +258,10 @@
         "font-size": compact ? 24 : 44, "text-anchor": "end"
       }, count(option.votes) + " · " + share(option.share)));
       chart.appendChild(group);
+      y += top + barHeight + (rowHeight - labelSize - 10 - barHeight);
     });
+    chart.setAttribute("viewBox", "0 0 " + width + " " + Math.max(1, y));
+    chart.setAttribute("preserveAspectRatio", "xMinYMin meet");
   };
 
   PollView.prototype.renderTable = function (message) {
@@ -214,12 +276,72 @@
     });
   };
 
+  /* Short labels ("찬성", "반대") head the breakdowns' columns as they are; long ones would make
+     the tables wider than their panels, so the columns are numbered and a legend above the
+     tables gives each number its colour and full label. */
+  var SHORT_LABEL = 8;
+
+  function optionHeading(option, index, numbered) {
+    var th = el("th", { scope: "col", title: option.label, "class": "cells__option" });
+    var swatch = el("span", { "class": "swatch", "aria-hidden": "true" });
+    swatch.style.background = color(index);
+    th.appendChild(swatch);
+    if (numbered) {
+      th.appendChild(el("span", { "aria-hidden": "true" }, String(index + 1)));
+      th.appendChild(el("span", { "class": "visually-hidden" }, option.label));
+    } else {
+      th.appendChild(el("span", { "class": "cells__option-label" }, option.label));
+    }
+    return th;
+  }
+
+  PollView.prototype.renderLegend = function (options, shown) {
+    var legend = this.field("legend");
+    if (!legend) { return; }
+    var list = legend.querySelector("ol");
+    list.textContent = "";
+    options.forEach(function (option, index) {
+      var item = el("li", { "class": "legend__item" });
+      var swatch = el("span", { "class": "swatch", "aria-hidden": "true" });
+      swatch.style.background = color(index);
+      item.appendChild(swatch);
+      item.appendChild(el("span", { "class": "legend__number", "aria-hidden": "true" },
+        String(index + 1)));
+      item.appendChild(el("span", { "class": "legend__label" }, option.label));
+      list.appendChild(item);
+    });
+    legend.hidden = !shown;
+  };
+
+  /* A table wider than its panel scrolls inside it (never the page): such a panel is then a
+     named region in the tab order, so a keyboard can scroll it too. */
+  function markScrollable(body) {
+    var heading = body.parentNode.querySelector("h2");
+    if (body.scrollWidth > body.clientWidth + 1) {
+      body.setAttribute("role", "region");
+      body.setAttribute("tabindex", "0");
+      body.setAttribute("aria-label", heading ? heading.textContent : "");
+    } else {
+      body.removeAttribute("role");
+      body.removeAttribute("tabindex");
+      body.removeAttribute("aria-label");
+    }
+  }
+
+  PollView.prototype.markScrollables = function () {
+    Array.prototype.forEach.call(this.root.querySelectorAll(".breakdown__body"), markScrollable);
+  };
+
   /* One table per dimension: the cell, its participants (with a bar), then each option's votes.
      Withheld numbers arrive as null with "suppressed": true and are shown as "—". */
   PollView.prototype.renderBreakdowns = function (message) {
     var root = this.root;
     var options = message.options || [];
     var breakdown = message.breakdown || {};
+    var numbered = options.some(function (option) {
+      return String(option.label).length > SHORT_LABEL;
+    });
+    var anyCells = false;
     ["gu", "age_band", "gender", "channel"].forEach(function (dimension) {
       var container = root.querySelector('[data-breakdown="' + dimension + '"] .breakdown__body');
       if (!container) { return; }
@@ -229,17 +351,13 @@
         container.appendChild(el("p", { "class": "breakdown__empty" }, "—"));
         return;
       }
+      anyCells = true;
       var table = el("table", { "class": "cells" });
       var head = el("tr");
       head.appendChild(el("th", { scope: "col", "class": "cells__name" }, ""));
       head.appendChild(el("th", { scope: "col", "class": "cells__total" }, S.participants));
       options.forEach(function (option, index) {
-        var th = el("th", { scope: "col", title: option.label, "class": "cells__option" });
-        var swatch = el("span", { "class": "swatch", "aria-hidden": "true" });
-        swatch.style.background = color(index);
-        th.appendChild(swatch);
-        th.appendChild(el("span", { "class": "cells__option-label" }, option.label));
-        head.appendChild(th);
+        head.appendChild(optionHeading(option, index, numbered));
       });
       table.appendChild(el("thead")).appendChild(head);
       var body = table.appendChild(el("tbody"));
@@ -263,6 +381,8 @@
       });
       container.appendChild(table);
     });
+    this.renderLegend(options, numbered && anyCells);
+    this.markScrollables();
   };
 
   /* A row of a meter table: the option, a bar of ``fraction`` of the track, and its figures. */
@@ -508,6 +628,27 @@
   window.setInterval(function () {
     views.forEach(function (view) { view.tick(); });
   }, 1000);
+  window.addEventListener("resize", function () {
+    views.forEach(function (view) { view.markScrollables(); });
+  });
+
+  /* Projector mode: larger type for a meeting room's screen, remembered on this device. */
+  var PROJECTOR_KEY = "mvoting-dashboard-projector";
+  var projector = document.querySelector('[data-action="projector"]');
+  function setProjector(on) {
+    document.documentElement.classList.toggle("projector", on);
+    if (projector) { projector.setAttribute("aria-pressed", on ? "true" : "false"); }
+    try { window.localStorage.setItem(PROJECTOR_KEY, on ? "1" : ""); } catch (_error) { /* private */ }
+    views.forEach(function (view) { view.markScrollables(); });
+  }
+  if (projector) {
+    var remembered = "";
+    try { remembered = window.localStorage.getItem(PROJECTOR_KEY) || ""; } catch (_error) { /* private */ }
+    setProjector(remembered === "1");
+    projector.addEventListener("click", function () {
+      setProjector(projector.getAttribute("aria-pressed") !== "true");
+    });
+  }
 
   /* The overview: when the set of open polls changes (one opened, was published, closed early),
      reload to show the new set. Checked every 30 s and just after the next known opening. */
