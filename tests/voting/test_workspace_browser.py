@@ -228,6 +228,8 @@ def test_a_gu_official_walks_a_poll_from_home_to_outcome(server):
             # The results, with their charts.
             page.goto(f"/admin/voting/poll/{poll_id}/results/")
             expect(page.locator("#chart-shares rect.bar-raw")).to_have_count(len(OPTIONS))
+            # Every one of the 2k citizens of the audience voted: 100%.
+            expect(page.locator("#results-turnout")).to_contain_text("(100.0%)")
             check_page(page, "10-results")
 
             # The home lists it as awaiting its outcome; the official records the outcome.

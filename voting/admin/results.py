@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Gender
-from voting import charts, results, tallies
+from voting import charts, eligibility, results, tallies
+from voting.admin.audience import may_see_estimate
 from voting.admin.base import reverse_or_none
 from voting.evidence import published as published_evidence
 from voting.models import Channel, Poll
@@ -190,6 +191,29 @@ def _document(poll: Poll) -> dict[str, Any]:
     )
 
 
+def audience_turnout(request: HttpRequest, poll: Poll, total: int | None) -> dict | None:
+    """Participants against the citizens who may vote in ``poll`` (counted now: a citizen who
+    joined or moved since the poll opened counts as they are now). None where the total is
+    withheld, or where the audience includes a managed group and the official may not see
+    phone numbers (``may_see_estimate``: the count would tell which uploaded numbers have
+    accounts)."""
+    if total is None:
+        return None
+    audience = eligibility.Audience.of(poll)
+    if not may_see_estimate(request.user, audience.group_ids):
+        return None
+    eligible = eligibility.estimate(audience)["verified"]
+    share = total / eligible if eligible else None
+    return {
+        "participants": total,
+        "eligible": eligible,
+        "percent": None if share is None else f"{share * 100:.1f}",
+        # A bar never wider than its box, even if more voted than may vote now (citizens who
+        # moved away since).
+        "bar": None if share is None else f"{min(share, 1) * 100:.1f}",
+    }
+
+
 def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> TemplateResponse:
     """The results page of ``poll``; ``context`` is the admin's (site, options)."""
     document = _document(poll)
@@ -200,6 +224,7 @@ def results_page(request: HttpRequest, poll: Poll, context: dict[str, Any]) -> T
         "original": poll,
         "status": Poll.Status(document["status"]).label,
         "total": document["total"],
+        "turnout": audience_turnout(request, poll, document["total"]),
         "note": document["note"],
         "tables": results_tables(document),
         "charts": charts.charts(document),
