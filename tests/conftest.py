@@ -14,7 +14,33 @@ from rest_framework.test import APIClient
 from tests.factories import CitizenFactory, OfficialFactory
 
 
+def _commits(item) -> bool:
+    """Whether ``item`` commits to the database (``transaction=True``, ``transactional_db``,
+    ``live_server``), as pytest-django tells them apart to run them last."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+    ):
+        return True
+    fixtures = getattr(item, "fixturenames", ())
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    # CI runs the PostgreSQL suite as two processes side by side, each with its own test
+    # database and key prefixes (.ci/run): TEST_SPLIT=commits takes the tests that commit (they
+    # start servers and counters, and are the slow half), TEST_SPLIT=rollback the others.
+    split = os.environ.get("TEST_SPLIT")
+    if split in ("commits", "rollback"):
+        keep, drop = [], []
+        for item in items:
+            (keep if _commits(item) == (split == "commits") else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    elif split:
+        raise pytest.UsageError(f"TEST_SPLIT={split!r}: use 'commits' or 'rollback'")
     # Tests that need the real services say so with a marker; without them they skip, saying why.
     on_postgres = settings.DATABASE_IS_POSTGRES
     has_redis = bool(os.environ.get("REDIS_URL"))

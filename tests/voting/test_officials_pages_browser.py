@@ -147,6 +147,7 @@ def test_officials_pages_fit_every_screen_and_pass_axe(server):
             check("poll-form")
 
             pages = {
+                "home": "/admin/",
                 "results-weighted": f"/admin/voting/poll/{closed.pk}/results/",
                 "results-ranked": f"/admin/voting/poll/{ranked.pk}/results/",
                 "dashboard-overview": "/dashboard/",
@@ -174,7 +175,10 @@ def test_officials_pages_fit_every_screen_and_pass_axe(server):
 
 def drawn(page, name: str) -> None:
     """Wait until ``name``'s page has drawn what the checks are about."""
-    if name == "results-weighted":
+    if name == "home":
+        sync_api.expect(page.locator("#home-polls")).to_be_visible()
+        sync_api.expect(page.locator("#jurisdiction")).to_be_visible()
+    elif name == "results-weighted":
         sync_api.expect(page.locator("#chart-shares")).to_be_visible()
         sync_api.expect(page.locator("#results-evidence")).to_be_visible()
     elif name == "results-ranked":

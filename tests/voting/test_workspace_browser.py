@@ -181,6 +181,9 @@ def test_a_gu_official_walks_a_poll_from_home_to_outcome(server):
             # The phone preview, then publishing through its confirmation.
             page.click("#poll-preview")
             expect(page.get_by_text(TITLE).first).to_be_visible()
+            # The phone as citizens hold it: 390×844 CSS pixels.
+            screen = page.locator(".phone-screen").bounding_box()
+            assert screen is not None and (screen["width"], screen["height"]) == (390, 844)
             check_page(page, "06-preview")
             page.go_back()
             page.click("#poll-publish")
