@@ -10,13 +10,16 @@ also come first in the app list below the sections (``ordered_app_list``).
 A builder runs on every visit of the home: it must answer in one or two queries.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import Count, QuerySet, Window
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 Text = str | Promise
@@ -74,6 +77,35 @@ class Panel:
 
 
 PanelBuilder = Callable[[HttpRequest], Panel | None]
+
+# How many entries a group lists; "see all" opens the whole list.
+SHOWN = 5
+
+
+def queue_group(
+    *,
+    key: str,
+    title: Text,
+    queryset: QuerySet[Any],
+    entry: Callable[[Any], Entry],
+    changelist: str,
+    filters: Mapping[str, str],
+) -> Group:
+    """A queue as a group: its first ``SHOWN`` rows of ``queryset`` (already ordered, as the
+    list orders them) and their count in one query (a window over the rows), and "see all" to
+    the ``changelist`` URL name with the list's own ``filters``."""
+    rows = list(queryset.annotate(queue_count=Window(Count("pk")))[:SHOWN])
+    count = rows[0].queue_count if rows else 0
+    return Group(
+        key=key,
+        title=title,
+        count=count,
+        entries=tuple(entry(row) for row in rows),
+        see_all=Link(
+            label=_("See all %(count)d") % {"count": count},
+            url=f"{reverse(changelist)}?{urlencode(filters)}",
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,15 @@ comes with the rows, as a window over them.
 
 Here and not in ``moderation``: comments are this app's, and moderation sits below it."""
 
-from django.db.models import Count, Window
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from accounts.officials_home import Entry, Group, Link, Panel, Section, register_panel
+from accounts.officials_home import Entry, Panel, Section, queue_group, register_panel
 from discussion.admin import comments_visible_to
 from discussion.models import Comment
 
-SHOWN = 5
 EXCERPT = 60
 
 
@@ -25,32 +22,20 @@ def reported_panel(request: HttpRequest) -> Panel | None:
         return None
     # As the list's filters "reported: yes" and "visibility: visible" (the "see all" link).
     reported = comments_visible_to(user, Comment.objects.filter(report_count__gt=0, hidden_at=None))
-    rows = list(
-        reported.only("pk", "body", "report_count", "deleted_at")
-        .annotate(queue_count=Window(Count("pk")))
-        .order_by("-report_count", "-created_at", "-pk")[:SHOWN]
-    )
-    entries = tuple(
-        Entry(
+    group = queue_group(
+        key="comments_reported",
+        title=gettext_lazy("Reported comments"),
+        queryset=reported.only("pk", "body", "report_count", "deleted_at").order_by(
+            "-report_count", "-created_at", "-pk"
+        ),
+        entry=lambda comment: Entry(
             label=_excerpt(comment),
             url=reverse("admin:discussion_comment_change", args=[comment.pk]),
             detail=ngettext("%(count)d report", "%(count)d reports", comment.report_count)
             % {"count": comment.report_count},
-        )
-        for comment in rows
-    )
-    count = rows[0].queue_count if rows else 0
-    changelist = reverse("admin:discussion_comment_changelist")
-    see_all = Link(
-        label=_("See all %(count)d") % {"count": count},
-        url=f"{changelist}?{urlencode({'reported': 'yes', 'hidden': 'no'})}",
-    )
-    group = Group(
-        key="comments_reported",
-        title=gettext_lazy("Reported comments"),
-        count=count,
-        entries=entries,
-        see_all=see_all,
+        ),
+        changelist="admin:discussion_comment_changelist",
+        filters={"reported": "yes", "hidden": "no"},
     )
     return Panel(groups=(group,))
 

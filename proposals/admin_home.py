@@ -2,19 +2,16 @@
 the threshold and wait for the official's decision, oldest in the queue first, as on the list.
 One query: the count comes with the rows, as a window over them."""
 
-from django.db.models import Count, F, Window
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.officials_home import Entry, Group, Link, Panel, Section, register_panel
+from accounts.officials_home import Entry, Panel, Section, queue_group, register_panel
 from proposals.admin import proposals_visible_to
 from proposals.models import Proposal
-
-SHOWN = 5
 
 
 def queue_panel(request: HttpRequest) -> Panel | None:
@@ -24,31 +21,19 @@ def queue_panel(request: HttpRequest) -> Panel | None:
     waiting = proposals_visible_to(
         user, Proposal.objects.filter(status=Proposal.Status.UNDER_REVIEW)
     )
-    rows = list(
-        waiting.only("pk", "title", "reached_threshold_at", "support_count")
-        .annotate(queue_count=Window(Count("pk")))
-        .order_by(F("reached_threshold_at").asc(nulls_last=True), "pk")[:SHOWN]
-    )
-    entries = tuple(
-        Entry(
+    group = queue_group(
+        key="proposals_under_review",
+        title=gettext_lazy("Proposals awaiting a decision"),
+        queryset=waiting.only("pk", "title", "reached_threshold_at", "support_count").order_by(
+            F("reached_threshold_at").asc(nulls_last=True), "pk"
+        ),
+        entry=lambda proposal: Entry(
             label=proposal.title,
             url=reverse("admin:proposals_proposal_change", args=[proposal.pk]),
             detail=_detail(proposal),
-        )
-        for proposal in rows
-    )
-    count = rows[0].queue_count if rows else 0
-    changelist = reverse("admin:proposals_proposal_changelist")
-    see_all = Link(
-        label=_("See all %(count)d") % {"count": count},
-        url=f"{changelist}?{urlencode({'status': Proposal.Status.UNDER_REVIEW})}",
-    )
-    group = Group(
-        key="proposals_under_review",
-        title=gettext_lazy("Proposals awaiting a decision"),
-        count=count,
-        entries=entries,
-        see_all=see_all,
+        ),
+        changelist="admin:proposals_proposal_changelist",
+        filters={"status": Proposal.Status.UNDER_REVIEW},
     )
     return Panel(groups=(group,))
 
