@@ -21,14 +21,9 @@ from assisted.pins import issue_pin
 from assisted.roles import ensure_operator_group
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory
 from tests.reliability.servers import running_servers
-from tests.voting.test_browser import CHROMIUM, TIMEOUT_MS, chromium, sign_in
+from tests.voting.test_browser import BROWSER_TEST, TIMEOUT_MS, chromium, sign_in
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 

@@ -17,14 +17,9 @@ from onsite import tokens
 from tests.factories import OfficialFactory, PollFactory
 from tests.onsite.support import make_session
 from tests.reliability.servers import running_servers, session_cookie, voters
-from tests.voting.test_browser import CHROMIUM, chromium
+from tests.voting.test_browser import BROWSER_TEST, chromium
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 

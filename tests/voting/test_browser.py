@@ -41,7 +41,8 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery staple"  # OfficialFactory's
 TIMEOUT_MS = 15_000
 
-pytestmark = [
+# What every browser test needs: a server on the test database (PostgreSQL, Redis) and Chromium.
+BROWSER_TEST = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.django_db(transaction=True),
@@ -50,6 +51,7 @@ pytestmark = [
         reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
     ),
 ]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"

@@ -22,18 +22,16 @@ from tests.ballot_box import cast_many, close_and_count, count_now
 from tests.district_codes import GANGNAM, JONGNO, SAJIK
 from tests.factories import PollFactory, born
 from tests.reliability.servers import running_servers
-from tests.voting.test_browser import CHROMIUM, PASSWORD, TIMEOUT_MS, chromium, enrolled_official
+from tests.voting.test_browser import (
+    BROWSER_TEST,
+    PASSWORD,
+    TIMEOUT_MS,
+    chromium,
+    enrolled_official,
+)
 from tests.voting.test_results_charts import VOTER_CELLS, demo_population, ranked_poll_counted
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"

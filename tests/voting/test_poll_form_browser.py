@@ -21,7 +21,7 @@ from tests.district_codes import CHEONGUN, SAJIK, SINSA
 from tests.factories import CitizenFactory, PollFactory
 from tests.reliability.servers import running_servers
 from tests.voting.test_browser import (
-    CHROMIUM,
+    BROWSER_TEST,
     TIMEOUT_MS,
     chromium,
     enrolled_official,
@@ -30,15 +30,7 @@ from tests.voting.test_browser import (
 )
 from voting.models import Poll
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"

@@ -18,7 +18,7 @@ import pytest
 
 from tests.reliability.servers import running_servers
 from tests.voting.test_browser import (
-    CHROMIUM,
+    BROWSER_TEST,
     TIMEOUT_MS,
     chromium,
     enrolled_official,
@@ -30,15 +30,7 @@ from tests.voting.test_results_charts import (
     weighted_choice_poll,
 )
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"

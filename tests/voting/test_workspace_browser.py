@@ -29,18 +29,16 @@ from tests.conftest import make_session_token
 from tests.district_codes import GANGNAM, SAJIK, SINSA, YEOKSAM1
 from tests.factories import CitizenFactory, OfficialFactory
 from tests.reliability.servers import DaphneServer, cast_ballot, running
-from tests.voting.test_browser import CHROMIUM, PASSWORD, TIMEOUT_MS, chromium, on_a_thread
+from tests.voting.test_browser import (
+    BROWSER_TEST,
+    PASSWORD,
+    TIMEOUT_MS,
+    chromium,
+    on_a_thread,
+)
 from voting.models import Outcome, Poll
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package; .ci/run does)",
-    ),
-]
+pytestmark = BROWSER_TEST
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e .[dev])"
@@ -175,7 +173,14 @@ def test_a_gu_official_walks_a_poll_from_home_to_outcome(server):
             page.click("input[name=_continue]")
             page.wait_for_url("**/admin/voting/poll/*/change/")
             poll_id = int(page.url.rstrip("/").split("/")[-2])
-            expect(page.locator("#options-0 img.thumbnail")).to_be_visible()
+            for index in range(len(OPTIONS)):
+                # Each uploaded picture is served back as its thumbnail (lazy: scrolled to).
+                thumbnail = page.locator(f"#options-{index} img.thumbnail")
+                thumbnail.scroll_into_view_if_needed()
+                page.wait_for_function(
+                    "image => image.complete && image.naturalWidth > 0",
+                    arg=thumbnail.element_handle(),
+                )
             check_page(page, "05-draft")
 
             # The phone preview, then publishing through its confirmation.
