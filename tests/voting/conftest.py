@@ -1,10 +1,29 @@
 """Fixtures shared by the voting app's tests."""
 
 import pytest
+from django.test import Client
 
 from tests.ballot_box import cast_many, close_and_count
-from tests.district_codes import JUNG, SAJIK, SINSA
-from tests.factories import PollFactory, born
+from tests.district_codes import JONGNO, JUNG, SAJIK, SINSA
+from tests.factories import OfficialFactory, PollFactory, born
+
+
+def login(user, language: str = "en", **client_options) -> Client:
+    """The admin's test client signed in as ``user`` (its second factor passed: tests/conftest.py),
+    reading pages in ``language``."""
+    client = Client(headers={"accept-language": language}, **client_options)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def city_official():
+    return OfficialFactory(role="official")
+
+
+@pytest.fixture
+def jongno_official():
+    return OfficialFactory(role="official", gu=JONGNO)
 
 
 @pytest.fixture

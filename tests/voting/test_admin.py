@@ -29,6 +29,7 @@ from tests.factories import (
     PollFactory,
     born,
 )
+from tests.voting.conftest import login
 from voting import results, services, tallies
 from voting.casting import cast_ballot
 from voting.models import Option, Poll
@@ -51,22 +52,6 @@ def _english():
 def _k(settings):
     settings.BALLOT_BATCH_MIN = K
     settings.RESULTS_MIN_CELL = 5
-
-
-def login(user) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def city_official():
-    return OfficialFactory(role="official")
-
-
-@pytest.fixture
-def jongno_official():
-    return OfficialFactory(role="official", gu=JONGNO)
 
 
 def change_url(poll) -> str:

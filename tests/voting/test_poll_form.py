@@ -23,6 +23,7 @@ from tests.factories import (
     PollFactory,
     born,
 )
+from tests.voting.conftest import login
 from tests.voting.test_admin import inline, new_poll_data
 from voting import eligibility
 from voting.models import Poll
@@ -40,22 +41,6 @@ GWANAK_SINSA = "1162068500"  # 관악구 신사동: the other 신사동
 def _english():
     with translation.override("en"):
         yield
-
-
-def login(user, **kwargs) -> Client:
-    client = Client(headers={"accept-language": "en"}, **kwargs)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def city_official():
-    return OfficialFactory(role="official")
-
-
-@pytest.fixture
-def jongno_official():
-    return OfficialFactory(role="official", gu=JONGNO)
 
 
 def audience(**fields) -> dict:

@@ -30,6 +30,7 @@ from tests.factories import (
     PollFactory,
     PollImageFactory,
 )
+from tests.voting.conftest import login
 from voting.models import Poll
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -42,22 +43,6 @@ SCRIPT = '<script>alert("pwned")</script>'
 def _english():
     with translation.override("en"):
         yield
-
-
-def login(user) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def city_official():
-    return OfficialFactory(role="official")
-
-
-@pytest.fixture
-def jongno_official():
-    return OfficialFactory(role="official", gu=JONGNO)
 
 
 def url(poll: Poll, step: str) -> str:

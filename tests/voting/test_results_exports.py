@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from tests.ballot_box import cast_many, close_and_count
 from tests.district_codes import GANGNAM, JONGNO, SAJIK
 from tests.factories import CitizenFactory, OfficialFactory, PollFactory, born
+from tests.voting.conftest import login
 from tests.voting.test_evidence import cast_weighted_poll, population_table
 from voting import board, casting, evidence, results, sealing, tallies
 from voting.admin.results_tidy import tidy_header
@@ -65,17 +66,6 @@ SHEETS_EN = [
 def _k(settings):
     settings.BALLOT_BATCH_MIN = K
     settings.RESULTS_MIN_CELL = 5
-
-
-def login(user, language: str = "en") -> Client:
-    client = Client(headers={"accept-language": language})
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def city_official():
-    return OfficialFactory(role="official")
 
 
 @pytest.fixture
